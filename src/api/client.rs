@@ -1,0 +1,436 @@
+//! The HTTP client: one pooled `reqwest::Client`, Basic Auth on every request, the vendor
+//! media type, timeouts, and errors that name the request.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDate;
+use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::{Method, StatusCode, Url};
+use serde::de::DeserializeOwned;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+use uuid::Uuid;
+
+use super::error::{body_message, snippet, status_help, transport};
+use super::{
+    ApiError, ApiVersion, Catalog, KpiDetail, KpiMeta, Named, Record, RecordBody, RecordKey,
+    RetryPolicy,
+};
+use crate::secret::Secret;
+
+/// Everything needed to reach one tenant.
+#[derive(Debug, Clone)]
+pub struct ClientConfig {
+    /// The API base, e.g. `https://api-acme.valuestreamer.de/api` (a trailing slash is fine).
+    pub base_url: String,
+    pub user: String,
+    pub password: Secret,
+    pub version: ApiVersion,
+    /// Permit plain `http://` to a host that is not loopback.
+    pub allow_http: bool,
+    /// Whole-request timeout.
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Retries for the read-only requests (GET).
+    pub retry: RetryPolicy,
+}
+
+impl ClientConfig {
+    pub fn new(base_url: impl Into<String>, user: impl Into<String>, password: Secret) -> Self {
+        ClientConfig {
+            base_url: base_url.into(),
+            user: user.into(),
+            password,
+            version: ApiVersion::V2,
+            allow_http: false,
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            retry: RetryPolicy::default(),
+        }
+    }
+}
+
+/// A client for one tenant. Cheap to clone: clones share the connection pool.
+#[derive(Debug, Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    http: reqwest::Client,
+    /// Always ends in `/`, so relative paths join below it.
+    base: Url,
+    user: String,
+    password: Secret,
+    version: ApiVersion,
+    retry: RetryPolicy,
+}
+
+/// Parses and checks the base URL: http(s) only, no credentials in it, and plain http only to
+/// loopback unless allowed.
+pub fn parse_base_url(raw: &str, allow_http: bool) -> Result<Url, ApiError> {
+    let raw = raw.trim();
+    let mut url = Url::parse(raw).map_err(|e| ApiError::Config {
+        message: format!("--url {raw:?} is not a URL ({e})"),
+        help: Some("give the API base, e.g. https://api-<tenant>.valuestreamer.de/api".into()),
+    })?;
+    match url.scheme() {
+        "https" => {}
+        "http" => {
+            let loopback = match url.host() {
+                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+                Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+                Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+                None => false,
+            };
+            if !loopback && !allow_http {
+                return Err(ApiError::Config {
+                    message: format!(
+                        "refusing plain http:// to {}: the password would cross the network unencrypted",
+                        url.host_str().unwrap_or("?")
+                    ),
+                    help: Some(
+                        "use https://, or pass --allow-http if this really is a trusted network"
+                            .into(),
+                    ),
+                });
+            }
+        }
+        other => {
+            return Err(ApiError::Config {
+                message: format!("--url must be http:// or https://, not {other}://"),
+                help: None,
+            });
+        }
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(ApiError::Config {
+            message: "--url must not carry a user name or password".into(),
+            help: Some("set VS_USER and VS_PASSWORD (or --password-stdin) instead".into()),
+        });
+    }
+    url.set_query(None);
+    url.set_fragment(None);
+    if !url.path().ends_with('/') {
+        let p = format!("{}/", url.path());
+        url.set_path(&p);
+    }
+    Ok(url)
+}
+
+impl Client {
+    pub fn new(cfg: &ClientConfig) -> Result<Self, ApiError> {
+        let base = parse_base_url(&cfg.base_url, cfg.allow_http)?;
+        let http = reqwest::Client::builder()
+            .user_agent(concat!("vsimport/", env!("CARGO_PKG_VERSION")))
+            .timeout(cfg.timeout)
+            .connect_timeout(cfg.connect_timeout)
+            .pool_max_idle_per_host(64)
+            .tcp_nodelay(true)
+            .build()
+            .map_err(|e| ApiError::Config {
+                message: format!("cannot set up the HTTP client: {e}"),
+                help: None,
+            })?;
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                user: cfg.user.clone(),
+                password: cfg.password.clone(),
+                version: cfg.version,
+                retry: cfg.retry,
+            }),
+        })
+    }
+
+    pub fn version(&self) -> ApiVersion {
+        self.inner.version
+    }
+
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base
+    }
+
+    fn url(&self, path: &str) -> Result<Url, ApiError> {
+        self.inner.base.join(path).map_err(|e| ApiError::Config {
+            message: format!("cannot build a URL for {path}: {e}"),
+            help: None,
+        })
+    }
+
+    /// Sends one request and returns status and body text. Non-2xx becomes `ApiError::Status`
+    /// unless `allow_404` and the status is 404 (then `Ok(None)`).
+    async fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&RecordBody>,
+        allow_404: bool,
+    ) -> Result<Option<(StatusCode, String)>, ApiError> {
+        let url = self.url(path)?;
+        let request = describe(&method, &url, query);
+        let media = HeaderValue::from_static(self.inner.version.media_type());
+        let mut req = self
+            .inner
+            .http
+            .request(method, url)
+            .basic_auth(&self.inner.user, Some(self.inner.password.expose()))
+            .header(ACCEPT, media.clone());
+        if !query.is_empty() {
+            req = req.query(query);
+        }
+        if let Some(b) = body {
+            let json = serde_json::to_vec(b).map_err(|e| ApiError::Config {
+                message: format!("cannot encode the body of {request}: {e}"),
+                help: None,
+            })?;
+            req = req.header(CONTENT_TYPE, media).body(json);
+        }
+        tracing::debug!(%request, "sending");
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| transport(request.clone(), &e))?;
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let text = resp
+            .text()
+            .await
+            .map_err(|e| transport(request.clone(), &e))?;
+        tracing::debug!(%request, status = status.as_u16(), "answered");
+        if status.is_success() {
+            return Ok(Some((status, text)));
+        }
+        if allow_404 && status == StatusCode::NOT_FOUND {
+            return Ok(None);
+        }
+        Err(ApiError::Status {
+            request,
+            status: status.as_u16(),
+            message: body_message(&text),
+            help: status_help(status.as_u16()),
+            retry_after,
+        })
+    }
+
+    async fn get_json<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        allow_404: bool,
+    ) -> Result<Option<T>, ApiError> {
+        let (res, retries) = self
+            .inner
+            .retry
+            .run(|| self.send(Method::GET, path, query, None, allow_404))
+            .await;
+        let Some((_, text)) = res.map_err(|e| e.after_attempts(retries + 1))? else {
+            return Ok(None);
+        };
+        serde_json::from_str(&text)
+            .map(Some)
+            .map_err(|e| ApiError::Decode {
+                request: describe(
+                    &Method::GET,
+                    &self.url(path).unwrap_or_else(|_| self.inner.base.clone()),
+                    query,
+                ),
+                detail: if looks_like_html(&text) {
+                    "an HTML page came back".to_string()
+                } else {
+                    e.to_string()
+                },
+                snippet: snippet(&text, 120),
+            })
+    }
+
+    /// `GET /exchange/kpi`: every KPI's id and name.
+    pub async fn list_kpis(&self) -> Result<Vec<KpiMeta>, ApiError> {
+        Ok(self
+            .get_json("exchange/kpi", &[], false)
+            .await?
+            .unwrap_or_default())
+    }
+
+    /// `GET /exchange/kpi/{id}`.
+    pub async fn kpi(&self, id: Uuid) -> Result<KpiDetail, ApiError> {
+        let path = format!("exchange/kpi/{id}");
+        self.get_json(&path, &[], false)
+            .await?
+            .ok_or_else(|| ApiError::Config {
+                message: format!("GET {path} answered nothing"),
+                help: None,
+            })
+    }
+
+    /// The whole catalog: the KPI list, then every KPI's details, `concurrency` at a time.
+    /// Teams are the union of the KPIs' recording teams. KPIs come back in list order.
+    pub async fn catalog(&self, concurrency: usize) -> Result<Catalog, ApiError> {
+        let metas = self.list_kpis().await?;
+        let sem = Arc::new(Semaphore::new(concurrency.max(1)));
+        let mut set = JoinSet::new();
+        for (i, meta) in metas.iter().enumerate() {
+            let client = self.clone();
+            let sem = sem.clone();
+            let id = meta.id;
+            set.spawn(async move {
+                let _permit = sem.acquire_owned().await;
+                (i, client.kpi(id).await)
+            });
+        }
+        let mut details: Vec<Option<KpiDetail>> = vec![None; metas.len()];
+        while let Some(joined) = set.join_next().await {
+            let (i, res) = joined.map_err(|e| ApiError::Config {
+                message: format!("a catalog request task failed: {e}"),
+                help: None,
+            })?;
+            details[i] = Some(res?);
+        }
+        let kpis: Vec<KpiDetail> = details.into_iter().flatten().collect();
+        let mut teams: Vec<Named> = Vec::new();
+        for k in &kpis {
+            for t in &k.recording_teams {
+                if !teams.iter().any(|x| x.id == t.id) {
+                    teams.push(t.clone());
+                }
+            }
+        }
+        Ok(Catalog { teams, kpis })
+    }
+
+    /// `GET /exchange/kpi-data` for one KPI over any range: the range is split into windows
+    /// that respect the interval's limit, fetched one after another, and the records are
+    /// returned newest first.
+    pub async fn records(
+        &self,
+        kpi: &KpiDetail,
+        team: Option<Uuid>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<Record>, ApiError> {
+        let mut all = Vec::new();
+        for (start, end) in kpi
+            .kpi_value_time_reference
+            .windows(from, to, self.inner.version)
+        {
+            all.extend(self.records_window(kpi.id, team, start, end).await?);
+        }
+        all.sort_by_key(|r| std::cmp::Reverse(r.date));
+        Ok(all)
+    }
+
+    /// One `GET /exchange/kpi-data` call; the range must already respect the limit.
+    pub async fn records_window(
+        &self,
+        kpi: Uuid,
+        team: Option<Uuid>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<Record>, ApiError> {
+        let mut query = vec![
+            ("kpi-id", kpi.to_string()),
+            ("from", from.format("%Y-%m-%d").to_string()),
+            ("to", to.format("%Y-%m-%d").to_string()),
+        ];
+        if let Some(t) = team {
+            query.push(("team-id", t.to_string()));
+        }
+        let mut recs: Vec<Record> = self
+            .get_json("exchange/kpi-data", &query, false)
+            .await?
+            .unwrap_or_default();
+        // The key fields are not in the public schema: fill what the query implies.
+        for r in &mut recs {
+            r.kpi_id.get_or_insert(kpi);
+            if let Some(t) = team {
+                r.team_id.get_or_insert(t);
+            }
+        }
+        Ok(recs)
+    }
+
+    /// `GET /exchange/kpi-data/{date}/{team}/{kpi}[/{sub-tile}]`; `None` when there is none.
+    pub async fn record(&self, key: &RecordKey) -> Result<Option<Record>, ApiError> {
+        self.get_json(&key.path(), &[], true).await
+    }
+
+    /// `PUT` one record, once (no retry: the caller decides). Returns the HTTP status.
+    pub async fn put_record(&self, key: &RecordKey, body: &RecordBody) -> Result<u16, ApiError> {
+        let res = self
+            .send(Method::PUT, &key.path(), &[], Some(body), false)
+            .await?;
+        Ok(res.map(|(s, _)| s.as_u16()).unwrap_or(200))
+    }
+
+    /// `DELETE` one record, once. `Ok(false)` when the server had no such record (404).
+    pub async fn delete_record(&self, key: &RecordKey) -> Result<bool, ApiError> {
+        Ok(self
+            .send(Method::DELETE, &key.path(), &[], None, true)
+            .await?
+            .is_some())
+    }
+}
+
+fn looks_like_html(text: &str) -> bool {
+    let head: String = text
+        .trim_start()
+        .chars()
+        .take(15)
+        .collect::<String>()
+        .to_lowercase();
+    head.starts_with("<!doctype html") || head.starts_with("<html")
+}
+
+/// `GET https://host/api/exchange/kpi-data?kpi-id=…` (the query is shown, it holds no secret).
+fn describe(method: &Method, url: &Url, query: &[(&str, String)]) -> String {
+    let mut s = format!("{method} {url}");
+    for (i, (k, v)) in query.iter().enumerate() {
+        s.push(if i == 0 { '?' } else { '&' });
+        s.push_str(k);
+        s.push('=');
+        s.push_str(v);
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_url_gets_a_trailing_slash() {
+        let u = parse_base_url("https://api-acme.valuestreamer.de/api", false).unwrap();
+        assert_eq!(u.as_str(), "https://api-acme.valuestreamer.de/api/");
+        let u = parse_base_url("https://api-acme.valuestreamer.de/api/", false).unwrap();
+        assert_eq!(
+            u.join("exchange/kpi").unwrap().as_str(),
+            "https://api-acme.valuestreamer.de/api/exchange/kpi"
+        );
+    }
+
+    #[test]
+    fn plain_http_only_to_loopback() {
+        assert!(parse_base_url("http://127.0.0.1:8080/api", false).is_ok());
+        assert!(parse_base_url("http://localhost:8080/api", false).is_ok());
+        assert!(parse_base_url("http://[::1]:8080/api", false).is_ok());
+        assert!(parse_base_url("http://10.0.0.5/api", false).is_err());
+        assert!(parse_base_url("http://10.0.0.5/api", true).is_ok());
+        assert!(parse_base_url("ftp://host/api", true).is_err());
+    }
+
+    #[test]
+    fn credentials_in_the_url_are_refused() {
+        let e = parse_base_url("https://u:p@host/api", false).unwrap_err();
+        assert!(!e.to_string().contains(":p@"));
+    }
+}

@@ -1,0 +1,244 @@
+//! What can go wrong talking to the API, said so that the user knows which request failed,
+//! what the server answered and what to try next. No variant ever holds a credential.
+
+use std::time::Duration;
+
+/// A failed API request.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum ApiError {
+    /// The server answered with a non-success status.
+    #[error("{request} failed: HTTP {status}{}", message_suffix(.message))]
+    #[diagnostic(code(vsimport::api::status))]
+    Status {
+        request: String,
+        status: u16,
+        message: String,
+        #[help]
+        help: Option<String>,
+        /// `Retry-After`, when the server sent one (in seconds).
+        retry_after: Option<Duration>,
+    },
+    /// No answer: connection refused, DNS, TLS, timeout, connection reset.
+    #[error("{request} failed: {detail}")]
+    #[diagnostic(code(vsimport::api::transport))]
+    Transport {
+        request: String,
+        detail: String,
+        #[help]
+        help: Option<String>,
+        timeout: bool,
+        /// False for failures that another try will not mend (DNS, TLS).
+        retryable: bool,
+    },
+    /// The server answered 2xx but not with the JSON we expected.
+    #[error("{request}: the answer is not the JSON the API documents ({detail})")]
+    #[diagnostic(
+        code(vsimport::api::decode),
+        help(
+            "is --url the API's base (it usually ends in /api)? The answer began with: {snippet}"
+        )
+    )]
+    Decode {
+        request: String,
+        detail: String,
+        snippet: String,
+    },
+    /// The settings cannot make a client (bad URL, plain http to a remote host).
+    #[error("{message}")]
+    #[diagnostic(code(vsimport::api::config))]
+    Config {
+        message: String,
+        #[help]
+        help: Option<String>,
+    },
+}
+
+fn message_suffix(m: &str) -> String {
+    if m.is_empty() {
+        String::new()
+    } else {
+        format!(": {m}")
+    }
+}
+
+impl ApiError {
+    /// The HTTP status, when the server answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            ApiError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Whether trying the same request again may succeed: connection problems, timeouts,
+    /// 408, 429, 500, 502, 503 and 504.
+    pub fn is_retryable(&self) -> bool {
+        match self {
+            ApiError::Status { status, .. } => {
+                matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
+            }
+            ApiError::Transport { retryable, .. } => *retryable,
+            ApiError::Decode { .. } | ApiError::Config { .. } => false,
+        }
+    }
+
+    /// Whether the server asked us to slow down (429 or 503).
+    pub fn is_throttle(&self) -> bool {
+        matches!(self.status(), Some(429 | 503))
+    }
+
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ApiError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+
+    /// Notes in the request's name how many attempts were made (when more than one).
+    pub fn after_attempts(mut self, attempts: u32) -> ApiError {
+        if attempts > 1 {
+            let note = format!(" ({attempts} attempts)");
+            match &mut self {
+                ApiError::Status { request, .. }
+                | ApiError::Transport { request, .. }
+                | ApiError::Decode { request, .. } => request.push_str(&note),
+                ApiError::Config { .. } => {}
+            }
+        }
+        self
+    }
+
+    /// A one-line reason, for reports and failed-record lists.
+    pub fn short(&self) -> String {
+        match self {
+            ApiError::Status {
+                status, message, ..
+            } => format!("HTTP {status}{}", message_suffix(message)),
+            ApiError::Transport { detail, .. } => detail.clone(),
+            ApiError::Decode { detail, .. } => format!("bad answer: {detail}"),
+            ApiError::Config { message, .. } => message.clone(),
+        }
+    }
+}
+
+/// The help line for a status code.
+pub(crate) fn status_help(status: u16) -> Option<String> {
+    let h = match status {
+        400 => "the server rejected the request's content; the message above says which part",
+        401 => {
+            "the user name or password is wrong: check VS_USER and VS_PASSWORD (or --password-stdin, or password_command in the config file)"
+        }
+        403 => {
+            "the user is known but lacks the API permission: ask a ValueStreamer admin to grant it"
+        }
+        404 => {
+            "the server knows no such KPI, team or record, or --url is not the API base (it usually ends in /api)"
+        }
+        405 => "--url is probably not the API base (it usually ends in /api)",
+        406 | 415 => {
+            "the server did not accept the media type: try the other --api-version (2 or 3)"
+        }
+        429 => "the server is throttling: lower --concurrency or set --max-rps",
+        500..=599 => "the server had a problem; trying again later usually helps",
+        _ => return None,
+    };
+    Some(h.to_string())
+}
+
+/// Pulls the human message out of an error body: a JSON `message`/`error`/`detail`/`title`
+/// field, a note that it was an HTML page, or the first 200 characters of text.
+pub(crate) fn body_message(body: &str) -> String {
+    let trimmed = body.trim();
+    if trimmed.is_empty() {
+        return String::new();
+    }
+    if let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(trimmed) {
+        for key in ["message", "detail", "error_description", "error", "title"] {
+            if let Some(serde_json::Value::String(s)) = map.get(key)
+                && !s.is_empty()
+            {
+                return s.clone();
+            }
+        }
+    }
+    let lower = trimmed
+        .get(..trimmed.len().min(100))
+        .unwrap_or("")
+        .to_lowercase();
+    if lower.starts_with("<!doctype html") || lower.starts_with("<html") {
+        return "the server answered with an HTML page, not the API's JSON".to_string();
+    }
+    snippet(trimmed, 200)
+}
+
+/// The first `max` characters of `s` on one line.
+pub(crate) fn snippet(s: &str, max: usize) -> String {
+    let one_line: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .take(max)
+        .collect();
+    if s.chars().count() > max {
+        format!("{one_line}…")
+    } else {
+        one_line
+    }
+}
+
+/// Describes a reqwest transport error with its cause chain, and a hint.
+pub(crate) fn transport(request: String, err: &reqwest::Error) -> ApiError {
+    let mut detail = String::new();
+    let mut cur: Option<&dyn std::error::Error> = Some(err);
+    let mut seen: Vec<String> = Vec::new();
+    while let Some(e) = cur {
+        let s = e.to_string();
+        // reqwest repeats the URL in its own message; the request is already named.
+        let s = s
+            .split(" for url (")
+            .next()
+            .unwrap_or(&s)
+            .trim()
+            .to_string();
+        if !s.is_empty() && !seen.iter().any(|p| p.contains(&s)) {
+            if !detail.is_empty() {
+                detail.push_str(": ");
+            }
+            detail.push_str(&s);
+            seen.push(s);
+        }
+        cur = e.source();
+    }
+    let lower = detail.to_lowercase();
+    let tls = [
+        "certificate",
+        "tls",
+        "handshake",
+        "corrupt message",
+        "alert",
+        "unknownissuer",
+    ]
+    .iter()
+    .any(|w| lower.contains(w));
+    let dns = lower.contains("dns") || lower.contains("resolve") || lower.contains("lookup");
+    let help = if err.is_timeout() {
+        Some("the server did not answer in time: raise --timeout or try again later".to_string())
+    } else if tls {
+        Some("the TLS handshake failed: the server does not speak https on that port, or its certificate is not trusted by this machine (verification cannot be turned off)".to_string())
+    } else if dns {
+        Some("the host name could not be resolved: check --url (https://api-<tenant>.valuestreamer.de/api)".to_string())
+    } else if err.is_connect() {
+        Some(
+            "could not connect: check --url and that the server is running and reachable"
+                .to_string(),
+        )
+    } else {
+        None
+    };
+    ApiError::Transport {
+        request,
+        detail,
+        help,
+        timeout: err.is_timeout(),
+        retryable: !(tls || dns),
+    }
+}

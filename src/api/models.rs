@@ -1,0 +1,358 @@
+//! Typed models of the ValueStreamer KPI exchange API (see `docs/API-NOTES.md`).
+//!
+//! Every model is tolerant: unknown fields are ignored and optional fields may be missing,
+//! because the vendor documents only part of the schema. Fields the public material does not
+//! name are marked *assumed* and have a documented default.
+
+use std::fmt;
+
+use chrono::{Datelike, Months, NaiveDate};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+/// One entry of `GET /exchange/kpi`: at least an id and a name.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KpiMeta {
+    pub id: Uuid,
+    #[serde(default)]
+    pub name: String,
+}
+
+/// A named thing with a UUID: a team, a value slot, a sub-tile.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Named {
+    pub id: Uuid,
+    #[serde(default)]
+    pub name: String,
+}
+
+/// The recording interval of a KPI (`kpiValueTimeReference`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Interval {
+    Day,
+    Week,
+    Month,
+}
+
+impl Interval {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Interval::Day => "DAY",
+            Interval::Week => "WEEK",
+            Interval::Month => "MONTH",
+        }
+    }
+
+    /// The date a record of this interval is filed under: the day itself, the Monday of its
+    /// ISO week, or the first of its month.
+    pub fn snap(self, date: NaiveDate) -> NaiveDate {
+        match self {
+            Interval::Day => date,
+            Interval::Week => {
+                date - chrono::Duration::days(i64::from(date.weekday().num_days_from_monday()))
+            }
+            Interval::Month => date.with_day(1).unwrap_or(date),
+        }
+    }
+
+    /// Whether `date` is a valid record date for this interval.
+    pub fn is_aligned(self, date: NaiveDate) -> bool {
+        self.snap(date) == date
+    }
+
+    /// The last day (inclusive) a single `GET /exchange/kpi-data` may reach from `from`.
+    ///
+    /// API.md: DAY at most 31 days; WEEK at most 6 months; MONTH at most 24 months in v3 and
+    /// 6 months in v2. We read "at most 31 days" as 31 calendar days counting both ends, and
+    /// "at most N months" as ending the day before the same date N months later.
+    pub fn window_end(self, from: NaiveDate, version: ApiVersion) -> NaiveDate {
+        let months = match (self, version) {
+            (Interval::Day, _) => return from + chrono::Duration::days(30),
+            (Interval::Week, _) => 6,
+            (Interval::Month, ApiVersion::V2) => 6,
+            (Interval::Month, ApiVersion::V3) => 24,
+        };
+        from.checked_add_months(Months::new(months))
+            .map(|d| d - chrono::Duration::days(1))
+            .unwrap_or(NaiveDate::MAX)
+    }
+
+    /// Splits `from..=to` into windows that each respect the range limit.
+    pub fn windows(
+        self,
+        from: NaiveDate,
+        to: NaiveDate,
+        version: ApiVersion,
+    ) -> Vec<(NaiveDate, NaiveDate)> {
+        let mut out = Vec::new();
+        let mut start = from;
+        while start <= to {
+            let end = self.window_end(start, version).min(to);
+            out.push((start, end));
+            match end.succ_opt() {
+                Some(next) => start = next,
+                None => break,
+            }
+        }
+        out
+    }
+}
+
+impl fmt::Display for Interval {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// `GET /exchange/kpi/{id}`: one KPI's details.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct KpiDetail {
+    pub id: Uuid,
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub kpi_value_is_integer: bool,
+    /// Missing in a detail means DAY (the most common interval); documented in API-NOTES.
+    #[serde(default = "default_interval")]
+    pub kpi_value_time_reference: Interval,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_value_type: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target_value_scope: Option<String>,
+    /// Assumed field name; `Time` means minutes since midnight.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    #[serde(default)]
+    pub kpi_values: Vec<Named>,
+    #[serde(default)]
+    pub recording_teams: Vec<Named>,
+    /// Assumed field name.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sub_tiles: Vec<Named>,
+}
+
+fn default_interval() -> Interval {
+    Interval::Day
+}
+
+impl KpiDetail {
+    /// Whether the KPI's unit is `Time` (minutes since midnight, 0..=1439).
+    pub fn is_time(&self) -> bool {
+        self.unit
+            .as_deref()
+            .is_some_and(|u| u.trim().eq_ignore_ascii_case("time"))
+    }
+
+    /// The value slots that hold targets (see [`is_target_name`]).
+    pub fn target_values(&self) -> impl Iterator<Item = &Named> {
+        self.kpi_values.iter().filter(|v| is_target_name(&v.name))
+    }
+
+    pub fn value(&self, id: Uuid) -> Option<&Named> {
+        self.kpi_values.iter().find(|v| v.id == id)
+    }
+
+    pub fn team(&self, id: Uuid) -> Option<&Named> {
+        self.recording_teams.iter().find(|t| t.id == id)
+    }
+
+    pub fn sub_tile(&self, id: Uuid) -> Option<&Named> {
+        self.sub_tiles.iter().find(|t| t.id == id)
+    }
+}
+
+/// Whether a value slot holds a target rather than an actual.
+///
+/// Assumed: the API names its slots (e.g. "Actual", "Target"), and the public material shows
+/// no type field, so a slot whose name contains "target" or "soll" (German) counts as a target.
+pub fn is_target_name(name: &str) -> bool {
+    let lower = name.to_lowercase();
+    lower.contains("target") || lower.contains("soll") || lower.contains("ziel")
+}
+
+/// One value of a record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RecordValue {
+    pub kpi_value_id: Uuid,
+    pub value: serde_json::Number,
+    /// API v3 only: the value is a forecast.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub forecast: bool,
+}
+
+/// The body of `PUT /exchange/kpi-data/...`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RecordBody {
+    #[serde(default)]
+    pub values: Vec<RecordValue>,
+}
+
+/// A record as `GET /exchange/kpi-data` returns it: the PUT body plus its key. The key fields
+/// are optional because the public material does not show their names (assumed camelCase).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Record {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub team_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kpi_id: Option<Uuid>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sub_tile_id: Option<Uuid>,
+    #[serde(default)]
+    pub values: Vec<RecordValue>,
+}
+
+/// What identifies a record: date + team + KPI (+ sub-tile).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RecordKey {
+    pub date: NaiveDate,
+    pub team: Uuid,
+    pub kpi: Uuid,
+    pub sub_tile: Option<Uuid>,
+}
+
+impl RecordKey {
+    /// The path below the base URL: `exchange/kpi-data/{date}/{team}/{kpi}[/{sub-tile}]`.
+    pub fn path(&self) -> String {
+        let mut p = format!(
+            "exchange/kpi-data/{}/{}/{}",
+            self.date.format("%Y-%m-%d"),
+            self.team,
+            self.kpi
+        );
+        if let Some(s) = self.sub_tile {
+            p.push('/');
+            p.push_str(&s.to_string());
+        }
+        p
+    }
+}
+
+/// The API edition, which picks the vendor media type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub enum ApiVersion {
+    #[default]
+    V2,
+    V3,
+}
+
+impl ApiVersion {
+    pub fn media_type(self) -> &'static str {
+        match self {
+            ApiVersion::V2 => "application/vs.v2.0+json",
+            ApiVersion::V3 => "application/vs.v3.0+json",
+        }
+    }
+
+    pub fn from_number(n: u8) -> Option<Self> {
+        match n {
+            2 => Some(ApiVersion::V2),
+            3 => Some(ApiVersion::V3),
+            _ => None,
+        }
+    }
+
+    /// Recognises a media type (parameters such as `; charset=utf-8` are ignored).
+    pub fn from_media_type(s: &str) -> Option<Self> {
+        let essence = s.split(';').next().unwrap_or("").trim();
+        if essence.eq_ignore_ascii_case(ApiVersion::V2.media_type()) {
+            Some(ApiVersion::V2)
+        } else if essence.eq_ignore_ascii_case(ApiVersion::V3.media_type()) {
+            Some(ApiVersion::V3)
+        } else {
+            None
+        }
+    }
+}
+
+/// A catalog: what the emulator loads and what `vsimport kpis --save` writes.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Catalog {
+    #[serde(default)]
+    pub teams: Vec<Named>,
+    #[serde(default)]
+    pub kpis: Vec<KpiDetail>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap()
+    }
+
+    #[test]
+    fn snapping() {
+        assert_eq!(Interval::Week.snap(d("2025-01-19")), d("2025-01-13"));
+        assert_eq!(Interval::Week.snap(d("2025-01-13")), d("2025-01-13"));
+        assert_eq!(Interval::Month.snap(d("2025-02-28")), d("2025-02-01"));
+        assert_eq!(Interval::Day.snap(d("2025-02-28")), d("2025-02-28"));
+        assert!(!Interval::Week.is_aligned(d("2025-01-14")));
+    }
+
+    #[test]
+    fn day_windows_are_31_days() {
+        let w = Interval::Day.windows(d("2025-01-01"), d("2025-03-05"), ApiVersion::V2);
+        assert_eq!(
+            w,
+            vec![
+                (d("2025-01-01"), d("2025-01-31")),
+                (d("2025-02-01"), d("2025-03-03")),
+                (d("2025-03-04"), d("2025-03-05")),
+            ]
+        );
+    }
+
+    #[test]
+    fn month_windows_depend_on_version() {
+        let v2 = Interval::Month.windows(d("2024-01-01"), d("2025-12-01"), ApiVersion::V2);
+        assert_eq!(v2.len(), 4);
+        assert_eq!(v2[0], (d("2024-01-01"), d("2024-06-30")));
+        let v3 = Interval::Month.windows(d("2024-01-01"), d("2025-12-01"), ApiVersion::V3);
+        assert_eq!(v3, vec![(d("2024-01-01"), d("2025-12-01"))]);
+    }
+
+    #[test]
+    fn empty_range_has_no_windows() {
+        assert!(
+            Interval::Week
+                .windows(d("2025-02-01"), d("2025-01-01"), ApiVersion::V2)
+                .is_empty()
+        );
+    }
+
+    #[test]
+    fn tolerant_detail() {
+        let json = r#"{"id":"79cf2f74-0e9c-45b5-bc4d-f437079dde7c","name":"OEE",
+            "somethingNew":{"x":1},"kpiValues":[{"id":"fd2c7750-79e1-4514-89a2-e9c103db4d6b","name":"Actual","extra":2}]}"#;
+        let k: KpiDetail = serde_json::from_str(json).unwrap();
+        assert_eq!(k.kpi_value_time_reference, Interval::Day);
+        assert!(!k.kpi_value_is_integer);
+        assert!(k.recording_teams.is_empty());
+        assert_eq!(k.kpi_values[0].name, "Actual");
+    }
+
+    #[test]
+    fn media_types() {
+        assert_eq!(
+            ApiVersion::from_media_type("application/vs.v3.0+json; charset=utf-8"),
+            Some(ApiVersion::V3)
+        );
+        assert_eq!(ApiVersion::from_media_type("application/json"), None);
+    }
+
+    #[test]
+    fn target_names() {
+        assert!(is_target_name("Target"));
+        assert!(is_target_name("Soll"));
+        assert!(is_target_name("Zielwert"));
+        assert!(!is_target_name("Actual"));
+        assert!(!is_target_name("Ist"));
+    }
+}

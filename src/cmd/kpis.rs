@@ -1,0 +1,124 @@
+//! `vsimport kpis`: the tenant's catalog as a table, as JSON, or saved as a catalog file.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use crate::api::{Catalog, KpiDetail};
+use crate::error::Error;
+use crate::settings::ConnectArgs;
+
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub connect: ConnectArgs,
+    /// Print the catalog as JSON (the emulator's catalog format) instead of a table
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the catalog to FILE (usable offline and by `vsimport emulator --catalog`)
+    #[arg(long, value_name = "FILE")]
+    pub save: Option<PathBuf>,
+    /// KPI detail requests in flight at once
+    #[arg(long, default_value_t = 16, value_name = "N")]
+    pub concurrency: usize,
+}
+
+pub async fn run(args: Args) -> Result<ExitCode, Error> {
+    let client = super::connect(&args.connect)?;
+    let catalog = client.catalog(args.concurrency).await?;
+    if let Some(path) = &args.save {
+        write_json_file(path, &catalog)?;
+        eprintln!(
+            "saved {} KPIs and {} teams to {}",
+            catalog.kpis.len(),
+            catalog.teams.len(),
+            path.display()
+        );
+    }
+    let text = if args.json {
+        let mut s = serde_json::to_string_pretty(&catalog).map_err(|e| Error::io("<stdout>", e))?;
+        s.push('\n');
+        s
+    } else {
+        table(&catalog)
+    };
+    let mut out = std::io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|e| Error::io("<stdout>", e))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes JSON through a temporary file and a rename, so a crash leaves no half file.
+pub fn write_json_file(path: &std::path::Path, value: &impl serde::Serialize) -> Result<(), Error> {
+    let json = serde_json::to_vec_pretty(value).map_err(|e| Error::io(path.display(), e))?;
+    let tmp = path.with_extension("tmp~");
+    std::fs::write(&tmp, json)
+        .and_then(|_| std::fs::rename(&tmp, path))
+        .map_err(|e| Error::io(path.display(), e))
+}
+
+fn yes_no(b: bool) -> &'static str {
+    if b { "yes" } else { "no" }
+}
+
+fn names(v: &[crate::api::Named]) -> String {
+    v.iter()
+        .map(|n| n.name.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn row(k: &KpiDetail) -> [String; 7] {
+    [
+        k.name.clone(),
+        k.kpi_value_time_reference.to_string(),
+        k.unit.clone().unwrap_or_default(),
+        yes_no(k.kpi_value_is_integer).to_string(),
+        names(&k.kpi_values),
+        names(&k.sub_tiles),
+        names(&k.recording_teams),
+    ]
+}
+
+/// A plain-text table, columns padded by character count (team names carry umlauts).
+pub fn table(catalog: &Catalog) -> String {
+    let header = [
+        "KPI",
+        "Interval",
+        "Unit",
+        "Integer",
+        "Values",
+        "Sub-tiles",
+        "Recording teams",
+    ]
+    .map(String::from);
+    let rows: Vec<[String; 7]> = catalog.kpis.iter().map(row).collect();
+    let mut widths = header.clone().map(|h| h.chars().count());
+    for r in &rows {
+        for (w, c) in widths.iter_mut().zip(r) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    for r in std::iter::once(&header).chain(&rows) {
+        let mut line = String::new();
+        for (i, (c, w)) in r.iter().zip(widths).enumerate() {
+            if i > 0 {
+                line.push_str("  ");
+            }
+            line.push_str(c);
+            if i + 1 < r.len() {
+                line.extend(std::iter::repeat_n(' ', w - c.chars().count()));
+            }
+        }
+        out.push_str(line.trim_end());
+        out.push('\n');
+    }
+    out.push_str(&format!(
+        "{} KPIs, {} teams\n",
+        catalog.kpis.len(),
+        catalog.teams.len()
+    ));
+    out
+}

@@ -1,0 +1,657 @@
+//! An emulator of the ValueStreamer KPI exchange API, for tests, benchmarks and the demo.
+//!
+//! It serves every endpoint of API.md from an in-memory [`store::Store`] loaded from a catalog
+//! file, enforces what the API documents (Basic Auth, media type, UUIDs, known KPIs and teams,
+//! recording teams, value ids, integers, Time minutes, date format, range limits) and makes
+//! every assumption visible as an option (`--strict-dates`, `--delete-missing`). Faults can be
+//! injected, seeded: latency, 503s, 429 throttling and connections dropped after a write was
+//! applied. Each request can be logged as one JSON line. The choices are listed in
+//! `docs/EMULATOR.md`.
+
+pub mod store;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::connect_info::{ConnectInfo, Connected};
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::serve::{IncomingStream, Listener};
+use base64::Engine;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+
+use crate::api::{ApiVersion, RecordBody};
+use crate::rng::Rng;
+use crate::secret::Secret;
+use store::{Reject, StateFile, Store, Tenant, Written, check_range, parse_date, parse_uuid};
+
+/// Everything the emulator is started with.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub listen: SocketAddr,
+    pub user: String,
+    pub password: Secret,
+    /// A user that authenticates but lacks the API permission (gets 403).
+    pub forbidden_user: Option<(String, Secret)>,
+    pub strict_dates: bool,
+    pub delete_missing_status: u16,
+    pub latency: Duration,
+    pub fail_rate: f64,
+    pub throttle_rps: Option<u32>,
+    pub retry_after: bool,
+    pub reset_rate: f64,
+    pub seed: u64,
+    pub state: Option<PathBuf>,
+    pub log: Option<PathBuf>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            user: "demo".into(),
+            password: Secret::new("demo"),
+            forbidden_user: None,
+            strict_dates: true,
+            delete_missing_status: 404,
+            latency: Duration::ZERO,
+            fail_rate: 0.0,
+            throttle_rps: None,
+            retry_after: true,
+            reset_rate: 0.0,
+            seed: 0,
+            state: None,
+            log: None,
+        }
+    }
+}
+
+/// Why the emulator could not start or stop cleanly.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum EmulatorError {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Catalog(#[from] store::CatalogError),
+    #[error("cannot listen on {addr}: {source}")]
+    #[diagnostic(
+        code(vsimport::emulator::listen),
+        help("pick another port, or port 0 to let the system choose")
+    )]
+    Listen {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("{path}: {message}")]
+    #[diagnostic(code(vsimport::emulator::file))]
+    File { path: String, message: String },
+}
+
+struct Shared {
+    store: Mutex<Store>,
+    opts: Options,
+    rng: Mutex<Rng>,
+    throttle: Mutex<(Instant, u32)>,
+    log: Option<Mutex<std::io::LineWriter<std::fs::File>>>,
+    started: Instant,
+    seq: AtomicU64,
+}
+
+/// A running emulator. Dropping it does not stop it; call [`Running::shutdown`].
+pub struct Running {
+    pub addr: SocketAddr,
+    shared: Arc<Shared>,
+    stop: tokio::sync::oneshot::Sender<()>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    /// The API base URL, `http://127.0.0.1:PORT/api`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}/api", self.addr)
+    }
+
+    /// Number of records in the store.
+    pub fn record_count(&self) -> usize {
+        self.shared.store.lock().map(|s| s.len()).unwrap_or(0)
+    }
+
+    /// Stops serving, waits for open requests, and writes the state file if one was given.
+    pub async fn shutdown(self) -> Result<(), EmulatorError> {
+        let _ = self.stop.send(());
+        let _ = self.task.await;
+        save_state(&self.shared)
+    }
+}
+
+/// Loads the catalog (and the state file, if it exists), binds and starts serving.
+pub async fn start(tenant: Tenant, opts: Options) -> Result<Running, EmulatorError> {
+    let mut store = Store::new(
+        tenant,
+        store::Rules {
+            strict_dates: opts.strict_dates,
+            delete_missing_status: opts.delete_missing_status,
+        },
+    );
+    if let Some(path) = &opts.state
+        && path.exists()
+    {
+        let shown = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|e| EmulatorError::File {
+            path: shown.clone(),
+            message: format!("cannot read the state file: {e}"),
+        })?;
+        let state: StateFile = serde_json::from_str(&text).map_err(|e| EmulatorError::File {
+            path: shown.clone(),
+            message: format!("not a state file ({e})"),
+        })?;
+        let skipped = store.restore(state);
+        if skipped > 0 {
+            tracing::warn!(skipped, "state file records without a key were skipped");
+        }
+    }
+    let log = match &opts.log {
+        Some(path) => Some(Mutex::new(std::io::LineWriter::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| EmulatorError::File {
+                    path: path.display().to_string(),
+                    message: format!("cannot open the request log: {e}"),
+                })?,
+        ))),
+        None => None,
+    };
+    let listener =
+        TcpListener::bind(opts.listen)
+            .await
+            .map_err(|source| EmulatorError::Listen {
+                addr: opts.listen,
+                source,
+            })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|source| EmulatorError::Listen {
+            addr: opts.listen,
+            source,
+        })?;
+    let shared = Arc::new(Shared {
+        store: Mutex::new(store),
+        rng: Mutex::new(Rng::seeded(opts.seed)),
+        throttle: Mutex::new((Instant::now(), 0)),
+        opts,
+        log,
+        started: Instant::now(),
+        seq: AtomicU64::new(0),
+    });
+    let app = Router::new()
+        .fallback(handle)
+        .with_state(shared.clone())
+        .into_make_service_with_connect_info::<Conn>();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(KillableListener(listener), app)
+            .with_graceful_shutdown(async {
+                let _ = stopped.await;
+            })
+            .await
+    });
+    Ok(Running {
+        addr,
+        shared,
+        stop,
+        task,
+    })
+}
+
+fn save_state(shared: &Shared) -> Result<(), EmulatorError> {
+    let Some(path) = &shared.opts.state else {
+        return Ok(());
+    };
+    let snapshot = match shared.store.lock() {
+        Ok(s) => s.snapshot(),
+        Err(p) => p.into_inner().snapshot(),
+    };
+    let shown = path.display().to_string();
+    let file_err = |e: std::io::Error| EmulatorError::File {
+        path: shown.clone(),
+        message: format!("cannot write the state file: {e}"),
+    };
+    let tmp = path.with_extension("tmp");
+    let json = serde_json::to_vec_pretty(&snapshot).map_err(|e| EmulatorError::File {
+        path: shown.clone(),
+        message: e.to_string(),
+    })?;
+    std::fs::write(&tmp, json).map_err(file_err)?;
+    std::fs::rename(&tmp, path).map_err(file_err)
+}
+
+// ---- connections that can be dropped on purpose ------------------------------------------
+
+/// A TCP listener whose connections carry a kill switch, so a handler can drop the connection
+/// after it has applied a write (`--reset-rate`): the response is never sent.
+struct KillableListener(TcpListener);
+
+struct KillableStream {
+    inner: TcpStream,
+    kill: Arc<AtomicBool>,
+}
+
+impl Listener for KillableListener {
+    type Io = KillableStream;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        loop {
+            match self.0.accept().await {
+                Ok((inner, addr)) => {
+                    let _ = inner.set_nodelay(true);
+                    return (
+                        KillableStream {
+                            inner,
+                            kill: Arc::new(AtomicBool::new(false)),
+                        },
+                        addr,
+                    );
+                }
+                Err(e) => {
+                    tracing::debug!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+            }
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<Self::Addr> {
+        self.0.local_addr()
+    }
+}
+
+fn killed() -> std::io::Error {
+    std::io::Error::new(
+        std::io::ErrorKind::ConnectionReset,
+        "connection dropped by fault injection",
+    )
+}
+
+impl AsyncRead for KillableStream {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        if self.kill.load(Ordering::Acquire) {
+            return Poll::Ready(Err(killed()));
+        }
+        Pin::new(&mut self.inner).poll_read(cx, buf)
+    }
+}
+
+impl AsyncWrite for KillableStream {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        if self.kill.load(Ordering::Acquire) {
+            return Poll::Ready(Err(killed()));
+        }
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        if self.kill.load(Ordering::Acquire) {
+            return Poll::Ready(Err(killed()));
+        }
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// Per-connection info handed to the handler: the kill switch.
+#[derive(Clone)]
+struct Conn(Arc<AtomicBool>);
+
+impl Connected<IncomingStream<'_, KillableListener>> for Conn {
+    fn connect_info(stream: IncomingStream<'_, KillableListener>) -> Self {
+        Conn(stream.io().kill.clone())
+    }
+}
+
+// ---- requests ----------------------------------------------------------------------------
+
+/// What happened to a request, for the log.
+#[derive(Clone, Copy, PartialEq)]
+enum Fault {
+    None,
+    Fail,
+    Throttle,
+    Reset,
+}
+
+impl Fault {
+    fn as_json(self) -> serde_json::Value {
+        match self {
+            Fault::None => serde_json::Value::Null,
+            Fault::Fail => "fail".into(),
+            Fault::Throttle => "throttle".into(),
+            Fault::Reset => "reset".into(),
+        }
+    }
+}
+
+fn error_response(status: u16, message: &str) -> Response {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let body = serde_json::json!({
+        "status": status,
+        "error": code.canonical_reason().unwrap_or(""),
+        "message": message,
+    });
+    let mut resp = (code, axum::Json(body)).into_response();
+    if status == 401 {
+        resp.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"ValueStreamer\""),
+        );
+    }
+    resp
+}
+
+fn json_response(
+    status: StatusCode,
+    value: &impl serde::Serialize,
+    version: ApiVersion,
+) -> Response {
+    match serde_json::to_vec(value) {
+        Ok(bytes) => {
+            let mut resp = (status, Body::from(bytes)).into_response();
+            resp.headers_mut().insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static(version.media_type()),
+            );
+            resp
+        }
+        Err(e) => error_response(500, &format!("cannot encode the answer: {e}")),
+    }
+}
+
+async fn handle(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(conn): ConnectInfo<Conn>,
+    method: Method,
+    uri: Uri,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let opts = &shared.opts;
+    if !opts.latency.is_zero() {
+        tokio::time::sleep(opts.latency).await;
+    }
+    let (resp, fault) = faults_then_route(&shared, &method, &uri, &headers, &body);
+    let status = resp.status().as_u16();
+    if fault == Fault::Reset {
+        conn.0.store(true, Ordering::Release);
+    }
+    log_request(&shared, &method, &uri, status, fault);
+    resp
+}
+
+fn faults_then_route(
+    shared: &Shared,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> (Response, Fault) {
+    let opts = &shared.opts;
+    if let Some(limit) = opts.throttle_rps {
+        let over = match shared.throttle.lock() {
+            Ok(mut w) => {
+                let now = Instant::now();
+                if now.duration_since(w.0) >= Duration::from_secs(1) {
+                    *w = (now, 0);
+                }
+                w.1 += 1;
+                w.1 > limit
+            }
+            Err(_) => false,
+        };
+        if over {
+            let mut r = error_response(429, "too many requests");
+            if opts.retry_after {
+                r.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+            }
+            return (r, Fault::Throttle);
+        }
+    }
+    let (fail, reset) = match shared.rng.lock() {
+        Ok(mut rng) => (rng.chance(opts.fail_rate), rng.chance(opts.reset_rate)),
+        Err(_) => (false, false),
+    };
+    if fail {
+        return (
+            error_response(503, "service unavailable (injected)"),
+            Fault::Fail,
+        );
+    }
+    if let Err(r) = authenticate(opts, headers) {
+        return (error_response(r.status, &r.message), Fault::None);
+    }
+    let version = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|a| a.split(',').find_map(ApiVersion::from_media_type))
+        .unwrap_or_default();
+    match route(shared, method, uri, headers, body, version) {
+        Ok((resp, wrote)) => {
+            let fault = if wrote && reset {
+                Fault::Reset
+            } else {
+                Fault::None
+            };
+            (resp, fault)
+        }
+        Err(r) => (error_response(r.status, &r.message), Fault::None),
+    }
+}
+
+fn authenticate(opts: &Options, headers: &HeaderMap) -> Result<(), Reject> {
+    let unauthorized = |m: &str| Reject {
+        status: 401,
+        message: m.to_string(),
+    };
+    let value = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| unauthorized("authentication required (HTTP Basic)"))?;
+    let encoded = value
+        .strip_prefix("Basic ")
+        .or_else(|| value.strip_prefix("basic "))
+        .ok_or_else(|| unauthorized("only HTTP Basic authentication is supported"))?;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(encoded.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| unauthorized("malformed Basic credentials"))?;
+    let (user, pass) = decoded
+        .split_once(':')
+        .ok_or_else(|| unauthorized("malformed Basic credentials"))?;
+    if user == opts.user && pass == opts.password.expose() {
+        return Ok(());
+    }
+    if let Some((fu, fp)) = &opts.forbidden_user
+        && user == fu
+        && pass == fp.expose()
+    {
+        return Err(Reject {
+            status: 403,
+            message: format!("user {user:?} lacks the API permission"),
+        });
+    }
+    Err(unauthorized("bad credentials"))
+}
+
+/// Routes one authenticated request. Returns the response and whether it changed the store.
+fn route(
+    shared: &Shared,
+    method: &Method,
+    uri: &Uri,
+    headers: &HeaderMap,
+    body: &Bytes,
+    version: ApiVersion,
+) -> Result<(Response, bool), Reject> {
+    let not_found = || Reject {
+        status: 404,
+        message: format!("no such endpoint: {}", uri.path()),
+    };
+    let path = uri.path().strip_prefix("/api/").ok_or_else(not_found)?;
+    let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let lock = || {
+        shared.store.lock().map_err(|_| Reject {
+            status: 500,
+            message: "store lock poisoned".into(),
+        })
+    };
+    let allow = |ok: &[Method]| -> Result<(), Reject> {
+        if ok.contains(method) {
+            Ok(())
+        } else {
+            Err(Reject {
+                status: 405,
+                message: format!("{method} is not allowed on {}", uri.path()),
+            })
+        }
+    };
+    match segs.as_slice() {
+        ["exchange", "kpi"] => {
+            allow(&[Method::GET])?;
+            let list = lock()?.tenant.list();
+            Ok((json_response(StatusCode::OK, &list, version), false))
+        }
+        ["exchange", "kpi", id] => {
+            allow(&[Method::GET])?;
+            let id = parse_uuid("KPI id", id)?;
+            let store = lock()?;
+            let detail = store.tenant.detail_json(id).ok_or_else(|| Reject {
+                status: 404,
+                message: format!("no KPI with id {id}"),
+            })?;
+            Ok((json_response(StatusCode::OK, detail, version), false))
+        }
+        ["exchange", "kpi-data"] => {
+            allow(&[Method::GET])?;
+            let Query(q) = Query::<std::collections::HashMap<String, String>>::try_from_uri(uri)
+                .map_err(|e| Reject {
+                    status: 400,
+                    message: format!("bad query: {e}"),
+                })?;
+            let need = |k: &str| {
+                q.get(k).ok_or_else(|| Reject {
+                    status: 400,
+                    message: format!("query parameter {k} is required"),
+                })
+            };
+            let kpi_id = parse_uuid("kpi-id", need("kpi-id")?)?;
+            let from = parse_date("from", need("from")?)?;
+            let to = parse_date("to", need("to")?)?;
+            let team = match q.get("team-id") {
+                Some(t) => Some(parse_uuid("team-id", t)?),
+                None => None,
+            };
+            let store = lock()?;
+            let kpi = store.tenant.kpi(kpi_id).ok_or_else(|| Reject {
+                status: 404,
+                message: format!("no KPI with id {kpi_id}"),
+            })?;
+            check_range(kpi, from, to, version)?;
+            let records = store.range(kpi_id, from, to, team);
+            Ok((json_response(StatusCode::OK, &records, version), false))
+        }
+        ["exchange", "kpi-data", rest @ ..] => {
+            allow(&[Method::GET, Method::PUT, Method::DELETE])?;
+            if *method == Method::PUT {
+                // The media type is checked before the body is looked at.
+                let ct = headers
+                    .get(header::CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                let Some(body_version) = ApiVersion::from_media_type(ct) else {
+                    return Err(Reject {
+                        status: 415,
+                        message: format!(
+                            "Content-Type must be {} or {}, not {:?}",
+                            ApiVersion::V2.media_type(),
+                            ApiVersion::V3.media_type(),
+                            ct
+                        ),
+                    });
+                };
+                let mut store = lock()?;
+                let (key, kpi) = store.resolve(rest)?;
+                let kpi = kpi.clone();
+                let parsed: RecordBody = serde_json::from_slice(body).map_err(|e| Reject {
+                    status: 400,
+                    message: format!("the body is not a record: {e}"),
+                })?;
+                Store::check_body(&kpi, &parsed, body_version)?;
+                let written = store.put(key, &kpi, &parsed);
+                let record = store.get(key);
+                let status = match written {
+                    Written::Created => StatusCode::CREATED,
+                    Written::Updated => StatusCode::OK,
+                };
+                return Ok((json_response(status, &record, body_version), true));
+            }
+            let mut store = lock()?;
+            let (key, _) = store.resolve(rest)?;
+            if *method == Method::GET {
+                let record = store.get(key).ok_or_else(|| Reject {
+                    status: 404,
+                    message: "no record for that date, team and KPI".into(),
+                })?;
+                return Ok((json_response(StatusCode::OK, &record, version), false));
+            }
+            if store.delete(key) {
+                Ok((StatusCode::NO_CONTENT.into_response(), true))
+            } else if store.rules.delete_missing_status == 204 {
+                Ok((StatusCode::NO_CONTENT.into_response(), false))
+            } else {
+                Err(Reject {
+                    status: 404,
+                    message: "no record for that date, team and KPI".into(),
+                })
+            }
+        }
+        _ => Err(not_found()),
+    }
+}
+
+fn log_request(shared: &Shared, method: &Method, uri: &Uri, status: u16, fault: Fault) {
+    let Some(log) = &shared.log else { return };
+    let line = serde_json::json!({
+        "seq": shared.seq.fetch_add(1, Ordering::Relaxed),
+        "ms": shared.started.elapsed().as_millis() as u64,
+        "method": method.as_str(),
+        "path": uri.path(),
+        "query": uri.query(),
+        "status": status,
+        "fault": fault.as_json(),
+    });
+    if let Ok(mut w) = log.lock() {
+        let _ = writeln!(w, "{line}");
+    }
+}

@@ -1,0 +1,52 @@
+//! The errors that stop a command (exit code 2). Row-level problems are not errors: they are
+//! diagnostics collected for the report.
+
+use crate::api::ApiError;
+use crate::emulator::EmulatorError;
+
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+pub enum Error {
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Api(#[from] ApiError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Emulator(#[from] EmulatorError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Catalog(#[from] crate::emulator::store::CatalogError),
+
+    /// Flags, environment or config file do not add up.
+    #[error("{message}")]
+    #[diagnostic(code(vsimport::settings))]
+    Settings {
+        message: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    /// A name given on the command line matches nothing.
+    #[error("{message}")]
+    #[diagnostic(code(vsimport::usage))]
+    Usage {
+        message: String,
+        #[help]
+        help: Option<String>,
+    },
+
+    /// A file could not be read or written.
+    #[error("{path}: {message}")]
+    #[diagnostic(code(vsimport::io))]
+    Io { path: String, message: String },
+}
+
+impl Error {
+    pub fn io(path: impl std::fmt::Display, err: impl std::fmt::Display) -> Error {
+        Error::Io {
+            path: path.to_string(),
+            message: err.to_string(),
+        }
+    }
+}

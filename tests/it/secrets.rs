@@ -1,0 +1,181 @@
+//! The password, and its Basic Auth form, appear in no output of any command: successes,
+//! failures, help, and with RUST_LOG=trace.
+
+use base64::Engine;
+
+use crate::harness::*;
+
+fn forbidden() -> Vec<String> {
+    let b64 = base64::engine::general_purpose::STANDARD;
+    vec![
+        PASSWORD.to_string(),
+        b64.encode(format!("{USER}:{PASSWORD}")),
+        b64.encode(PASSWORD),
+        // The same, as another password would be sent (wrong-password case below).
+        b64.encode(format!("{USER}:{PASSWORD}-typo")),
+    ]
+}
+
+fn assert_clean(what: &str, text: &str) {
+    for f in forbidden() {
+        assert!(!text.contains(&f), "{what} leaked {f:?}:\n{text}");
+    }
+}
+
+#[test]
+fn no_secret_in_any_output() {
+    let emu = Emulator::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("x.csv");
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "url = \"{}\"\nuser = \"{USER}\"\npassword_command = \"echo {PASSWORD}\"\n",
+            emu.url
+        ),
+    )
+    .unwrap();
+    let html = TinyServer::start(5, |_| (200, "text/html", "<html>login</html>".into()));
+    let cases: Vec<(&str, Vec<String>, Option<&str>)> = vec![
+        (
+            "kpis",
+            vec!["kpis".into(), "--url".into(), emu.url.clone()],
+            None,
+        ),
+        (
+            "kpis --json",
+            vec![
+                "kpis".into(),
+                "--json".into(),
+                "--url".into(),
+                emu.url.clone(),
+            ],
+            None,
+        ),
+        (
+            "export",
+            vec![
+                "export".into(),
+                "--url".into(),
+                emu.url.clone(),
+                "--kpi".into(),
+                "OEE".into(),
+                "--from".into(),
+                "2025-01-01".into(),
+                "--to".into(),
+                "2025-03-01".into(),
+                "-o".into(),
+                out.to_str().unwrap().into(),
+            ],
+            None,
+        ),
+        (
+            "config file",
+            vec![
+                "kpis".into(),
+                "--config".into(),
+                cfg.to_str().unwrap().into(),
+            ],
+            None,
+        ),
+        (
+            "wrong password",
+            vec!["kpis".into(), "--url".into(), emu.url.clone()],
+            Some("typo"),
+        ),
+        (
+            "unknown KPI",
+            vec![
+                "export".into(),
+                "--url".into(),
+                emu.url.clone(),
+                "--kpi".into(),
+                "nope".into(),
+                "--from".into(),
+                "2025-01-01".into(),
+            ],
+            None,
+        ),
+        (
+            "html server",
+            vec!["kpis".into(), "--url".into(), html.url.clone()],
+            None,
+        ),
+        (
+            "refused port",
+            vec![
+                "kpis".into(),
+                "--url".into(),
+                "http://127.0.0.1:9/api".into(),
+                "--timeout".into(),
+                "3".into(),
+            ],
+            None,
+        ),
+        ("help", vec!["--help".into()], None),
+        ("kpis help", vec!["kpis".into(), "--help".into()], None),
+        (
+            "emulator help",
+            vec!["emulator".into(), "--help".into()],
+            None,
+        ),
+    ];
+    for (what, args, variant) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let mut cmd = vs(&args);
+        cmd.env("RUST_LOG", "trace");
+        if variant == Some("typo") {
+            cmd.env("VS_PASSWORD", format!("{PASSWORD}-typo"));
+        }
+        if what == "config file" {
+            cmd.env_remove("VS_PASSWORD").env_remove("VS_USER");
+        }
+        let r = run(&mut cmd);
+        assert_clean(what, &r.all());
+        assert!(!r.all().contains("panicked"), "{what}: {}", r.all());
+        if what.contains("help") {
+            assert_eq!(r.code, 0);
+        } else if ["kpis", "kpis --json", "export", "config file"].contains(&what) {
+            assert_eq!(r.code, 0, "{what}: {}", r.stderr);
+            // trace output really was on, so the check above saw the client's logging.
+            assert!(
+                r.stderr.contains("TRACE") || r.stderr.contains("DEBUG"),
+                "{what}: {}",
+                r.stderr
+            );
+        } else {
+            assert_eq!(r.code, 2, "{what}: {}", r.all());
+        }
+    }
+    assert_clean("exported CSV", &std::fs::read_to_string(&out).unwrap());
+    let emu_err = emu.stop();
+    assert_clean("emulator", &emu_err);
+}
+
+#[test]
+fn emulator_trace_output_is_clean_too() {
+    let mut child = std::process::Command::new(BIN)
+        .args(["emulator", "--catalog"])
+        .arg(sample_catalog())
+        .args(["--user", USER])
+        .env("VS_EMULATOR_PASSWORD", PASSWORD)
+        .env("RUST_LOG", "trace")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    let r = run(vs(&["kpis", "--url", line.trim()]).env("RUST_LOG", "trace"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    terminate(&mut child);
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    assert_clean("emulator with trace", &err);
+    assert_clean("kpis with trace", &r.all());
+}
