@@ -30,6 +30,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Show what vsimport sees in a file: format, encoding, delimiter, sheet, header, columns, rows
+    Inspect(cmd::inspect::Args),
     /// List the tenant's KPIs with interval, unit, value names and recording teams
     Kpis(cmd::kpis::Args),
     /// Read records back from the server into CSV
@@ -47,6 +49,7 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Erro
 
 pub async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
+        Command::Inspect(a) => cmd::inspect::run(a).await,
         Command::Kpis(a) => cmd::kpis::run(a).await,
         Command::Export(a) => cmd::export::run(a).await,
         Command::Emulator(a) => cmd::emulator::run(a).await,

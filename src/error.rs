@@ -16,6 +16,10 @@ pub enum Error {
 
     #[error(transparent)]
     #[diagnostic(transparent)]
+    Read(#[from] crate::read::ReadError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
     Catalog(#[from] crate::emulator::store::CatalogError),
 
     /// Flags, environment or config file do not add up.

@@ -19,8 +19,10 @@
 pub mod api;
 pub mod cli;
 pub mod cmd;
+pub mod diag;
 pub mod emulator;
 pub mod error;
+pub mod read;
 pub mod report;
 pub mod rng;
 pub mod secret;

@@ -3,6 +3,7 @@
 pub mod demo;
 pub mod emulator;
 pub mod export;
+pub mod inspect;
 pub mod kpis;
 
 use crate::api::{Client, KpiDetail, KpiMeta, Named};

@@ -5,5 +5,6 @@ mod harness;
 mod demo;
 mod emulator;
 mod export;
+mod inspect;
 mod kpis;
 mod secrets;

@@ -1,0 +1,130 @@
+//! Row-level problems as values: every stage collects [`Diagnostic`]s instead of stopping,
+//! and the report decides how to show them. Codes are stable and listed in `docs/DIAGNOSTICS.md`.
+
+use std::fmt;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+/// How bad a problem is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    /// The row (or file) cannot be used.
+    Error,
+    /// Used, but probably not what was meant.
+    Warning,
+    /// Something was changed on purpose (a date snapped to a Monday, ...).
+    Info,
+}
+
+impl fmt::Display for Severity {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Info => "info",
+        })
+    }
+}
+
+/// Where a cell came from: file, sheet, row, column and (CSV) byte offset.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+pub struct Location {
+    pub file: Arc<str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<Arc<str>>,
+    /// 1-based row (CSV: the line the record starts on; Excel: the sheet row).
+    pub row: u64,
+    /// 1-based column, when the problem is one cell.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+    /// CSV: byte offset of the record's start in the (decoded) text.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub byte: Option<u64>,
+}
+
+/// `A`, `B`, …, `Z`, `AA`, … for a 1-based column number.
+pub fn column_letters(mut n: u32) -> String {
+    let mut s = Vec::new();
+    while n > 0 {
+        let r = ((n - 1) % 26) as u8;
+        s.push(b'A' + r);
+        n = (n - 1) / 26;
+    }
+    s.reverse();
+    String::from_utf8(s).unwrap_or_default()
+}
+
+impl fmt::Display for Location {
+    /// `export.csv:12:3` for text files, `export.xlsx › Sheet1!C7` for workbooks.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.sheet {
+            Some(sheet) => {
+                write!(f, "{} › {}!", self.file, sheet)?;
+                match self.column {
+                    Some(c) => write!(f, "{}{}", column_letters(c), self.row),
+                    None => write!(f, "{}:{}", self.row, self.row),
+                }
+            }
+            None => {
+                write!(f, "{}:{}", self.file, self.row)?;
+                if let Some(c) = self.column {
+                    write!(f, ":{c}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// One problem found in the input.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Diagnostic {
+    /// Stable code, e.g. `vsimport::read::ragged_row`.
+    pub code: &'static str,
+    pub severity: Severity,
+    pub location: Location,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+}
+
+impl fmt::Display for Diagnostic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}: {}", self.location, self.severity, self.message)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn letters() {
+        assert_eq!(column_letters(1), "A");
+        assert_eq!(column_letters(26), "Z");
+        assert_eq!(column_letters(27), "AA");
+        assert_eq!(column_letters(703), "AAA");
+    }
+
+    #[test]
+    fn locations_render_like_editors_and_excel() {
+        let csv = Location {
+            file: "export.csv".into(),
+            sheet: None,
+            row: 12,
+            column: Some(3),
+            byte: Some(400),
+        };
+        assert_eq!(csv.to_string(), "export.csv:12:3");
+        let xlsx = Location {
+            file: "export.xlsx".into(),
+            sheet: Some("Sheet1".into()),
+            row: 7,
+            column: Some(3),
+            byte: None,
+        };
+        assert_eq!(xlsx.to_string(), "export.xlsx › Sheet1!C7");
+    }
+}

@@ -1,0 +1,319 @@
+//! CSV: encoding and delimiter sniffed from the first 64 KiB, then one reused `ByteRecord`
+//! per row, so memory stays constant whatever the file's size.
+
+use std::collections::VecDeque;
+use std::io::{Cursor, Read};
+
+use encoding_rs::UTF_8;
+use encoding_rs_io::DecodeReaderBytesBuilder;
+
+use super::header::{self, Candidate};
+use super::lines::{Lines, Watch};
+use super::sniff::{self, PREFIX};
+use super::{Detected, Format, ReadError, ReadStats, Row, RowData, SourceOptions};
+use crate::diag::{Diagnostic, Location, Severity};
+
+/// How many problems of one kind are kept (all are counted).
+const KEEP_PROBLEMS: usize = 1000;
+
+pub struct CsvSource {
+    reader: csv::Reader<Box<dyn Read>>,
+    /// Records read while looking for the header, after it, with their (line, byte).
+    pending: VecDeque<(csv::ByteRecord, u64, u64)>,
+    lines: Lines,
+    header_len: usize,
+    /// Added to csv positions: the byte-order mark the reader did not see (UTF-8 only).
+    byte_shift: u64,
+}
+
+/// The record's true (line, byte in the text csv reads).
+fn position(rec: &csv::ByteRecord, lines: &Lines) -> (u64, u64) {
+    match rec.position() {
+        Some(p) => lines.fix(p.line(), p.byte()),
+        None => (0, 0),
+    }
+}
+
+impl CsvSource {
+    pub fn open(
+        shown: &str,
+        mut file: std::fs::File,
+        opts: &SourceOptions,
+    ) -> Result<(CsvSource, Detected), ReadError> {
+        let mut prefix = vec![0u8; PREFIX];
+        let n = sniff::read_up_to(&mut file, &mut prefix).map_err(|e| sniff::io_error(shown, e))?;
+        prefix.truncate(n);
+        let enc = sniff::encoding(&prefix, opts.encoding).map_err(|why| {
+            ReadError::new(
+                shown,
+                "not_a_spreadsheet",
+                format!("not a spreadsheet: {why}"),
+                "vsimport reads CSV (any delimiter) and Excel/OpenDocument workbooks (xlsx, xlsm, xlsb, xls, ods)",
+            )
+        })?;
+        let body = &prefix[enc.bom..];
+        let sample: String = if enc.encoding == UTF_8 {
+            String::from_utf8_lossy(body).into_owned()
+        } else {
+            enc.encoding
+                .decode_without_bom_handling(body)
+                .0
+                .into_owned()
+        };
+        if sample.trim().is_empty() {
+            return Err(ReadError::new(
+                shown,
+                "empty",
+                "the file holds no data (only blank lines or spaces)",
+                "export the report again",
+            ));
+        }
+        let mut notes = vec![format!("encoding: {}", enc.note)];
+        let delimiter = match opts.delimiter {
+            Some(d) => {
+                notes.push(format!(
+                    "delimiter: {} (configured)",
+                    sniff::show_delimiter(d)
+                ));
+                d
+            }
+            None => {
+                let (d, note) = sniff::delimiter(&sample);
+                notes.push(format!("delimiter: {note}"));
+                d
+            }
+        };
+        let (input, byte_shift): (Box<dyn Read>, u64) = if enc.encoding == UTF_8 {
+            let rest = Cursor::new(prefix[enc.bom..].to_vec()).chain(file);
+            (Box::new(rest), enc.bom as u64)
+        } else {
+            let decoder = DecodeReaderBytesBuilder::new()
+                .encoding(Some(enc.encoding))
+                .bom_override(true)
+                .build(Cursor::new(prefix).chain(file));
+            (Box::new(decoder), 0)
+        };
+        let lines = Lines::default();
+        let input: Box<dyn Read> = Box::new(Watch::new(input, delimiter, lines.clone()));
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .buffer_capacity(64 * 1024)
+            .from_reader(input);
+
+        // Read the top of the file to find the header.
+        let mut top: Vec<(csv::ByteRecord, u64, u64)> = Vec::new();
+        let read_err = |e: csv::Error| {
+            ReadError::new(
+                shown,
+                "io",
+                format!("cannot read the file: {e}"),
+                "check that the file is readable and not being written",
+            )
+        };
+        let wanted_line = opts.header_row;
+        loop {
+            let enough = match wanted_line {
+                Some(l) => top.last().is_some_and(|r| r.1 >= l),
+                None => top.len() >= header::SEARCH_ROWS,
+            };
+            if enough {
+                break;
+            }
+            let mut rec = csv::ByteRecord::new();
+            if !reader.read_byte_record(&mut rec).map_err(read_err)? {
+                break;
+            }
+            let (line, byte) = position(&rec, &lines);
+            top.push((rec, line, byte));
+        }
+        let candidates: Vec<Candidate> = top
+            .iter()
+            .map(|(r, line, _)| {
+                let cells: Vec<String> = r
+                    .iter()
+                    .map(|f| String::from_utf8_lossy(f).trim().to_string())
+                    .collect();
+                let label = cells.iter().map(|c| !header::looks_like_data(c)).collect();
+                Candidate {
+                    number: *line,
+                    cells,
+                    label,
+                }
+            })
+            .collect();
+        let index = match wanted_line {
+            Some(l) => {
+                let i = candidates.iter().position(|c| c.number == l).ok_or_else(|| {
+                    ReadError::new(
+                        shown,
+                        "no_header",
+                        format!("header_row = {l}, but line {l} is blank or past the end of the file"),
+                        "set header_row to the line that holds the column names (blank lines count)",
+                    )
+                })?;
+                notes.push(format!("header: row {l} (configured)"));
+                i
+            }
+            None => {
+                let choice = header::choose(&candidates, &opts.expected_columns).ok_or_else(|| {
+                    ReadError::new(
+                        shown,
+                        "no_header",
+                        format!(
+                            "no header row found in the first {} rows: no row has column names (text that is not numbers or dates) across the file's columns",
+                            candidates.len()
+                        ),
+                        "set header_row in the mapping's [source] section (or --header-row) to the line with the column names",
+                    )
+                })?;
+                notes.push(format!("header: {}", choice.note));
+                choice.index
+            }
+        };
+        let header = &candidates[index];
+        let width = header
+            .cells
+            .iter()
+            .rposition(|c| !c.is_empty())
+            .map(|i| i + 1)
+            .unwrap_or(0);
+        let columns: Vec<String> = header.cells[..width].to_vec();
+        let header_len = top[index].0.len();
+        let header_row = header.number;
+        let pending: VecDeque<(csv::ByteRecord, u64, u64)> =
+            top.into_iter().skip(index + 1).collect();
+        let detected = Detected {
+            file: shown.to_string(),
+            format: Format::Csv,
+            encoding: Some(enc.encoding.name().to_string()),
+            delimiter: Some(delimiter as char),
+            sheet: None,
+            sheets: Vec::new(),
+            header_row,
+            columns,
+            first_column: 1,
+            notes,
+        };
+        Ok((
+            CsvSource {
+                reader,
+                pending,
+                lines,
+                header_len,
+                byte_shift,
+            },
+            detected,
+        ))
+    }
+
+    pub fn for_each_row(
+        &mut self,
+        width: usize,
+        file: &std::sync::Arc<str>,
+        problems: &mut Vec<Diagnostic>,
+        f: &mut dyn FnMut(&Row<'_>) -> bool,
+    ) -> Result<ReadStats, ReadError> {
+        let mut stats = ReadStats::default();
+        let mut kept_ragged = 0usize;
+        let mut buf = csv::ByteRecord::new();
+        loop {
+            let (rec, line, byte): (&csv::ByteRecord, u64, u64) = match self.pending.pop_front() {
+                Some((r, line, byte)) => {
+                    buf = r;
+                    (&buf, line, byte)
+                }
+                None => {
+                    let more = self.reader.read_byte_record(&mut buf).map_err(|e| {
+                        ReadError::new(
+                            file,
+                            "io",
+                            format!("cannot read past row {}: {e}", stats.rows),
+                            "check that the file is complete and not being written",
+                        )
+                    })?;
+                    if !more {
+                        break;
+                    }
+                    let (line, byte) = position(&buf, &self.lines);
+                    (&buf, line, byte)
+                }
+            };
+            if rec
+                .iter()
+                .all(|field| field.iter().all(u8::is_ascii_whitespace))
+            {
+                stats.empty_rows += 1;
+                continue;
+            }
+            let byte = Some(byte + self.byte_shift);
+            if rec.len() != self.header_len {
+                let extra_values = rec.iter().skip(width).any(|f| !f.trim_ascii().is_empty());
+                if rec.len() < self.header_len || extra_values {
+                    stats.ragged_rows += 1;
+                    if kept_ragged < KEEP_PROBLEMS {
+                        kept_ragged += 1;
+                        problems.push(ragged(
+                            file,
+                            line,
+                            byte,
+                            rec.len(),
+                            self.header_len,
+                            extra_values,
+                        ));
+                    }
+                }
+            }
+            stats.rows += 1;
+            let row = Row {
+                number: line,
+                byte,
+                data: RowData::Csv(rec),
+            };
+            if !f(&row) {
+                break;
+            }
+        }
+        Ok(stats)
+    }
+}
+
+fn ragged(
+    file: &std::sync::Arc<str>,
+    line: u64,
+    byte: Option<u64>,
+    len: usize,
+    header_len: usize,
+    extra_values: bool,
+) -> Diagnostic {
+    let (message, help) = if len < header_len {
+        (
+            format!(
+                "this row has {len} fields, the header has {header_len}: the missing cells are read as empty"
+            ),
+            "a delimiter may be missing, or a quote left open on an earlier line",
+        )
+    } else {
+        debug_assert!(extra_values);
+        (
+            format!(
+                "this row has {len} fields, the header has {header_len}: values past the last named column are ignored"
+            ),
+            "a value may contain an unquoted delimiter (e.g. a decimal comma in a comma-separated file)",
+        )
+    };
+    Diagnostic {
+        code: "vsimport::read::ragged_row",
+        severity: Severity::Warning,
+        location: Location {
+            file: file.clone(),
+            sheet: None,
+            row: line,
+            column: None,
+            byte,
+        },
+        message,
+        help: Some(help.to_string()),
+    }
+}

@@ -1,0 +1,325 @@
+//! Looking at the first bytes of a file: its format, a text file's encoding and delimiter.
+
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+
+use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1252};
+
+use super::ReadError;
+
+/// What kind of file it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Format {
+    Csv,
+    Xlsx,
+    Xlsm,
+    Xlsb,
+    Xls,
+    Ods,
+}
+
+impl Format {
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Csv => "CSV",
+            Format::Xlsx => "Excel workbook (xlsx)",
+            Format::Xlsm => "Excel macro workbook (xlsm)",
+            Format::Xlsb => "Excel binary workbook (xlsb)",
+            Format::Xls => "Excel 97-2003 workbook (xls)",
+            Format::Ods => "OpenDocument spreadsheet (ods)",
+        }
+    }
+}
+
+/// How many bytes the sniffers look at.
+pub const PREFIX: usize = 64 * 1024;
+
+fn ext(path: &Path) -> String {
+    path.extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase()
+}
+
+/// Decides the format from the magic bytes, then the extension. Leaves `file` at its start.
+pub fn format(shown: &str, path: &Path, file: &mut std::fs::File) -> Result<Format, ReadError> {
+    let mut head = [0u8; 8];
+    let n = read_up_to(file, &mut head).map_err(|e| io_error(shown, e))?;
+    file.seek(SeekFrom::Start(0))
+        .map_err(|e| io_error(shown, e))?;
+    let head = &head[..n];
+    let e = ext(path);
+    if n == 0 {
+        return Err(ReadError::new(
+            shown,
+            "empty",
+            "the file is empty",
+            "export the report again; the file has no bytes at all",
+        ));
+    }
+    if head.starts_with(b"PK\x03\x04") {
+        return Ok(match e.as_str() {
+            "xlsm" => Format::Xlsm,
+            "xlsb" => Format::Xlsb,
+            "ods" => Format::Ods,
+            _ => Format::Xlsx,
+        });
+    }
+    if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
+        if matches!(e.as_str(), "xlsx" | "xlsm" | "xlsb") {
+            return Err(ReadError::new(
+                shown,
+                "encrypted",
+                "the workbook is password-protected (encrypted)",
+                "open it in Excel and save a copy without a password (File › Info › Protect Workbook › Encrypt with Password: clear it)",
+            ));
+        }
+        return Ok(Format::Xls);
+    }
+    let binary_magic: &[(&[u8], &str)] = &[
+        (b"%PDF", "a PDF document"),
+        (b"\x89PNG", "a PNG image"),
+        (b"\xFF\xD8\xFF", "a JPEG image"),
+        (b"\x1F\x8B", "a gzip archive"),
+        (b"GIF8", "a GIF image"),
+    ];
+    for (magic, what) in binary_magic {
+        if head.starts_with(magic) {
+            return Err(not_a_spreadsheet(shown, &format!("it is {what}")));
+        }
+    }
+    if matches!(e.as_str(), "xlsx" | "xlsm" | "xlsb" | "ods") {
+        return Err(ReadError::new(
+            shown,
+            "corrupt",
+            format!("the file is named .{e} but is not a workbook (it is not a zip archive)"),
+            "export the report again, or rename it if it really is CSV text",
+        ));
+    }
+    Ok(Format::Csv)
+}
+
+fn not_a_spreadsheet(shown: &str, why: &str) -> ReadError {
+    ReadError::new(
+        shown,
+        "not_a_spreadsheet",
+        format!("not a spreadsheet: {why}"),
+        "vsimport reads CSV (any delimiter) and Excel/OpenDocument workbooks (xlsx, xlsm, xlsb, xls, ods)",
+    )
+}
+
+pub fn io_error(shown: &str, e: std::io::Error) -> ReadError {
+    ReadError::new(
+        shown,
+        "io",
+        format!("cannot read the file: {e}"),
+        "check that the file is readable and not being written",
+    )
+}
+
+/// Reads until `buf` is full or the end of the input.
+pub fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// A text file's encoding and how it was decided.
+pub struct EncodingChoice {
+    pub encoding: &'static Encoding,
+    /// Length of the byte-order mark at the start (skipped).
+    pub bom: usize,
+    pub note: String,
+}
+
+/// BOM first; then UTF-16 without BOM (NUL in every other byte); then UTF-8 if the prefix is
+/// valid UTF-8; else Windows-1252 (what Excel on Western European Windows writes).
+pub fn encoding(
+    prefix: &[u8],
+    forced: Option<&'static Encoding>,
+) -> Result<EncodingChoice, &'static str> {
+    if let Some((enc, bom)) = Encoding::for_bom(prefix) {
+        let note = match forced {
+            Some(f) if f != enc => format!(
+                "{} (byte-order mark; it wins over the configured {})",
+                enc.name(),
+                f.name()
+            ),
+            _ => format!("{} (byte-order mark)", enc.name()),
+        };
+        return Ok(EncodingChoice {
+            encoding: enc,
+            bom,
+            note,
+        });
+    }
+    if let Some(enc) = forced {
+        return Ok(EncodingChoice {
+            encoding: enc,
+            bom: 0,
+            note: format!("{} (configured)", enc.name()),
+        });
+    }
+    let sample = &prefix[..prefix.len().min(4096)];
+    if sample.len() >= 4 {
+        let even_nul = sample.iter().step_by(2).filter(|b| **b == 0).count();
+        let odd_nul = sample
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .filter(|b| **b == 0)
+            .count();
+        let half = sample.len() / 2;
+        if odd_nul * 10 > half * 7 && even_nul * 10 < half {
+            return Ok(EncodingChoice {
+                encoding: UTF_16LE,
+                bom: 0,
+                note: "UTF-16LE (detected: no byte-order mark, NUL in every other byte)".into(),
+            });
+        }
+        if even_nul * 10 > half * 7 && odd_nul * 10 < half {
+            return Ok(EncodingChoice {
+                encoding: UTF_16BE,
+                bom: 0,
+                note: "UTF-16BE (detected: no byte-order mark, NUL in every other byte)".into(),
+            });
+        }
+    }
+    if prefix.contains(&0) {
+        return Err("it holds NUL bytes, so it is not a text file");
+    }
+    match std::str::from_utf8(prefix) {
+        Ok(_) => Ok(EncodingChoice {
+            encoding: UTF_8,
+            bom: 0,
+            note: "UTF-8 (detected)".into(),
+        }),
+        // A character cut at the end of the prefix is still UTF-8.
+        Err(e) if e.error_len().is_none() => Ok(EncodingChoice {
+            encoding: UTF_8,
+            bom: 0,
+            note: "UTF-8 (detected)".into(),
+        }),
+        Err(e) => Ok(EncodingChoice {
+            encoding: WINDOWS_1252,
+            bom: 0,
+            note: format!(
+                "windows-1252 (detected: byte {} is not UTF-8)",
+                e.valid_up_to()
+            ),
+        }),
+    }
+}
+
+/// Picks the delimiter that splits the most lines into the same number of fields.
+/// Candidates: `,` `;` tab `|`. Quoted text is skipped. Ties go to the earlier candidate.
+pub fn delimiter(text: &str) -> (u8, String) {
+    const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
+    let lines: Vec<&str> = text.lines().take(50).collect();
+    // Drop a possibly cut last line when the prefix was full.
+    let lines = if lines.len() > 1 && !text.ends_with('\n') {
+        &lines[..lines.len() - 1]
+    } else {
+        &lines[..]
+    };
+    let mut best: Option<(usize, usize, u8)> = None;
+    for &c in &CANDIDATES {
+        let counts: Vec<usize> = lines.iter().map(|l| count_outside_quotes(l, c)).collect();
+        let mut freq: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+        for &n in counts.iter().filter(|n| **n > 0) {
+            *freq.entry(n).or_default() += 1;
+        }
+        let Some((&mode, &agree)) = freq.iter().max_by_key(|(n, a)| (**a, **n)) else {
+            continue;
+        };
+        let better = match best {
+            None => true,
+            Some((a, m, _)) => agree > a || (agree == a && mode > m),
+        };
+        if better {
+            best = Some((agree, mode, c));
+        }
+    }
+    match best {
+        Some((agree, mode, c)) => (
+            c,
+            format!(
+                "{} (detected: {agree} of the first {} lines have {} fields)",
+                show_delimiter(c),
+                lines.len(),
+                mode + 1
+            ),
+        ),
+        None => (
+            b',',
+            "',' (default: no candidate delimiter found, the file has one column)".into(),
+        ),
+    }
+}
+
+pub fn show_delimiter(c: u8) -> String {
+    match c {
+        b'\t' => "tab".into(),
+        c => format!("'{}'", c as char),
+    }
+}
+
+fn count_outside_quotes(line: &str, c: u8) -> usize {
+    let mut quoted = false;
+    let mut n = 0;
+    for b in line.bytes() {
+        if b == b'"' {
+            quoted = !quoted;
+        } else if b == c && !quoted {
+            n += 1;
+        }
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delimiters() {
+        assert_eq!(delimiter("a,b,c\n1,2,3\n").0, b',');
+        assert_eq!(
+            delimiter("Datum;Team;OEE\n01.01.2025;Süd;85,5\n02.01.2025;Süd;84,1\n").0,
+            b';'
+        );
+        assert_eq!(delimiter("a\tb\n1,5\t2\n").0, b'\t');
+        assert_eq!(delimiter("a|b|c\n\"x|y\"|2|3\n").0, b'|');
+        assert_eq!(
+            delimiter("Report title\n\nDate,Team\n2025-01-01,A\n").0,
+            b','
+        );
+        assert_eq!(delimiter("single\ncolumn\n").0, b',');
+    }
+
+    #[test]
+    fn encodings() {
+        assert_eq!(encoding(b"\xEF\xBB\xBFa,b", None).unwrap().encoding, UTF_8);
+        assert_eq!(encoding(b"\xEF\xBB\xBFa,b", None).unwrap().bom, 3);
+        assert_eq!(
+            encoding(b"\xFF\xFEa\0,\0", None).unwrap().encoding,
+            UTF_16LE
+        );
+        assert_eq!(encoding(b"a\0,\0b\0\n\0", None).unwrap().encoding, UTF_16LE);
+        assert_eq!(encoding("Süd".as_bytes(), None).unwrap().encoding, UTF_8);
+        assert_eq!(encoding(b"S\xFCd", None).unwrap().encoding, WINDOWS_1252);
+        // A multi-byte character cut by the prefix is fine.
+        assert_eq!(encoding(b"S\xC3", None).unwrap().encoding, UTF_8);
+        assert!(encoding(b"\x00\x01\x02\x03\x00\x00\x00\x00\x05", None).is_err());
+        let forced = encoding(b"abc", Some(WINDOWS_1252)).unwrap();
+        assert_eq!(forced.encoding, WINDOWS_1252);
+    }
+}
