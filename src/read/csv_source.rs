@@ -219,10 +219,10 @@ impl CsvSource {
         let mut kept_ragged = 0usize;
         let mut buf = csv::ByteRecord::new();
         loop {
-            let (rec, line, byte): (&csv::ByteRecord, u64, u64) = match self.pending.pop_front() {
+            let (line, byte) = match self.pending.pop_front() {
                 Some((r, line, byte)) => {
                     buf = r;
-                    (&buf, line, byte)
+                    (line, byte)
                 }
                 None => {
                     let more = self.reader.read_byte_record(&mut buf).map_err(|e| {
@@ -236,21 +236,17 @@ impl CsvSource {
                     if !more {
                         break;
                     }
-                    let (line, byte) = position(&buf, &self.lines);
-                    (&buf, line, byte)
+                    position(&buf, &self.lines)
                 }
             };
-            if rec
-                .iter()
-                .all(|field| field.iter().all(u8::is_ascii_whitespace))
-            {
+            if buf.as_slice().iter().all(u8::is_ascii_whitespace) {
                 stats.empty_rows += 1;
                 continue;
             }
             let byte = Some(byte + self.byte_shift);
-            if rec.len() != self.header_len {
-                let extra_values = rec.iter().skip(width).any(|f| !f.trim_ascii().is_empty());
-                if rec.len() < self.header_len || extra_values {
+            if buf.len() != self.header_len {
+                let extra_values = buf.iter().skip(width).any(|f| !f.trim_ascii().is_empty());
+                if buf.len() < self.header_len || extra_values {
                     stats.ragged_rows += 1;
                     if kept_ragged < KEEP_PROBLEMS {
                         kept_ragged += 1;
@@ -258,7 +254,7 @@ impl CsvSource {
                             file,
                             line,
                             byte,
-                            rec.len(),
+                            buf.len(),
                             self.header_len,
                             extra_values,
                         ));
@@ -266,12 +262,29 @@ impl CsvSource {
                 }
             }
             stats.rows += 1;
-            let row = Row {
-                number: line,
-                byte,
-                data: RowData::Csv(rec),
+            // One UTF-8 check for the whole record (its fields then need none); the buffer
+            // moves into a StringRecord and back, without a copy.
+            let (go_on, back) = match csv::StringRecord::from_byte_record(buf) {
+                Ok(text) => {
+                    let go_on = f(&Row {
+                        number: line,
+                        byte,
+                        data: RowData::Csv(&text),
+                    });
+                    (go_on, text.into_byte_record())
+                }
+                Err(e) => {
+                    let bytes = e.into_byte_record();
+                    let go_on = f(&Row {
+                        number: line,
+                        byte,
+                        data: RowData::CsvBytes(&bytes),
+                    });
+                    (go_on, bytes)
+                }
             };
-            if !f(&row) {
+            buf = back;
+            if !go_on {
                 break;
             }
         }

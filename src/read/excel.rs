@@ -275,9 +275,19 @@ impl SheetSource {
                 )));
             }
         }
-        let mut range = wb
-            .worksheet_range(&sheet)
-            .map_err(|e| with_sheet(open_error(shown, e)))?;
+        let (range, merges) = match &mut wb {
+            Sheets::Xlsx(x) => {
+                let merges = super::xlsx_merges::merged_regions(path, &sheet)
+                    .unwrap_or_else(|| x.merge_cells_by_sheet_name(&sheet).unwrap_or_default());
+                (x.worksheet_range(&sheet).map_err(calamine::Error::Xlsx), merges)
+            }
+            Sheets::Xls(x) => {
+                let merges = x.merge_cells_by_sheet_name(&sheet).unwrap_or_default();
+                (x.worksheet_range(&sheet).map_err(calamine::Error::Xls), merges)
+            }
+            other => (other.worksheet_range(&sheet), Vec::new()),
+        };
+        let mut range = range.map_err(|e| with_sheet(open_error(shown, e)))?;
         let (h, w) = range.get_size();
         if (h as u64) * (w as u64) > max_cells {
             return Err(with_sheet(ReadError::new(
@@ -287,11 +297,6 @@ impl SheetSource {
                 "split the export, or raise max_cells in the mapping's [source] section",
             )));
         }
-        let merges = match &mut wb {
-            Sheets::Xlsx(x) => x.merge_cells_by_sheet_name(&sheet).unwrap_or_default(),
-            Sheets::Xls(x) => x.merge_cells_by_sheet_name(&sheet).unwrap_or_default(),
-            _ => Vec::new(),
-        };
         let filled = fill_merged(&mut range, &merges);
         if filled > 0 {
             notes.push(format!(

@@ -10,33 +10,50 @@
 
 use std::collections::VecDeque;
 use std::io::Read;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
-/// Line starts seen but not yet claimed by a record: (byte offset, 1-based line).
+/// A line start that csv will misreport: (first terminator byte of the run before it, offset
+/// of its first content byte, its 1-based line). Only runs of more than one terminator (blank
+/// lines, CRLF) or with a `\r` need one: after a single `\n`, csv's own position is right.
+type Exception = (u64, u64, u64);
+
 #[derive(Clone, Default)]
-pub struct Lines(Arc<Mutex<VecDeque<(u64, u64)>>>);
+pub struct Lines {
+    queue: Arc<Mutex<VecDeque<Exception>>>,
+    /// Set once the first exception is noted: until then `fix` takes no lock.
+    any: Arc<AtomicBool>,
+}
 
 impl Lines {
     /// The true (line, byte) of a record csv reports at (`line`, `byte`).
     pub fn fix(&self, line: u64, byte: u64) -> (u64, u64) {
-        let Ok(mut q) = self.0.lock() else {
+        if !self.any.load(Ordering::Acquire) {
+            return (line, byte);
+        }
+        let Ok(mut q) = self.queue.lock() else {
             return (line, byte);
         };
-        while let Some(&(b, l)) = q.front() {
-            q.pop_front();
-            if b >= byte {
-                return (l, b);
+        while let Some(&(run, start, true_line)) = q.front() {
+            if start < byte {
+                q.pop_front();
+            } else if run <= byte {
+                q.pop_front();
+                return (true_line, start);
+            } else {
+                break;
             }
         }
         (line, byte)
     }
 
-    fn extend(&self, starts: &mut Vec<(u64, u64)>) {
-        if starts.is_empty() {
+    fn extend(&self, found: &mut Vec<Exception>) {
+        if found.is_empty() {
             return;
         }
-        if let Ok(mut q) = self.0.lock() {
-            q.extend(starts.drain(..));
+        if let Ok(mut q) = self.queue.lock() {
+            q.extend(found.drain(..));
+            self.any.store(true, Ordering::Release);
         }
     }
 }
@@ -54,8 +71,12 @@ pub struct Watch<R> {
     lines: Lines,
     delimiter: u8,
     quote: Quote,
-    /// Outside quotes, at the start of a line (nothing but terminators since the last one).
+    /// Outside quotes, at the start of a line (nothing but terminators since the last content).
     line_start: bool,
+    /// The run of terminators since the last content byte: where it began, how long, any `\r`.
+    run_start: u64,
+    run_len: u64,
+    run_cr: bool,
     /// The previous byte was `\r` (a `\n` now completes a CRLF: no new line).
     after_cr: bool,
     /// The last byte seen outside quotes (does a quote open a field?).
@@ -64,7 +85,7 @@ pub struct Watch<R> {
     line: u64,
     /// Offset of the next byte.
     offset: u64,
-    starts: Vec<(u64, u64)>,
+    found: Vec<Exception>,
 }
 
 impl<R: Read> Watch<R> {
@@ -75,11 +96,14 @@ impl<R: Read> Watch<R> {
             delimiter,
             quote: Quote::Outside,
             line_start: true,
+            run_start: 0,
+            run_len: 0,
+            run_cr: false,
             after_cr: false,
             last: None,
             line: 1,
             offset: 0,
-            starts: Vec::new(),
+            found: Vec::new(),
         }
     }
 
@@ -91,76 +115,94 @@ impl<R: Read> Watch<R> {
         self.after_cr = b == b'\r';
     }
 
-    fn observe(&mut self, buf: &[u8]) {
-        let mut i = 0;
-        while i < buf.len() {
-            match self.quote {
-                Quote::Inside => match memchr::memchr3(b'"', b'\n', b'\r', &buf[i..]) {
-                    Some(k) => {
-                        let b = buf[i + k];
-                        if k > 0 {
-                            self.after_cr = false;
-                        }
-                        if b == b'"' {
-                            self.after_cr = false;
-                            self.quote = Quote::MaybeEnd;
-                        } else {
-                            self.terminator(b);
-                        }
-                        i += k + 1;
-                    }
-                    None => {
-                        self.after_cr = false;
-                        i = buf.len();
-                    }
-                },
-                Quote::MaybeEnd => {
-                    if buf[i] == b'"' {
-                        self.quote = Quote::Inside;
-                        i += 1;
-                    } else {
-                        // The closing quote; this byte is read outside quotes.
-                        self.quote = Quote::Outside;
-                        self.last = Some(b'"');
-                    }
-                }
-                Quote::Outside => {
-                    let b = buf[i];
-                    if b == b'\n' || b == b'\r' {
-                        self.terminator(b);
-                        self.line_start = true;
-                        self.last = Some(b);
-                        i += 1;
-                        continue;
-                    }
+    /// The first content byte of a line, at offset `at`: note it if csv will misreport it
+    /// (the first record of the file after any run; later ones after blank lines or CRs).
+    fn content(&mut self, at: u64) {
+        let first = self.run_start == 0 && self.run_len > 0;
+        if self.run_len > 1 || self.run_cr || first {
+            self.found.push((self.run_start, at, self.line));
+        }
+        self.line_start = false;
+    }
+
+    /// A stretch of bytes with no quote and no line terminator, starting at offset `at`.
+    fn plain(&mut self, at: u64, seg: &[u8]) {
+        if self.quote == Quote::MaybeEnd {
+            self.quote = Quote::Outside;
+        }
+        self.after_cr = false;
+        if self.quote == Quote::Inside {
+            return;
+        }
+        if self.line_start {
+            self.content(at);
+        }
+        self.last = seg.last().copied();
+    }
+
+    /// A quote or a line terminator at offset `at`.
+    fn special(&mut self, b: u8, at: u64) {
+        match self.quote {
+            Quote::Inside => {
+                if b == b'"' {
                     self.after_cr = false;
-                    if self.line_start {
-                        self.starts.push((self.offset + i as u64, self.line));
-                        self.line_start = false;
-                    }
-                    if b == b'"' {
-                        let opens = matches!(self.last, None | Some(b'\n' | b'\r'))
-                            || self.last == Some(self.delimiter);
-                        if opens {
-                            self.quote = Quote::Inside;
-                        }
-                        self.last = Some(b);
-                        i += 1;
-                        continue;
-                    }
-                    // Jump over plain bytes to the one just before the next byte that
-                    // matters (it decides whether a quote opens a field).
-                    match memchr::memchr3(b'"', b'\n', b'\r', &buf[i + 1..]) {
-                        Some(k) => i += k,
-                        None => i = buf.len() - 1,
-                    }
-                    self.last = Some(buf[i]);
-                    i += 1;
+                    self.quote = Quote::MaybeEnd;
+                } else {
+                    self.terminator(b);
                 }
             }
+            Quote::MaybeEnd if b == b'"' => {
+                // An escaped quote.
+                self.after_cr = false;
+                self.quote = Quote::Inside;
+            }
+            Quote::MaybeEnd | Quote::Outside => {
+                if self.quote == Quote::MaybeEnd {
+                    // The field's closing quote was the previous byte.
+                    self.quote = Quote::Outside;
+                    self.last = Some(b'"');
+                }
+                if b == b'\n' || b == b'\r' {
+                    self.terminator(b);
+                    if !self.line_start {
+                        // The first terminator after content begins a new run.
+                        self.run_start = at;
+                        self.run_len = 0;
+                        self.run_cr = false;
+                    }
+                    self.run_len += 1;
+                    self.run_cr |= b == b'\r';
+                    self.line_start = true;
+                } else {
+                    self.after_cr = false;
+                    if self.line_start {
+                        self.content(at);
+                    }
+                    let opens = matches!(self.last, None | Some(b'\n' | b'\r'))
+                        || self.last == Some(self.delimiter);
+                    if opens {
+                        self.quote = Quote::Inside;
+                    }
+                }
+                self.last = Some(b);
+            }
+        }
+    }
+
+    fn observe(&mut self, buf: &[u8]) {
+        let mut done = 0;
+        for p in memchr::memchr3_iter(b'"', b'\n', b'\r', buf) {
+            if p > done {
+                self.plain(self.offset + done as u64, &buf[done..p]);
+            }
+            self.special(buf[p], self.offset + p as u64);
+            done = p + 1;
+        }
+        if done < buf.len() {
+            self.plain(self.offset + done as u64, &buf[done..]);
         }
         self.offset += buf.len() as u64;
-        self.lines.extend(&mut self.starts);
+        self.lines.extend(&mut self.found);
     }
 }
 

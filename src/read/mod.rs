@@ -21,6 +21,7 @@ mod excel;
 mod header;
 mod lines;
 mod sniff;
+mod xlsx_merges;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -217,7 +218,10 @@ pub struct Row<'a> {
 }
 
 enum RowData<'a> {
-    Csv(&'a csv::ByteRecord),
+    /// A record that is valid UTF-8 as a whole (checked once).
+    Csv(&'a csv::StringRecord),
+    /// A record with bytes that are not UTF-8: fields are checked one by one.
+    CsvBytes(&'a csv::ByteRecord),
     Sheet(&'a [calamine::Data]),
 }
 
@@ -226,6 +230,7 @@ impl<'a> Row<'a> {
     pub fn len(&self) -> usize {
         match self.data {
             RowData::Csv(r) => r.len(),
+            RowData::CsvBytes(r) => r.len(),
             RowData::Sheet(cells) => cells.len(),
         }
     }
@@ -238,8 +243,11 @@ impl<'a> Row<'a> {
     pub fn cell(&self, i: usize) -> Cell<'a> {
         match self.data {
             RowData::Csv(r) => match r.get(i) {
-                None => Cell::Empty,
-                Some([]) => Cell::Empty,
+                None | Some("") => Cell::Empty,
+                Some(s) => Cell::Text(s),
+            },
+            RowData::CsvBytes(r) => match r.get(i) {
+                None | Some([]) => Cell::Empty,
                 Some(bytes) => match std::str::from_utf8(bytes) {
                     Ok(s) => Cell::Text(s),
                     Err(_) => Cell::Invalid(bytes),
@@ -249,8 +257,23 @@ impl<'a> Row<'a> {
         }
     }
 
-    pub fn cells(&self) -> impl Iterator<Item = Cell<'a>> + '_ {
-        (0..self.len()).map(|i| self.cell(i))
+    /// The cells in order (cheaper than `cell(i)` for each `i` on CSV rows).
+    pub fn cells(&self) -> Box<dyn Iterator<Item = Cell<'a>> + 'a> {
+        match self.data {
+            RowData::Csv(r) => Box::new(r.iter().map(|s| {
+                if s.is_empty() {
+                    Cell::Empty
+                } else {
+                    Cell::Text(s)
+                }
+            })),
+            RowData::CsvBytes(r) => Box::new(r.iter().map(|b| match std::str::from_utf8(b) {
+                Ok("") => Cell::Empty,
+                Ok(s) => Cell::Text(s),
+                Err(_) => Cell::Invalid(b),
+            })),
+            RowData::Sheet(cells) => Box::new(cells.iter().map(excel::convert)),
+        }
     }
 }
 

@@ -1,0 +1,165 @@
+//! Synthetic BI exports of any size, for benchmarks: long, semi-wide and wide layouts, CSV or
+//! XLSX, English or German locale. KPI and team names come from samples/catalog.json's plant,
+//! so the files also import against the sample catalog.
+#![allow(dead_code)]
+
+use std::io::Write;
+use std::path::Path;
+
+pub const TEAMS: [&str; 6] = [
+    "Montage Süd",
+    "Montage Nord",
+    "Lackiererei",
+    "Presswerk",
+    "Schweißerei",
+    "Spritzguss",
+];
+/// DAY KPIs with Actual and Target that all six teams record.
+pub const KPIS: [&str; 5] = ["OEE", "Output", "Scrap rate", "Scrap", "Line stop time"];
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Layout {
+    /// Date, Team, KPI, Value, Amount: one value per row.
+    Long,
+    /// Date, Team, KPI, Actual, Target: one record per row.
+    SemiWide,
+    /// Date, Team, then one column per KPI (actuals).
+    Wide,
+}
+
+impl Layout {
+    pub fn parse(s: &str) -> Option<Layout> {
+        match s {
+            "long" => Some(Layout::Long),
+            "semi-wide" => Some(Layout::SemiWide),
+            "wide" => Some(Layout::Wide),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Locale {
+    En,
+    De,
+}
+
+/// Row `i`'s date as (year, month, day): rows walk through days, one block per team x KPI,
+/// so that no two rows share a record key.
+fn key(i: u64, layout: Layout) -> (chrono::NaiveDate, &'static str, &'static str, u64) {
+    let per_day: u64 = match layout {
+        Layout::Long => (TEAMS.len() * KPIS.len() * 2) as u64,
+        Layout::SemiWide => (TEAMS.len() * KPIS.len()) as u64,
+        Layout::Wide => TEAMS.len() as u64,
+    };
+    let day = i / per_day;
+    let within = i % per_day;
+    let base = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap_or_default();
+    let date = base + chrono::Duration::days(day as i64);
+    let team = TEAMS[(within % TEAMS.len() as u64) as usize];
+    let rest = within / TEAMS.len() as u64;
+    let kpi = KPIS[(rest % KPIS.len() as u64) as usize];
+    (date, team, kpi, rest / KPIS.len() as u64)
+}
+
+fn value(i: u64, kpi: &str) -> f64 {
+    let x = (i.wrapping_mul(2_654_435_761) % 10_000) as f64;
+    match kpi {
+        "OEE" | "Scrap rate" => 50.0 + x / 250.0,
+        _ => (x / 10.0).round(),
+    }
+}
+
+fn number(v: f64, locale: Locale) -> String {
+    let s = if v.fract() == 0.0 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v:.2}")
+    };
+    match locale {
+        Locale::En => s,
+        Locale::De => s.replace('.', ","),
+    }
+}
+
+fn date(d: chrono::NaiveDate, locale: Locale) -> String {
+    match locale {
+        Locale::En => d.format("%Y-%m-%d").to_string(),
+        Locale::De => d.format("%d.%m.%Y").to_string(),
+    }
+}
+
+pub fn header(layout: Layout) -> Vec<&'static str> {
+    match layout {
+        Layout::Long => vec!["Date", "Team", "KPI", "Value", "Amount"],
+        Layout::SemiWide => vec!["Date", "Team", "KPI", "Actual", "Target"],
+        Layout::Wide => {
+            let mut h = vec!["Date", "Team"];
+            h.extend(KPIS);
+            h
+        }
+    }
+}
+
+/// The cells of data row `i` as text.
+pub fn row(i: u64, layout: Layout, locale: Locale) -> Vec<String> {
+    let (d, team, kpi, slot) = key(i, layout);
+    match layout {
+        Layout::Long => vec![
+            date(d, locale),
+            team.into(),
+            kpi.into(),
+            if slot == 0 { "Actual" } else { "Target" }.into(),
+            number(value(i, kpi), locale),
+        ],
+        Layout::SemiWide => vec![
+            date(d, locale),
+            team.into(),
+            kpi.into(),
+            number(value(i, kpi), locale),
+            number(value(i + 7, kpi), locale),
+        ],
+        Layout::Wide => {
+            let mut r = vec![date(d, locale), team.into()];
+            r.extend(KPIS.iter().map(|k| number(value(i, k), locale)));
+            r
+        }
+    }
+}
+
+pub fn write_csv(path: &Path, rows: u64, layout: Layout, locale: Locale) -> std::io::Result<()> {
+    let sep = match locale {
+        Locale::En => ",",
+        Locale::De => ";",
+    };
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    writeln!(w, "{}", header(layout).join(sep))?;
+    for i in 0..rows {
+        writeln!(w, "{}", row(i, layout, locale).join(sep))?;
+    }
+    w.flush()
+}
+
+pub fn write_xlsx(path: &Path, rows: u64, layout: Layout) -> Result<(), rust_xlsxwriter::XlsxError> {
+    use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    let date_fmt = Format::new().set_num_format("yyyy-mm-dd");
+    for (c, h) in header(layout).iter().enumerate() {
+        ws.write_string(0, c as u16, *h)?;
+    }
+    for i in 0..rows {
+        let r = (i + 1) as u32;
+        let cells = row(i, layout, Locale::En);
+        let (d, ..) = key(i, layout);
+        let dt = ExcelDateTime::parse_from_str(&d.format("%Y-%m-%d").to_string())?;
+        ws.write_datetime_with_format(r, 0, dt, &date_fmt)?;
+        for (c, text) in cells.iter().enumerate().skip(1) {
+            match text.parse::<f64>() {
+                Ok(v) => ws.write_number(r, c as u16, v)?,
+                Err(_) => ws.write_string(r, c as u16, text)?,
+            };
+        }
+    }
+    wb.save(path)
+}

@@ -1,0 +1,189 @@
+//! Merged regions of an xlsx sheet, found by a byte scan.
+//!
+//! An xlsx lists a sheet's merged regions in `<mergeCells>` after all of its cells, and
+//! calamine finds them by parsing the whole sheet's XML a second time, which costs most of
+//! what loading the cells costs. Here the sheet's XML is only inflated and searched for
+//! `mergeCell ref="A1:B2"` with memchr's substring search. `None` means "could not tell";
+//! the caller then asks calamine.
+
+use std::io::Read;
+use std::path::Path;
+
+use calamine::Dimensions;
+
+fn value(a: &quick_xml::events::attributes::Attribute<'_>) -> Option<String> {
+    a.normalized_value(quick_xml::XmlVersion::Implicit1_0)
+        .ok()
+        .map(|v| v.into_owned())
+}
+
+/// The zip entry of the sheet named `sheet`: workbook.xml names it, the relationships say
+/// where it is.
+fn sheet_entry<R: Read + std::io::Seek>(zip: &mut zip::ZipArchive<R>, sheet: &str) -> Option<String> {
+    let read = |zip: &mut zip::ZipArchive<R>, name: &str| -> Option<Vec<u8>> {
+        let mut f = zip.by_name(name).ok()?;
+        let mut v = Vec::new();
+        f.read_to_end(&mut v).ok()?;
+        Some(v)
+    };
+    let workbook = read(zip, "xl/workbook.xml")?;
+    let rels = read(zip, "xl/_rels/workbook.xml.rels")?;
+    let mut rid = None;
+    let mut xml = quick_xml::Reader::from_reader(&workbook[..]);
+    let mut buf = Vec::new();
+    loop {
+        match xml.read_event_into(&mut buf).ok()? {
+            quick_xml::events::Event::Empty(e) | quick_xml::events::Event::Start(e)
+                if e.local_name().as_ref() == "sheet" =>
+            {
+                let mut name = None;
+                let mut id = None;
+                for a in e.attributes().flatten() {
+                    let key = a.key;
+                    if key.as_ref() == "name" {
+                        name = value(&a);
+                    } else if key.local_name().as_ref() == "id" && key.prefix().is_some() {
+                        id = value(&a);
+                    }
+                }
+                if name.as_deref() == Some(sheet) {
+                    rid = id;
+                    break;
+                }
+            }
+            quick_xml::events::Event::Eof => break,
+            _ => {}
+        }
+        buf.clear();
+    }
+    let rid = rid?;
+    let mut xml = quick_xml::Reader::from_reader(&rels[..]);
+    loop {
+        buf.clear();
+        match xml.read_event_into(&mut buf).ok()? {
+            quick_xml::events::Event::Empty(e) | quick_xml::events::Event::Start(e)
+                if e.local_name().as_ref() == "Relationship" =>
+            {
+                let mut id = None;
+                let mut target = None;
+                for a in e.attributes().flatten() {
+                    match a.key.as_ref() {
+                        "Id" => id = value(&a),
+                        "Target" => target = value(&a),
+                        _ => {}
+                    }
+                }
+                if id.as_deref() == Some(rid.as_str()) {
+                    let t = target?;
+                    return Some(match t.strip_prefix('/') {
+                        Some(abs) => abs.to_string(),
+                        None => format!("xl/{t}"),
+                    });
+                }
+            }
+            quick_xml::events::Event::Eof => return None,
+            _ => {}
+        }
+    }
+}
+
+/// `B3` as 0-based (row, column).
+fn cell_ref(s: &str) -> Option<(u32, u32)> {
+    let s = s.trim_start_matches('$');
+    let split = s.find(|c: char| c.is_ascii_digit())?;
+    let (letters, digits) = s.split_at(split);
+    let mut col: u32 = 0;
+    for c in letters.trim_end_matches('$').chars() {
+        if !c.is_ascii_alphabetic() {
+            return None;
+        }
+        col = col.checked_mul(26)?.checked_add(u32::from(c.to_ascii_uppercase() as u8 - b'A' + 1))?;
+    }
+    let row: u32 = digits.parse().ok()?;
+    Some((row.checked_sub(1)?, col.checked_sub(1)?))
+}
+
+/// `A1:B2` (or a single cell) as a region.
+fn region(s: &str) -> Option<Dimensions> {
+    let (a, b) = s.split_once(':').unwrap_or((s, s));
+    Some(Dimensions {
+        start: cell_ref(a)?,
+        end: cell_ref(b)?,
+    })
+}
+
+/// Finds every `mergeCell ref="…"` that starts before `limit` in `text`.
+fn scan(text: &[u8], limit: usize, out: &mut Vec<Dimensions>) -> Option<()> {
+    let finder = memchr::memmem::Finder::new(b"mergeCell ");
+    for at in finder.find_iter(text) {
+        if at >= limit {
+            break;
+        }
+        let rest = &text[at..];
+        let end = memchr::memchr(b'>', rest)?;
+        let tag = std::str::from_utf8(&rest[..end]).ok()?;
+        let r = tag.split("ref=\"").nth(1)?.split('"').next()?;
+        out.push(region(r)?);
+    }
+    Some(())
+}
+
+/// The merged regions of `sheet`, or `None` when the file does not look as expected.
+pub fn merged_regions(path: &Path, sheet: &str) -> Option<Vec<Dimensions>> {
+    let file = std::fs::File::open(path).ok()?;
+    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file)).ok()?;
+    let entry = sheet_entry(&mut zip, sheet)?;
+    let mut f = zip.by_name(&entry).ok()?;
+    let mut out = Vec::new();
+    // Chunks overlap by a margin so that a tag cut at a boundary is seen whole once.
+    const CHUNK: usize = 256 * 1024;
+    const MARGIN: usize = 1024;
+    let mut buf = vec![0u8; CHUNK + MARGIN];
+    let mut keep = 0;
+    loop {
+        let n = crate::read::sniff::read_up_to(&mut f, &mut buf[keep..keep + CHUNK]).ok()?;
+        let len = keep + n;
+        let last = n < CHUNK;
+        // Tags starting in the last MARGIN bytes are left for the next round, which sees
+        // them whole.
+        let upto = if last { len } else { len - MARGIN.min(len) };
+        scan(&buf[..len], upto, &mut out)?;
+        if last {
+            break;
+        }
+        buf.copy_within(upto..len, 0);
+        keep = len - upto;
+    }
+    out.sort();
+    out.dedup();
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refs() {
+        assert_eq!(cell_ref("A1"), Some((0, 0)));
+        assert_eq!(cell_ref("AB12"), Some((11, 27)));
+        assert_eq!(cell_ref("$C$3"), Some((2, 2)));
+        assert_eq!(
+            region("A1:H1"),
+            Some(Dimensions {
+                start: (0, 0),
+                end: (0, 7)
+            })
+        );
+        assert_eq!(cell_ref("1A"), None);
+    }
+
+    #[test]
+    fn finds_the_fixture_merges() {
+        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/export_basic.xlsx");
+        let m = merged_regions(&p, "Daten").unwrap();
+        assert_eq!(m.len(), 3);
+        assert!(m.contains(&Dimensions { start: (3, 1), end: (4, 1) }));
+        assert_eq!(merged_regions(&p, "Hinweise").unwrap(), vec![]);
+    }
+}
