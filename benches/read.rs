@@ -15,7 +15,9 @@ use calamine::{Data, Reader};
 use vsimport::read::{Cell, Source, SourceOptions};
 
 fn data_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target").join("bench-data");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("bench-data");
     std::fs::create_dir_all(&dir).expect("create target/bench-data");
     dir
 }
@@ -25,8 +27,13 @@ fn csv_file() -> &'static PathBuf {
     F.get_or_init(|| {
         let p = data_dir().join("semi_wide_1m.csv");
         if !p.exists() {
-            generator::write_csv(&p, 1_000_000, generator::Layout::SemiWide, generator::Locale::En)
-                .expect("write csv");
+            generator::write_csv(
+                &p,
+                1_000_000,
+                generator::Layout::SemiWide,
+                generator::Locale::En,
+            )
+            .expect("write csv");
         }
         p
     })
@@ -89,7 +96,10 @@ fn xlsx_raw_calamine_range() -> usize {
     let mut wb = calamine::open_workbook_auto(xlsx_file()).expect("open");
     let name = wb.sheet_names()[0].clone();
     let range = wb.worksheet_range(&name).expect("range");
-    range.cells().filter(|(_, _, d)| !matches!(d, Data::Empty)).count()
+    range
+        .cells()
+        .filter(|(_, _, d)| !matches!(d, Data::Empty))
+        .count()
 }
 
 #[divan::bench(sample_count = 5, sample_size = 1)]

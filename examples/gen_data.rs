@@ -8,8 +8,10 @@ mod generator;
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let usage = "usage: gen_data OUT.csv|OUT.xlsx ROWS [long|semi-wide|wide] [en|de]";
-    let (Some(out), Some(rows)) = (args.first(), args.get(1).and_then(|r| r.parse::<u64>().ok()))
-    else {
+    let (Some(out), Some(rows)) = (
+        args.first(),
+        args.get(1).and_then(|r| r.parse::<u64>().ok()),
+    ) else {
         eprintln!("{usage}");
         std::process::exit(2);
     };

@@ -10,6 +10,7 @@ fn main() -> Result<(), XlsxError> {
     multi_sheet()?;
     dates_1904_source()?;
     no_header()?;
+    shift_times()?;
     println!("wrote tests/data/*.xlsx");
     Ok(())
 }
@@ -120,4 +121,52 @@ fn no_header() -> Result<(), XlsxError> {
         ws.write_number(r, 1, f64::from(r * 2))?;
     }
     wb.save("tests/data/no_header.xlsx")
+}
+
+/// A Time KPI from Excel time cells (and one day fraction and one minutes number), with
+/// Excel date cells, semi-wide.
+fn shift_times() -> Result<(), XlsxError> {
+    let mut wb = Workbook::new();
+    let date = Format::new().set_num_format("dd.mm.yyyy");
+    let time = Format::new().set_num_format("hh:mm");
+    let ws = wb.add_worksheet();
+    ws.set_name("Schichten")?;
+    for (c, h) in ["Datum", "Team", "Kennzahl", "Ist", "Soll"]
+        .iter()
+        .enumerate()
+    {
+        ws.write_string(0, c as u16, *h)?;
+    }
+    type Shift<'a> = (u8, &'a str, (u8, u8), (u8, u8));
+    let rows: [Shift; 3] = [
+        (6, "Montage Süd", (5, 58), (6, 0)),
+        (7, "Montage Süd", (6, 4), (6, 0)),
+        (7, "Montage Nord", (14, 43), (14, 30)),
+    ];
+    for (i, (day, team, actual, target)) in rows.iter().enumerate() {
+        let r = i as u32 + 1;
+        ws.write_datetime_with_format(r, 0, ExcelDateTime::from_ymd(2025, 1, *day)?, &date)?;
+        ws.write_string(r, 1, *team)?;
+        ws.write_string(r, 2, "Shift start")?;
+        ws.write_datetime_with_format(
+            r,
+            3,
+            ExcelDateTime::from_hms(actual.0 as u16, actual.1, 0)?,
+            &time,
+        )?;
+        ws.write_datetime_with_format(
+            r,
+            4,
+            ExcelDateTime::from_hms(target.0 as u16, target.1, 0)?,
+            &time,
+        )?;
+    }
+    // A day fraction typed as a plain number (06:30) and plain minutes (450 = 07:30).
+    ws.write_datetime_with_format(4, 0, ExcelDateTime::from_ymd(2025, 1, 8)?, &date)?;
+    ws.write_string(4, 1, "Lackiererei")?;
+    ws.write_string(4, 2, "Shift start")?;
+    ws.write_number(4, 3, 0.2708333333333333)?;
+    ws.write_number(4, 4, 450.0)?;
+    wb.save("tests/data/shift_times.xlsx")?;
+    wb.save("samples/shift_times.xlsx")
 }

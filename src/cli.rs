@@ -30,6 +30,11 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Import a file: map, check against the catalog, dedupe; --dry-run shows the plan
+    Import(cmd::import::Args),
+    /// Mapping files: `mapping init FILE` suggests one
+    #[command(subcommand)]
+    Mapping(cmd::mapping::Command),
     /// Show what vsimport sees in a file: format, encoding, delimiter, sheet, header, columns, rows
     Inspect(cmd::inspect::Args),
     /// List the tenant's KPIs with interval, unit, value names and recording teams
@@ -49,6 +54,8 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Erro
 
 pub async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
+        Command::Import(a) => cmd::import::run(a, cli.verbose > 0).await,
+        Command::Mapping(c) => cmd::mapping::run(c).await,
         Command::Inspect(a) => cmd::inspect::run(a).await,
         Command::Kpis(a) => cmd::kpis::run(a).await,
         Command::Export(a) => cmd::export::run(a).await,

@@ -88,6 +88,20 @@ pub struct Diagnostic {
     pub message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub help: Option<String>,
+    /// The row as text with the cell's span, for rendering (kept for the first few of a kind).
+    #[serde(skip)]
+    pub context: Option<Context>,
+}
+
+/// A row rendered as text, and where the cell is in it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Context {
+    pub text: String,
+    /// Byte offset and length of the cell in `text`.
+    pub span: (usize, usize),
+    /// True when `text` is a rendering of the row (workbooks), false when it stands for the
+    /// file's own line (CSV).
+    pub rendered: bool,
 }
 
 impl fmt::Display for Diagnostic {

@@ -31,6 +31,16 @@ pub enum Error {
         help: Option<String>,
     },
 
+    /// The mapping file is not usable with this file or catalog.
+    #[error("{path}: {message}")]
+    #[diagnostic(code(vsimport::mapping::invalid))]
+    Mapping {
+        path: String,
+        message: String,
+        #[help]
+        help: Option<String>,
+    },
+
     /// A name given on the command line matches nothing.
     #[error("{message}")]
     #[diagnostic(code(vsimport::usage))]

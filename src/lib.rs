@@ -19,15 +19,20 @@
 pub mod api;
 pub mod cli;
 pub mod cmd;
+pub mod dedupe;
 pub mod diag;
 pub mod emulator;
 pub mod error;
+pub mod fxhash;
+pub mod map;
+pub mod normalize;
 pub mod read;
 pub mod report;
 pub mod rng;
 pub mod secret;
 pub mod settings;
 pub mod suggest;
+pub mod validate;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

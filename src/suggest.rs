@@ -22,14 +22,30 @@ pub fn did_you_mean<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
-    let lower = name.to_lowercase();
+    let lower = name.trim().to_lowercase();
     let limit = (lower.chars().count() / 3).max(2);
-    candidates
-        .into_iter()
-        .map(|c| (distance(&lower, &c.to_lowercase()), c))
+    let candidates: Vec<&'a str> = candidates.into_iter().collect();
+    let close = candidates
+        .iter()
+        .map(|c| (distance(&lower, &c.to_lowercase()), *c))
         .filter(|(d, _)| *d <= limit)
         .min_by_key(|(d, _)| *d)
-        .map(|(_, c)| c)
+        .map(|(_, c)| c);
+    // Else a name that contains a known one as a word, or the other way round
+    // ("OEE rate" -> "OEE"), the longest first.
+    close.or_else(|| {
+        candidates
+            .iter()
+            .filter(|c| {
+                let cl = c.to_lowercase();
+                cl.chars().count() >= 3
+                    && (lower.split_whitespace().any(|w| w == cl)
+                        || cl.split_whitespace().any(|w| w == lower)
+                        || (lower.contains(&cl) && lower.contains(' ')))
+            })
+            .max_by_key(|c| c.len())
+            .copied()
+    })
 }
 
 #[cfg(test)]
@@ -49,5 +65,6 @@ mod tests {
         assert_eq!(did_you_mean("scrap rat", names), Some("Scrap rate"));
         assert_eq!(did_you_mean("Montage Sud", names), Some("Montage Süd"));
         assert_eq!(did_you_mean("Throughput", names), None);
+        assert_eq!(did_you_mean("OEE rate", names), Some("OEE"));
     }
 }

@@ -140,7 +140,11 @@ pub fn write_csv(path: &Path, rows: u64, layout: Layout, locale: Locale) -> std:
     w.flush()
 }
 
-pub fn write_xlsx(path: &Path, rows: u64, layout: Layout) -> Result<(), rust_xlsxwriter::XlsxError> {
+pub fn write_xlsx(
+    path: &Path,
+    rows: u64,
+    layout: Layout,
+) -> Result<(), rust_xlsxwriter::XlsxError> {
     use rust_xlsxwriter::{ExcelDateTime, Format, Workbook};
     let mut wb = Workbook::new();
     let ws = wb.add_worksheet();

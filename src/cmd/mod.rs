@@ -3,8 +3,10 @@
 pub mod demo;
 pub mod emulator;
 pub mod export;
+pub mod import;
 pub mod inspect;
 pub mod kpis;
+pub mod mapping;
 
 use crate::api::{Client, KpiDetail, KpiMeta, Named};
 use crate::error::Error;

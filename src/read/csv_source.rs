@@ -328,5 +328,6 @@ fn ragged(
         },
         message,
         help: Some(help.to_string()),
+        context: None,
     }
 }

@@ -279,11 +279,17 @@ impl SheetSource {
             Sheets::Xlsx(x) => {
                 let merges = super::xlsx_merges::merged_regions(path, &sheet)
                     .unwrap_or_else(|| x.merge_cells_by_sheet_name(&sheet).unwrap_or_default());
-                (x.worksheet_range(&sheet).map_err(calamine::Error::Xlsx), merges)
+                (
+                    x.worksheet_range(&sheet).map_err(calamine::Error::Xlsx),
+                    merges,
+                )
             }
             Sheets::Xls(x) => {
                 let merges = x.merge_cells_by_sheet_name(&sheet).unwrap_or_default();
-                (x.worksheet_range(&sheet).map_err(calamine::Error::Xls), merges)
+                (
+                    x.worksheet_range(&sheet).map_err(calamine::Error::Xls),
+                    merges,
+                )
             }
             other => (other.worksheet_range(&sheet), Vec::new()),
         };

@@ -30,6 +30,7 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
 
 use crate::diag::{Diagnostic, Location};
 pub use sniff::Format;
+pub use sniff::read_up_to as sniff_read;
 
 /// One cell's value, borrowed from the row it came from.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -19,7 +19,10 @@ fn value(a: &quick_xml::events::attributes::Attribute<'_>) -> Option<String> {
 
 /// The zip entry of the sheet named `sheet`: workbook.xml names it, the relationships say
 /// where it is.
-fn sheet_entry<R: Read + std::io::Seek>(zip: &mut zip::ZipArchive<R>, sheet: &str) -> Option<String> {
+fn sheet_entry<R: Read + std::io::Seek>(
+    zip: &mut zip::ZipArchive<R>,
+    sheet: &str,
+) -> Option<String> {
     let read = |zip: &mut zip::ZipArchive<R>, name: &str| -> Option<Vec<u8>> {
         let mut f = zip.by_name(name).ok()?;
         let mut v = Vec::new();
@@ -97,7 +100,9 @@ fn cell_ref(s: &str) -> Option<(u32, u32)> {
         if !c.is_ascii_alphabetic() {
             return None;
         }
-        col = col.checked_mul(26)?.checked_add(u32::from(c.to_ascii_uppercase() as u8 - b'A' + 1))?;
+        col = col
+            .checked_mul(26)?
+            .checked_add(u32::from(c.to_ascii_uppercase() as u8 - b'A' + 1))?;
     }
     let row: u32 = digits.parse().ok()?;
     Some((row.checked_sub(1)?, col.checked_sub(1)?))
@@ -183,7 +188,10 @@ mod tests {
         let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/export_basic.xlsx");
         let m = merged_regions(&p, "Daten").unwrap();
         assert_eq!(m.len(), 3);
-        assert!(m.contains(&Dimensions { start: (3, 1), end: (4, 1) }));
+        assert!(m.contains(&Dimensions {
+            start: (3, 1),
+            end: (4, 1)
+        }));
         assert_eq!(merged_regions(&p, "Hinweise").unwrap(), vec![]);
     }
 }

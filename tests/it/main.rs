@@ -3,6 +3,7 @@
 mod harness;
 
 mod demo;
+mod dry_run;
 mod emulator;
 mod export;
 mod inspect;

@@ -1,0 +1,182 @@
+//! Dedupe stage: values of the same record (date + team + KPI + sub-tile) from several rows
+//! become one record. The same value twice is merged; two different values for the same slot
+//! are a conflict, settled by `--on-conflict` (`error`: both rows rejected; `first`/`last`:
+//! the earlier/later row wins). Every collapsed row is reported.
+
+use std::ops::Range;
+
+use rayon::slice::ParallelSliceMut;
+
+use crate::diag::{Diagnostic, Location, Severity};
+use crate::fxhash::FxHashSet;
+use crate::validate::{CatalogIndex, Entry, Origin, Problem};
+
+/// What to do with two different values for the same record and slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum OnConflict {
+    /// Reject every row involved.
+    #[default]
+    Error,
+    /// Keep the value of the earliest row.
+    First,
+    /// Keep the value of the latest row.
+    Last,
+}
+
+pub struct Merged {
+    pub entries: Vec<Entry>,
+    pub records: Vec<Range<usize>>,
+    /// Rows rejected for conflicts: (row, where, why).
+    pub rejected: Vec<(u64, Location, Problem)>,
+    pub diags: Vec<Diagnostic>,
+    pub merged: u64,
+    pub conflicts: u64,
+}
+
+fn slot_key(e: &Entry) -> (u32, chrono::NaiveDate, u32, u16, u16, bool) {
+    (e.kpi, e.date, e.team, e.sub_tile, e.slot, e.forecast)
+}
+
+fn describe(index: &CatalogIndex, e: &Entry) -> String {
+    let k = index.kpi(e.kpi);
+    let slot = k
+        .kpi_values
+        .get(e.slot as usize)
+        .map(|v| v.name.as_str())
+        .unwrap_or("?");
+    format!(
+        "KPI {:?}, team {:?}, {}, value {slot:?}{}",
+        k.name,
+        index.team(e.team).name,
+        e.date,
+        if e.forecast { " (forecast)" } else { "" }
+    )
+}
+
+/// Sorts `entries` into records and merges duplicates.
+pub fn merge(
+    mut entries: Vec<Entry>,
+    policy: OnConflict,
+    index: &CatalogIndex,
+    origin: &Origin,
+) -> Merged {
+    entries.par_sort_unstable_by(|a, b| slot_key(a).cmp(&slot_key(b)).then(a.row.cmp(&b.row)));
+    let location = |row: u64| Location {
+        file: origin.file.clone(),
+        sheet: origin.sheet.clone(),
+        row,
+        column: None,
+        byte: None,
+    };
+    let mut out = Merged {
+        entries: Vec::with_capacity(entries.len()),
+        records: Vec::new(),
+        rejected: Vec::new(),
+        diags: Vec::new(),
+        merged: 0,
+        conflicts: 0,
+    };
+    let mut conflict_rows: FxHashSet<u64> = FxHashSet::default();
+    let mut i = 0;
+    while i < entries.len() {
+        let mut j = i + 1;
+        while j < entries.len() && slot_key(&entries[j]) == slot_key(&entries[i]) {
+            j += 1;
+        }
+        let group = &entries[i..j];
+        if group.len() == 1 {
+            out.entries.push(group[0]);
+        } else if group.iter().all(|e| e.value == group[0].value) {
+            out.entries.push(group[0]);
+            out.merged += (group.len() - 1) as u64;
+            for e in &group[1..] {
+                out.diags.push(Diagnostic {
+                    code: "vsimport::dedupe::merged",
+                    severity: Severity::Info,
+                    location: location(e.row),
+                    message: format!(
+                        "the same value as row {} for {}: merged",
+                        group[0].row,
+                        describe(index, e)
+                    ),
+                    help: None,
+                    context: None,
+                });
+            }
+        } else {
+            out.conflicts += 1;
+            let values = group
+                .iter()
+                .map(|e| format!("{} in row {}", e.value, e.row))
+                .collect::<Vec<_>>()
+                .join(", ");
+            match policy {
+                OnConflict::Error => {
+                    for e in group {
+                        conflict_rows.insert(e.row);
+                        out.rejected.push((
+                            e.row,
+                            location(e.row),
+                            Problem {
+                                code: "vsimport::dedupe::conflict",
+                                message: format!(
+                                    "different values for the same record: {} has {values}",
+                                    describe(index, e)
+                                ),
+                                help: Some(
+                                    "fix the rows, or pass --on-conflict first|last to keep one"
+                                        .into(),
+                                ),
+                            },
+                        ));
+                    }
+                }
+                OnConflict::First | OnConflict::Last => {
+                    let keep = if policy == OnConflict::First {
+                        group[0]
+                    } else {
+                        group[group.len() - 1]
+                    };
+                    out.entries.push(keep);
+                    out.merged += (group.len() - 1) as u64;
+                    for e in group.iter().filter(|e| e.row != keep.row) {
+                        out.diags.push(Diagnostic {
+                            code: "vsimport::dedupe::conflict_settled",
+                            severity: Severity::Warning,
+                            location: location(e.row),
+                            message: format!(
+                                "{} has {values}: row {} wins (--on-conflict {})",
+                                describe(index, e),
+                                keep.row,
+                                if policy == OnConflict::First {
+                                    "first"
+                                } else {
+                                    "last"
+                                }
+                            ),
+                            help: None,
+                            context: None,
+                        });
+                    }
+                }
+            }
+        }
+        i = j;
+    }
+    if !conflict_rows.is_empty() {
+        // A row is taken whole or not at all: its other values go too, and so do notes of
+        // merges that involved it.
+        out.entries.retain(|e| !conflict_rows.contains(&e.row));
+        out.diags
+            .retain(|d| !conflict_rows.contains(&d.location.row));
+        out.merged = out.diags.len() as u64;
+    }
+    let mut start = 0;
+    for k in 1..=out.entries.len() {
+        if k == out.entries.len() || out.entries[k].record() != out.entries[start].record() {
+            out.records.push(start..k);
+            start = k;
+        }
+    }
+    out
+}

@@ -1,0 +1,346 @@
+//! The plan of a run: records and values per KPI and per team, date ranges, counts; as text
+//! and as the `report.json` document (schema in docs/REPORT.md).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+use crate::api::RecordKey;
+use crate::diag::Diagnostic;
+use crate::validate::{Stats, Validated};
+
+#[derive(Debug, Serialize)]
+pub struct KpiPlan {
+    pub kpi: String,
+    pub interval: String,
+    pub records: u64,
+    pub values: u64,
+    pub teams: u64,
+    pub first_date: NaiveDate,
+    pub last_date: NaiveDate,
+}
+
+#[derive(Debug, Serialize)]
+pub struct TeamPlan {
+    pub team: String,
+    pub records: u64,
+    pub values: u64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Summary {
+    pub rows_read: u64,
+    pub rows_rejected: u64,
+    pub rows_without_values: u64,
+    pub records_planned: u64,
+    pub values_planned: u64,
+    pub duplicates_merged: u64,
+    pub conflicts: u64,
+    pub errors: u64,
+    pub warnings: u64,
+}
+
+/// A planned record, for `--format json` consumers and the upload stage.
+#[derive(Debug, Serialize)]
+pub struct PlannedRecord {
+    #[serde(flatten)]
+    pub key: RecordKey,
+    pub kpi_name: String,
+    pub team_name: String,
+    pub values: Vec<PlannedValue>,
+    pub rows: Vec<u64>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct PlannedValue {
+    pub name: String,
+    pub value: f64,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub forecast: bool,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Report {
+    pub version: u32,
+    pub file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
+    pub mapping: Option<String>,
+    pub layout: String,
+    pub mode: &'static str,
+    pub summary: Summary,
+    pub by_kpi: Vec<KpiPlan>,
+    pub by_team: Vec<TeamPlan>,
+    /// Diagnostics kept (at most 1000 of each kind and column); `diagnostic_counts` has all.
+    pub diagnostics: Vec<DiagnosticOut>,
+    pub diagnostic_counts: Vec<DiagnosticCount>,
+    /// Every planned record with the rows it came from (only with `--records`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub records: Option<Vec<PlannedRecord>>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct DiagnosticCount {
+    pub code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+    pub count: usize,
+}
+
+/// A diagnostic as report.json has it: flat location fields.
+#[derive(Debug, Serialize)]
+pub struct DiagnosticOut {
+    pub code: &'static str,
+    pub severity: crate::diag::Severity,
+    pub file: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sheet: Option<String>,
+    pub row: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub column_name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cell: Option<String>,
+    pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub help: Option<String>,
+}
+
+pub fn diagnostic_out(d: &Diagnostic, columns: &[String], first_column: u32) -> DiagnosticOut {
+    DiagnosticOut {
+        code: d.code,
+        severity: d.severity,
+        file: d.location.file.to_string(),
+        sheet: d.location.sheet.as_deref().map(str::to_string),
+        row: d.location.row,
+        column: d.location.column,
+        column_name: d
+            .location
+            .column
+            .and_then(|c| columns.get(c.checked_sub(first_column)? as usize))
+            .cloned(),
+        cell: d.location.sheet.as_ref().and_then(|_| {
+            d.location
+                .column
+                .map(|c| format!("{}{}", crate::diag::column_letters(c), d.location.row))
+        }),
+        message: d.message.clone(),
+        help: d.help.clone(),
+    }
+}
+
+fn summary(stats: &Stats, v: &Validated<'_>) -> Summary {
+    Summary {
+        rows_read: stats.rows_read,
+        rows_rejected: stats.rows_rejected,
+        rows_without_values: stats.rows_without_values,
+        records_planned: v.records.len() as u64,
+        values_planned: v.entries.len() as u64,
+        duplicates_merged: stats.duplicates_merged,
+        conflicts: stats.conflicts,
+        errors: v.diags.count(crate::diag::Severity::Error) as u64,
+        warnings: v.diags.count(crate::diag::Severity::Warning) as u64,
+    }
+}
+
+pub struct Context<'a> {
+    pub file: String,
+    pub sheet: Option<String>,
+    pub mapping: Option<String>,
+    pub layout: &'a str,
+    pub mode: &'static str,
+    pub columns: &'a [String],
+    pub first_column: u32,
+}
+
+pub fn report(v: &Validated<'_>, cx: &Context<'_>) -> Report {
+    let mut kpis: BTreeMap<u32, (u64, u64, Vec<u32>, NaiveDate, NaiveDate)> = BTreeMap::new();
+    let mut teams: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
+    for r in &v.records {
+        let e = v.entries[r.start];
+        let n = r.len() as u64;
+        let k = kpis
+            .entry(e.kpi)
+            .or_insert((0, 0, Vec::new(), e.date, e.date));
+        k.0 += 1;
+        k.1 += n;
+        if !k.2.contains(&e.team) {
+            k.2.push(e.team);
+        }
+        k.3 = k.3.min(e.date);
+        k.4 = k.4.max(e.date);
+        let t = teams.entry(e.team).or_default();
+        t.0 += 1;
+        t.1 += n;
+    }
+    let by_kpi = kpis
+        .into_iter()
+        .map(|(k, (records, values, teams, first, last))| {
+            let kpi = v.index.kpi(k);
+            KpiPlan {
+                kpi: kpi.name.clone(),
+                interval: kpi.kpi_value_time_reference.to_string(),
+                records,
+                values,
+                teams: teams.len() as u64,
+                first_date: first,
+                last_date: last,
+            }
+        })
+        .collect();
+    let mut by_team: Vec<TeamPlan> = teams
+        .into_iter()
+        .map(|(t, (records, values))| TeamPlan {
+            team: v.index.team(t).name.clone(),
+            records,
+            values,
+        })
+        .collect();
+    by_team.sort_by(|a, b| a.team.cmp(&b.team));
+    Report {
+        version: 1,
+        file: cx.file.clone(),
+        sheet: cx.sheet.clone(),
+        mapping: cx.mapping.clone(),
+        layout: cx.layout.to_string(),
+        mode: cx.mode,
+        summary: summary(&v.stats, v),
+        by_kpi,
+        by_team,
+        diagnostics: v
+            .diags
+            .list
+            .iter()
+            .map(|d| diagnostic_out(d, cx.columns, cx.first_column))
+            .collect(),
+        diagnostic_counts: v
+            .diags
+            .groups
+            .iter()
+            .map(|((code, column), count)| DiagnosticCount {
+                code,
+                column: *column,
+                count: *count,
+            })
+            .collect(),
+        records: None,
+    }
+}
+
+/// The planned records with names, for `--plan` output and the upload stage.
+pub fn planned_records(v: &Validated<'_>) -> Vec<PlannedRecord> {
+    v.records
+        .iter()
+        .map(|r| {
+            let es = &v.entries[r.clone()];
+            let e = es[0];
+            let kpi = v.index.kpi(e.kpi);
+            let mut rows: Vec<u64> = es.iter().map(|x| x.row).collect();
+            rows.sort_unstable();
+            rows.dedup();
+            PlannedRecord {
+                key: v.index.record_key(e.kpi, e.team, e.date, e.sub_tile),
+                kpi_name: kpi.name.clone(),
+                team_name: v.index.team(e.team).name.clone(),
+                values: es
+                    .iter()
+                    .map(|x| PlannedValue {
+                        name: kpi.kpi_values[x.slot as usize].name.clone(),
+                        value: x.value,
+                        forecast: x.forecast,
+                    })
+                    .collect(),
+                rows,
+            }
+        })
+        .collect()
+}
+
+/// The plan as text: what will be written, per KPI and per team.
+pub fn text(r: &Report) -> String {
+    use super::thousands as t;
+    let s = &r.summary;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Plan for {}{} ({} layout{})",
+        r.file,
+        r.sheet
+            .as_ref()
+            .map(|x| format!(" › {x}"))
+            .unwrap_or_default(),
+        r.layout,
+        if r.mode == "dry-run" {
+            ", dry run: nothing is written"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(
+        out,
+        "  rows: {} read, {} rejected{}",
+        t(s.rows_read),
+        t(s.rows_rejected),
+        if s.rows_without_values > 0 {
+            format!(", {} without values", t(s.rows_without_values))
+        } else {
+            String::new()
+        }
+    );
+    let _ = writeln!(
+        out,
+        "  records: {} planned with {} values; {} duplicate values merged; {} conflicts",
+        t(s.records_planned),
+        t(s.values_planned),
+        t(s.duplicates_merged),
+        t(s.conflicts)
+    );
+    if !r.by_kpi.is_empty() {
+        let w = r
+            .by_kpi
+            .iter()
+            .map(|k| k.kpi.chars().count())
+            .max()
+            .unwrap_or(3)
+            .max(3);
+        let _ = writeln!(out, "  by KPI:");
+        for k in &r.by_kpi {
+            let pad = w - k.kpi.chars().count();
+            let _ = writeln!(
+                out,
+                "    {}{}  {:<5}  {:>9} records  {:>9} values  {} … {}  {} teams",
+                k.kpi,
+                " ".repeat(pad),
+                k.interval,
+                t(k.records),
+                t(k.values),
+                k.first_date,
+                k.last_date,
+                k.teams
+            );
+        }
+        let w = r
+            .by_team
+            .iter()
+            .map(|k| k.team.chars().count())
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        let _ = writeln!(out, "  by team:");
+        for k in &r.by_team {
+            let pad = w - k.team.chars().count();
+            let _ = writeln!(
+                out,
+                "    {}{}  {:>9} records  {:>9} values",
+                k.team,
+                " ".repeat(pad),
+                t(k.records),
+                t(k.values)
+            );
+        }
+    }
+    out
+}

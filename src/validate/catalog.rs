@@ -1,0 +1,210 @@
+//! The tenant's catalog as lookup tables: names (or ids) of KPIs, teams, value slots and
+//! sub-tiles to indices, with "did you mean" for names that match nothing.
+
+use uuid::Uuid;
+
+use crate::api::{Catalog, KpiDetail, Named, RecordKey};
+use crate::fxhash::{FxHashMap, FxHashSet};
+use crate::suggest::did_you_mean;
+
+/// Why a name did not resolve.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub code: &'static str,
+    pub message: String,
+    pub help: Option<String>,
+}
+
+/// Indices into the catalog.
+pub struct CatalogIndex {
+    pub catalog: Catalog,
+    /// Every team: the catalog's list plus any recording team it lacks.
+    pub teams: Vec<Named>,
+    kpi_names: FxHashMap<String, u32>,
+    team_names: FxHashMap<String, u32>,
+    recording: FxHashSet<(u32, u32)>,
+}
+
+fn key(s: &str) -> String {
+    s.trim().to_lowercase()
+}
+
+fn suggestion<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str> + Clone,
+) -> Option<String> {
+    did_you_mean(name, candidates.clone())
+        .map(|s| format!("did you mean {s:?}?"))
+        .or_else(|| {
+            let all: Vec<&str> = candidates.into_iter().take(10).collect();
+            (!all.is_empty()).then(|| format!("known: {}", all.join(", ")))
+        })
+}
+
+impl CatalogIndex {
+    pub fn new(catalog: Catalog) -> CatalogIndex {
+        let mut teams: Vec<Named> = catalog.teams.clone();
+        for k in &catalog.kpis {
+            for t in &k.recording_teams {
+                if !teams.iter().any(|x| x.id == t.id) {
+                    teams.push(t.clone());
+                }
+            }
+        }
+        let mut kpi_names = FxHashMap::default();
+        for (i, k) in catalog.kpis.iter().enumerate() {
+            kpi_names.entry(k.name.clone()).or_insert(i as u32);
+            kpi_names.entry(key(&k.name)).or_insert(i as u32);
+            kpi_names.entry(k.id.to_string()).or_insert(i as u32);
+        }
+        let mut team_names = FxHashMap::default();
+        for (i, t) in teams.iter().enumerate() {
+            team_names.entry(t.name.clone()).or_insert(i as u32);
+            team_names.entry(key(&t.name)).or_insert(i as u32);
+            team_names.entry(t.id.to_string()).or_insert(i as u32);
+        }
+        let mut recording = FxHashSet::default();
+        for (ki, k) in catalog.kpis.iter().enumerate() {
+            for t in &k.recording_teams {
+                if let Some(ti) = teams.iter().position(|x| x.id == t.id) {
+                    recording.insert((ki as u32, ti as u32));
+                }
+            }
+        }
+        CatalogIndex {
+            catalog,
+            teams,
+            kpi_names,
+            team_names,
+            recording,
+        }
+    }
+
+    pub fn kpi(&self, i: u32) -> &KpiDetail {
+        &self.catalog.kpis[i as usize]
+    }
+
+    pub fn team(&self, i: u32) -> &Named {
+        &self.teams[i as usize]
+    }
+
+    fn lookup(map: &FxHashMap<String, u32>, name: &str) -> Option<u32> {
+        map.get(name)
+            .or_else(|| map.get(&key(name)))
+            .or_else(|| {
+                Uuid::parse_str(name.trim())
+                    .ok()
+                    .and_then(|u| map.get(&u.to_string()))
+            })
+            .copied()
+    }
+
+    pub fn find_kpi(&self, name: &str) -> Result<u32, Problem> {
+        Self::lookup(&self.kpi_names, name).ok_or_else(|| Problem {
+            code: "vsimport::catalog::unknown_kpi",
+            message: format!("no KPI named {:?} in the catalog", name.trim()),
+            help: suggestion(name, self.catalog.kpis.iter().map(|k| k.name.as_str())),
+        })
+    }
+
+    pub fn find_team(&self, name: &str) -> Result<u32, Problem> {
+        Self::lookup(&self.team_names, name).ok_or_else(|| Problem {
+            code: "vsimport::catalog::unknown_team",
+            message: format!("no team named {:?} in the catalog", name.trim()),
+            help: suggestion(name, self.teams.iter().map(|t| t.name.as_str())),
+        })
+    }
+
+    /// Checks that `team` records `kpi`.
+    pub fn check_recording(&self, kpi: u32, team: u32) -> Result<(), Problem> {
+        if self.recording.contains(&(kpi, team)) {
+            return Ok(());
+        }
+        let k = self.kpi(kpi);
+        Err(Problem {
+            code: "vsimport::catalog::not_recording_team",
+            message: format!(
+                "team {:?} is not a recording team of KPI {:?}",
+                self.team(team).name,
+                k.name
+            ),
+            help: Some(format!(
+                "the recording teams of {:?} are: {}",
+                k.name,
+                k.recording_teams
+                    .iter()
+                    .map(|t| t.name.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )),
+        })
+    }
+
+    fn find_in(list: &[Named], name: &str) -> Option<usize> {
+        let n = name.trim();
+        list.iter()
+            .position(|v| v.name == n)
+            .or_else(|| {
+                let l = n.to_lowercase();
+                list.iter().position(|v| v.name.to_lowercase() == l)
+            })
+            .or_else(|| {
+                Uuid::parse_str(n)
+                    .ok()
+                    .and_then(|u| list.iter().position(|v| v.id == u))
+            })
+    }
+
+    pub fn find_value(&self, kpi: u32, name: &str) -> Result<u16, Problem> {
+        let k = self.kpi(kpi);
+        Self::find_in(&k.kpi_values, name)
+            .map(|i| i as u16)
+            .ok_or_else(|| Problem {
+                code: "vsimport::catalog::unknown_value",
+                message: format!("KPI {:?} has no value named {:?}", k.name, name.trim()),
+                help: suggestion(name, k.kpi_values.iter().map(|v| v.name.as_str())),
+            })
+    }
+
+    pub fn find_sub_tile(&self, kpi: u32, name: &str) -> Result<u16, Problem> {
+        let k = self.kpi(kpi);
+        if k.sub_tiles.is_empty() {
+            return Err(Problem {
+                code: "vsimport::catalog::unknown_sub_tile",
+                message: format!(
+                    "KPI {:?} has no sub-tiles, but the row names {:?}",
+                    k.name,
+                    name.trim()
+                ),
+                help: Some("leave the sub-tile empty for this KPI".into()),
+            });
+        }
+        Self::find_in(&k.sub_tiles, name)
+            .map(|i| i as u16)
+            .ok_or_else(|| Problem {
+                code: "vsimport::catalog::unknown_sub_tile",
+                message: format!("KPI {:?} has no sub-tile named {:?}", k.name, name.trim()),
+                help: suggestion(name, k.sub_tiles.iter().map(|v| v.name.as_str())),
+            })
+    }
+
+    /// The API key of a planned record.
+    pub fn record_key(
+        &self,
+        kpi: u32,
+        team: u32,
+        date: chrono::NaiveDate,
+        sub_tile: u16,
+    ) -> RecordKey {
+        let k = self.kpi(kpi);
+        RecordKey {
+            date,
+            team: self.team(team).id,
+            kpi: k.id,
+            sub_tile: (sub_tile != NO_SUB_TILE).then(|| k.sub_tiles[sub_tile as usize].id),
+        }
+    }
+}
+
+/// `sub_tile` of an entry without one.
+pub const NO_SUB_TILE: u16 = u16::MAX;
