@@ -207,6 +207,43 @@ pub fn plan<'a>(
     Ok((validator.finish(on_conflict), layout))
 }
 
+/// A dry run of `file` with a mapping file and a saved catalog, as a library call (for
+/// benchmarks and embedding): the report document.
+pub fn dry_run(
+    file: &Path,
+    mapping: &Path,
+    catalog_file: &Path,
+    on_conflict: OnConflict,
+) -> Result<report::plan::Report, Error> {
+    let args = Args {
+        file: file.to_path_buf(),
+        mapping: Some(mapping.to_path_buf()),
+        dry_run: true,
+        catalog: Some(catalog_file.to_path_buf()),
+        report: None,
+        format: Format::Json,
+        on_conflict,
+        notes: false,
+        records: false,
+        source: SourceArgs::default(),
+        connect: ConnectArgs::default(),
+    };
+    let (mut planned, mut src) = prepare(&args, load_catalog(catalog_file)?)?;
+    let detected = planned.detected.clone();
+    let mapping_path = planned.mapping_path.clone();
+    let (validated, layout) = plan(&mut planned, &mut src, on_conflict)?;
+    let cx = report::plan::Context {
+        file: detected.file.clone(),
+        sheet: detected.sheet.clone(),
+        mapping: mapping_path,
+        layout,
+        mode: "dry-run",
+        columns: &detected.columns,
+        first_column: detected.first_column,
+    };
+    Ok(report::plan::report(&validated, &cx))
+}
+
 pub async fn run(args: Args, verbose: bool) -> Result<ExitCode, Error> {
     if !args.dry_run {
         return Err(Error::Usage {

@@ -33,8 +33,20 @@ pub struct Merged {
     pub conflicts: u64,
 }
 
-fn slot_key(e: &Entry) -> (u32, chrono::NaiveDate, u32, u16, u16, bool) {
-    (e.kpi, e.date, e.team, e.sub_tile, e.slot, e.forecast)
+fn slot_key(e: &Entry) -> (chrono::NaiveDate, u32, u32, u16, u16, bool) {
+    (e.date, e.kpi, e.team, e.sub_tile, e.slot, e.forecast)
+}
+
+/// (date, KPI, team, sub-tile, slot, forecast) in one integer, ordered like the tuple (a KPI
+/// has far fewer than 32,768 value slots).
+fn pack(e: &Entry) -> u128 {
+    let day = (e.date - chrono::NaiveDate::MIN).num_days() as u128;
+    (day << 96)
+        | (u128::from(e.kpi) << 64)
+        | (u128::from(e.team) << 32)
+        | (u128::from(e.sub_tile) << 16)
+        | (u128::from(e.slot & 0x7fff) << 1)
+        | u128::from(e.forecast)
 }
 
 fn describe(index: &CatalogIndex, e: &Entry) -> String {
@@ -60,7 +72,13 @@ pub fn merge(
     index: &CatalogIndex,
     origin: &Origin,
 ) -> Merged {
-    entries.par_sort_unstable_by(|a, b| slot_key(a).cmp(&slot_key(b)).then(a.row.cmp(&b.row)));
+    // Exports are usually in date order already: then there is nothing to sort. Otherwise one
+    // packed integer per entry makes the sort compare two words, not six fields.
+    if !entries.is_sorted_by_key(|e| (pack(e), e.row)) {
+        let mut keyed: Vec<(u128, Entry)> = entries.drain(..).map(|e| (pack(&e), e)).collect();
+        keyed.par_sort_unstable_by_key(|(k, e)| (*k, e.row));
+        entries.extend(keyed.into_iter().map(|(_, e)| e));
+    }
     let location = |row: u64| Location {
         file: origin.file.clone(),
         sheet: origin.sheet.clone(),

@@ -147,6 +147,32 @@ fn split_time(s: &str) -> (&str, bool) {
     }
 }
 
+fn digits(b: &[u8]) -> Option<u32> {
+    let mut v = 0u32;
+    for &c in b {
+        if !c.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + u32::from(c - b'0');
+    }
+    Some(v)
+}
+
+/// `yyyy-mm-dd` and `dd.mm.yyyy`, the two shapes nearly every export uses, without
+/// allocating.
+fn fast_date(b: &[u8]) -> Option<NaiveDate> {
+    if b.len() != 10 {
+        return None;
+    }
+    if b[4] == b'-' && b[7] == b'-' {
+        return ymd(digits(&b[..4])? as i32, digits(&b[5..7])?, digits(&b[8..])?);
+    }
+    if b[2] == b'.' && b[5] == b'.' {
+        return ymd(digits(&b[6..])? as i32, digits(&b[3..5])?, digits(&b[..2])?);
+    }
+    None
+}
+
 /// Parses a date written as text. `Err` says what was expected.
 pub fn parse_date_text(text: &str, opts: &DateOptions) -> Result<DateParse, String> {
     let s = text.trim().trim_start_matches('\'');
@@ -164,6 +190,9 @@ pub fn parse_date_text(text: &str, opts: &DateOptions) -> Result<DateParse, Stri
             });
         }
         return Err(format!("{s:?} does not match date_format {f:?}"));
+    }
+    if let Some(d) = fast_date(s.as_bytes()) {
+        return Ok(date_only(d));
     }
     let (d, had_time) = split_time(s);
     let with_time = |p: DateParse| match p {
@@ -321,10 +350,64 @@ pub enum NumParse {
     },
 }
 
+/// Plain numbers without allocating: an optional `-`, digits, and at most one separator that
+/// cannot be a thousands separator (not followed by exactly three digits), or that the
+/// setting names as the decimal one.
+fn fast_number(b: &[u8], decimal: Option<Decimal>) -> Option<f64> {
+    if b.is_empty() || b.len() > 40 {
+        return None;
+    }
+    let (neg, body) = match b[0] {
+        b'-' => (true, &b[1..]),
+        _ => (false, b),
+    };
+    let sep = body.iter().position(|c| !c.is_ascii_digit());
+    let (int, frac) = match sep {
+        None => (body, &body[..0]),
+        Some(i) => {
+            let c = body[i];
+            let frac = &body[i + 1..];
+            if !frac.iter().all(u8::is_ascii_digit) || i == 0 {
+                return None;
+            }
+            let ok = match (c, decimal) {
+                (b'.', Some(Decimal::Point)) | (b',', Some(Decimal::Comma)) => true,
+                (b'.' | b',', None) => frac.len() != 3,
+                _ => false,
+            };
+            if !ok {
+                return None;
+            }
+            (&body[..i], frac)
+        }
+    };
+    if int.is_empty() {
+        return None;
+    }
+    let mut buf = [0u8; 48];
+    let mut n = 0;
+    if neg {
+        buf[0] = b'-';
+        n = 1;
+    }
+    buf[n..n + int.len()].copy_from_slice(int);
+    n += int.len();
+    if !frac.is_empty() {
+        buf[n] = b'.';
+        n += 1;
+        buf[n..n + frac.len()].copy_from_slice(frac);
+        n += frac.len();
+    }
+    std::str::from_utf8(&buf[..n]).ok()?.parse::<f64>().ok()
+}
+
 /// Parses a number written as text: whitespace and a trailing `%` are dropped, thousands
 /// separators (`.` `,` `'` space) removed; with `decimal` unknown, the text decides where it
 /// can (`1.234,5`, `85,5`, `1,234.5`) and says when it cannot (`1,234`).
 pub fn parse_number_text(text: &str, decimal: Option<Decimal>) -> Result<NumParse, String> {
+    if let Some(v) = fast_number(text.trim().as_bytes(), decimal) {
+        return Ok(NumParse::Number(v));
+    }
     let mut s: String = text
         .trim()
         .trim_start_matches('\'')

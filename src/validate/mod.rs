@@ -165,20 +165,31 @@ pub struct Validator<'a> {
     point_seen: Option<(u64, String)>,
     kpi_cache: FxHashMap<String, Result<u32, Problem>>,
     team_cache: FxHashMap<String, Result<u32, Problem>>,
-    slot_cache: FxHashMap<(u32, ValueTarget), Result<u16, Problem>>,
+    /// Semi-wide: (KPI, index into the layout's value columns) -> slot.
+    slot_cache: FxHashMap<(u32, usize), Result<u16, Problem>>,
+    /// Long: KPI -> value name -> slot.
+    long_slots: FxHashMap<u32, FxHashMap<String, Result<u16, Problem>>>,
+    /// Per-row buffers, kept to spare allocations: (KPI, slot, forecast, column).
+    wanted: Vec<(u32, Result<u16, Problem>, bool, usize)>,
+    resolved: Vec<Resolved>,
+    checked_kpis: Vec<(u32, u16)>,
     sub_cache: FxHashMap<(u32, String), Result<u16, Problem>>,
     /// Wide layout: each column's KPI, resolved once.
-    wide_kpis: Vec<(usize, u32, ValueTarget)>,
+    wide_kpis: Vec<(usize, u32, u16, bool)>,
     /// Constants resolved once.
     const_kpi: Option<u32>,
     const_team: Option<u32>,
 }
 
-/// Text of a name cell (KPI, team, value slot, sub-tile).
-fn name_text(cell: &Cell<'_>) -> Result<String, String> {
+/// Text of a name cell (KPI, team, value slot, sub-tile), borrowed where it can be.
+fn name_text<'r>(cell: &Cell<'r>) -> Result<std::borrow::Cow<'r, str>, String> {
     match cell {
-        Cell::Text(s) => Ok(s.trim().trim_start_matches('\'').to_string()),
-        Cell::Int(_) | Cell::Float(_) | Cell::Bool(_) => Ok(cell.display()),
+        Cell::Text(s) => Ok(std::borrow::Cow::Borrowed(
+            s.trim().trim_start_matches('\''),
+        )),
+        Cell::Int(_) | Cell::Float(_) | Cell::Bool(_) => {
+            Ok(std::borrow::Cow::Owned(cell.display()))
+        }
         Cell::Empty => Err("the cell is empty".into()),
         Cell::Error(e) => Err(format!("the cell holds the error {e}")),
         Cell::Invalid(_) => Err("the cell's bytes are not text in the file's encoding".into()),
@@ -204,26 +215,35 @@ fn slash_evidence(text: &str) -> Option<DayOrder> {
     }
 }
 
-/// Which decimal separator a number text shows, when it shows one.
+/// Which decimal separator a number text shows, when it shows one (one pass over the bytes:
+/// this runs for every number cell).
 fn decimal_evidence(text: &str) -> Option<Decimal> {
-    let t = text.trim();
-    let last_comma = t.rfind(',');
-    let last_point = t.rfind('.');
-    match (last_comma, last_point) {
-        (Some(c), Some(p)) => Some(if c > p {
+    let (mut commas, mut points, mut last_comma, mut last_point) = (0, 0, 0, 0);
+    let mut end = 0;
+    for (i, &b) in text.as_bytes().iter().enumerate() {
+        match b {
+            b',' => {
+                commas += 1;
+                last_comma = i;
+            }
+            b'.' => {
+                points += 1;
+                last_point = i;
+            }
+            b'0'..=b'9' => end = i + 1,
+            _ => {}
+        }
+    }
+    match (commas, points) {
+        (0, 0) => None,
+        (c, p) if c > 0 && p > 0 => Some(if last_comma > last_point {
             Decimal::Comma
         } else {
             Decimal::Point
         }),
-        (Some(c), None) => {
-            let after = t[c + 1..].trim_end_matches('%').trim();
-            (t.matches(',').count() == 1 && after.len() != 3).then_some(Decimal::Comma)
-        }
-        (None, Some(p)) => {
-            let after = t[p + 1..].trim_end_matches('%').trim();
-            (t.matches('.').count() == 1 && after.len() != 3).then_some(Decimal::Point)
-        }
-        (None, None) => None,
+        (1, 0) => (end.saturating_sub(last_comma + 1) != 3).then_some(Decimal::Comma),
+        (0, 1) => (end.saturating_sub(last_point + 1) != 3).then_some(Decimal::Point),
+        _ => None,
     }
 }
 
@@ -248,8 +268,8 @@ impl<'a> Validator<'a> {
         if let Layout::Wide { kpis } = &plan.layout {
             for (col, kpi, target) in kpis {
                 let k = index.find_kpi(kpi)?;
-                index.find_value(k, &target.name)?;
-                wide_kpis.push((*col, k, target.clone()));
+                let slot = index.find_value(k, &target.name)?;
+                wide_kpis.push((*col, k, slot, target.forecast));
             }
         }
         Ok(Validator {
@@ -271,6 +291,10 @@ impl<'a> Validator<'a> {
             kpi_cache: FxHashMap::default(),
             team_cache: FxHashMap::default(),
             slot_cache: FxHashMap::default(),
+            long_slots: FxHashMap::default(),
+            wanted: Vec::new(),
+            resolved: Vec::new(),
+            checked_kpis: Vec::new(),
             sub_cache: FxHashMap::default(),
             wide_kpis,
             const_kpi,
@@ -371,12 +395,24 @@ impl<'a> Validator<'a> {
         r
     }
 
-    fn slot_of(&mut self, kpi: u32, target: &ValueTarget) -> Result<u16, Problem> {
-        if let Some(r) = self.slot_cache.get(&(kpi, target.clone())) {
+    fn slot_of(&mut self, kpi: u32, index: usize, target: &ValueTarget) -> Result<u16, Problem> {
+        if let Some(r) = self.slot_cache.get(&(kpi, index)) {
             return r.clone();
         }
         let r = self.index.find_value(kpi, &target.name);
-        self.slot_cache.insert((kpi, target.clone()), r.clone());
+        self.slot_cache.insert((kpi, index), r.clone());
+        r
+    }
+
+    fn long_slot_of(&mut self, kpi: u32, name: &str) -> Result<u16, Problem> {
+        if let Some(r) = self.long_slots.get(&kpi).and_then(|m| m.get(name)) {
+            return r.clone();
+        }
+        let r = self.index.find_value(kpi, name);
+        self.long_slots
+            .entry(kpi)
+            .or_default()
+            .insert(name.to_string(), r.clone());
         r
     }
 
@@ -484,8 +520,9 @@ impl<'a> Validator<'a> {
             }
         };
 
-        // KPI(s) and values: (kpi, value target, cell, column).
-        let mut wanted: Vec<(u32, ValueTarget, Cell<'_>, usize)> = Vec::new();
+        // KPI(s) and values: (KPI, slot, forecast, column).
+        let mut wanted = std::mem::take(&mut self.wanted);
+        wanted.clear();
         let row_kpi = match (&plan.kpi, self.const_kpi) {
             (_, Some(k)) => Some(k),
             (Some(f), None) => {
@@ -511,42 +548,44 @@ impl<'a> Validator<'a> {
                 if let Some(k) = row_kpi {
                     let (c, col, constant) = self.cell(row, value_name);
                     let name = match constant {
-                        Some(v) => Ok(v),
+                        Some(v) => Ok(std::borrow::Cow::Owned(v)),
                         None => name_text(&c),
                     };
                     match name {
-                        Ok(n) => wanted.push((
-                            k,
-                            ValueTarget {
-                                name: n,
-                                forecast: false,
-                            },
-                            row.cell(*amount),
-                            *amount,
-                        )),
+                        Ok(n) => {
+                            let slot = self.long_slot_of(k, &n);
+                            wanted.push((k, slot, false, *amount));
+                        }
                         Err(e) => problems.push(self.name_problem(col, "value name", e)),
                     }
                 }
             }
             Layout::SemiWide { values } => {
                 if let Some(k) = row_kpi {
-                    for (col, target) in values {
-                        wanted.push((k, target.clone(), row.cell(*col), *col));
+                    for (i, (col, target)) in values.iter().enumerate() {
+                        if row.cell(*col).is_empty() {
+                            continue;
+                        }
+                        let slot = self.slot_of(k, i, target);
+                        wanted.push((k, slot, target.forecast, *col));
                     }
                 }
             }
             Layout::Wide { .. } => {
-                for (col, k, target) in &self.wide_kpis {
-                    wanted.push((*k, target.clone(), row.cell(*col), *col));
+                for &(col, k, slot, forecast) in &self.wide_kpis {
+                    wanted.push((k, Ok(slot), forecast, col));
                 }
             }
         }
 
         // Sub-tile, per KPI.
-        let sub_field = plan.sub_tile.clone();
-        let mut resolved: Vec<Resolved> = Vec::new();
-        let mut checked_kpis: Vec<(u32, u16)> = Vec::new();
-        for (k, target, cell, col) in wanted {
+        let sub_field = &plan.sub_tile;
+        let mut resolved = std::mem::take(&mut self.resolved);
+        resolved.clear();
+        let mut checked_kpis = std::mem::take(&mut self.checked_kpis);
+        checked_kpis.clear();
+        for (k, slot, forecast, col) in wanted.drain(..) {
+            let cell = row.cell(col);
             if cell.is_empty() {
                 continue; // empty means "no value", not 0
             }
@@ -574,7 +613,7 @@ impl<'a> Validator<'a> {
                         Some(f) => {
                             let (c, scol, constant) = self.cell(row, f);
                             let text = match constant {
-                                Some(v) => Ok(v),
+                                Some(v) => Ok(std::borrow::Cow::Owned(v)),
                                 None => name_text(&c),
                             };
                             match text {
@@ -609,7 +648,7 @@ impl<'a> Validator<'a> {
                     s
                 }
             };
-            let slot = match self.slot_of(k, &target) {
+            let slot = match slot {
                 Ok(s) => s,
                 Err(p) => {
                     problems.push(CellProblem {
@@ -624,7 +663,7 @@ impl<'a> Validator<'a> {
                     kpi: k,
                     sub,
                     slot,
-                    forecast: target.forecast,
+                    forecast,
                     value,
                     ambiguous,
                 }),
@@ -635,12 +674,19 @@ impl<'a> Validator<'a> {
             }
         }
 
+        self.wanted = wanted;
+        self.checked_kpis = checked_kpis;
         if !problems.is_empty() {
+            self.resolved = resolved;
             self.reject(row, problems);
             return;
         }
-        let Some(team) = team else { return };
+        let Some(team) = team else {
+            self.resolved = resolved;
+            return;
+        };
         if resolved.is_empty() {
+            self.resolved = resolved;
             self.stats.rows_without_values += 1;
             let p = Problem {
                 code: "vsimport::row::no_values",
@@ -657,7 +703,7 @@ impl<'a> Validator<'a> {
             forecast,
             value,
             ambiguous,
-        } in resolved
+        } in resolved.drain(..)
         {
             if let Some((col, comma, text)) = ambiguous {
                 self.pending_numbers.push(PendingNumber {
@@ -679,6 +725,7 @@ impl<'a> Validator<'a> {
                 row: row.number,
             });
         }
+        self.resolved = resolved;
         if let Some((a, b, year, text)) = pending {
             self.pending_dates.push(PendingDate {
                 entries: first_entry..self.entries.len(),
@@ -1027,16 +1074,23 @@ impl<'a> Validator<'a> {
 
     fn warn_missing_targets(&mut self, records: &[std::ops::Range<usize>]) {
         let mut per_kpi: BTreeMap<u32, (usize, u64)> = BTreeMap::new();
+        let targets: Vec<Vec<u16>> = self
+            .index
+            .catalog
+            .kpis
+            .iter()
+            .map(|kpi| {
+                kpi.kpi_values
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, v)| crate::api::is_target_name(&v.name))
+                    .map(|(i, _)| i as u16)
+                    .collect()
+            })
+            .collect();
         for r in records {
             let es = &self.entries[r.clone()];
-            let kpi = self.index.kpi(es[0].kpi);
-            let targets: Vec<u16> = kpi
-                .kpi_values
-                .iter()
-                .enumerate()
-                .filter(|(_, v)| crate::api::is_target_name(&v.name))
-                .map(|(i, _)| i as u16)
-                .collect();
+            let targets = &targets[es[0].kpi as usize];
             if targets.is_empty() {
                 continue;
             }
@@ -1108,7 +1162,7 @@ fn month(m: u32) -> &'static str {
 /// The result of validating a file: the planned values grouped into records.
 pub struct Validated<'a> {
     pub index: &'a CatalogIndex,
-    /// Accepted values, sorted by record (KPI, date, team, sub-tile), then slot.
+    /// Accepted values, sorted by record (date, KPI, team, sub-tile), then slot.
     pub entries: Vec<Entry>,
     /// Each record's range in `entries`.
     pub records: Vec<std::ops::Range<usize>>,

@@ -1,0 +1,62 @@
+#!/usr/bin/env python3
+"""The comparison script for docs/PERFORMANCE.md: what analysts write today, done well.
+
+pandas reads the semi-wide CSV, then the same normalisation as vsimport's dry run with dict
+look-ups: KPI and team names to ids (checked against recording teams), value names to slot
+ids, ISO dates parsed, numbers checked (integer KPIs), records keyed and deduped.
+Usage: python3 benches/pandas_dry_run.py target/bench-data/semi_wide_1m.csv samples/catalog.json
+"""
+import json
+import sys
+import time
+
+import pandas as pd
+
+path, catalog_path = sys.argv[1], sys.argv[2]
+t0 = time.perf_counter()
+catalog = json.load(open(catalog_path, encoding="utf-8"))
+kpis = {k["name"]: k for k in catalog["kpis"]}
+teams = {}
+for k in catalog["kpis"]:
+    for t in k["recordingTeams"]:
+        teams[t["name"]] = t["id"]
+recording = {(k["id"], t["id"]) for k in catalog["kpis"] for t in k["recordingTeams"]}
+slots = {(k["name"], v["name"]): v["id"] for k in catalog["kpis"] for v in k["kpiValues"]}
+
+df = pd.read_csv(path, dtype=str, keep_default_na=False)
+t_read = time.perf_counter()
+plan = {}
+rejected = 0
+for date, team, kpi, actual, target in zip(df["Date"], df["Team"], df["KPI"], df["Actual"], df["Target"]):
+    k = kpis.get(kpi)
+    t = teams.get(team)
+    if k is None or t is None or (k["id"], t) not in recording:
+        rejected += 1
+        continue
+    try:
+        time.strptime(date, "%Y-%m-%d")
+    except ValueError:
+        rejected += 1
+        continue
+    values = {}
+    ok = True
+    for name, cell in (("Actual", actual), ("Target", target)):
+        if cell == "":
+            continue
+        try:
+            x = float(cell)
+        except ValueError:
+            ok = False
+            break
+        if k["kpiValueIsInteger"] and not x.is_integer():
+            ok = False
+            break
+        values[slots[(kpi, name)]] = x
+    if not ok:
+        rejected += 1
+        continue
+    key = (date, t, k["id"])
+    plan.setdefault(key, {}).update(values)
+t_end = time.perf_counter()
+print(f"rows {len(df)}, records {len(plan)}, values {sum(len(v) for v in plan.values())}, rejected {rejected}")
+print(f"pandas read {t_read - t0:.2f} s, total {t_end - t0:.2f} s")
