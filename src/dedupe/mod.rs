@@ -79,6 +79,21 @@ pub fn merge(
         keyed.par_sort_unstable_by_key(|(k, e)| (*k, e.row));
         entries.extend(keyed.into_iter().map(|(_, e)| e));
     }
+    // Usually nothing repeats: then the sorted entries are the plan as they are.
+    if entries
+        .windows(2)
+        .all(|w| slot_key(&w[0]) != slot_key(&w[1]))
+    {
+        let records = record_ranges(&entries);
+        return Merged {
+            entries,
+            records,
+            rejected: Vec::new(),
+            diags: Vec::new(),
+            merged: 0,
+            conflicts: 0,
+        };
+    }
     let location = |row: u64| Location {
         file: origin.file.clone(),
         sheet: origin.sheet.clone(),
@@ -189,12 +204,19 @@ pub fn merge(
             .retain(|d| !conflict_rows.contains(&d.location.row));
         out.merged = out.diags.len() as u64;
     }
+    out.records = record_ranges(&out.entries);
+    out
+}
+
+/// The ranges of sorted entries that share a record.
+fn record_ranges(entries: &[Entry]) -> Vec<Range<usize>> {
+    let mut records = Vec::new();
     let mut start = 0;
-    for k in 1..=out.entries.len() {
-        if k == out.entries.len() || out.entries[k].record() != out.entries[start].record() {
-            out.records.push(start..k);
+    for k in 1..=entries.len() {
+        if k == entries.len() || entries[k].record() != entries[start].record() {
+            records.push(start..k);
             start = k;
         }
     }
-    out
+    records
 }

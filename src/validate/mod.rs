@@ -148,7 +148,8 @@ struct CellProblem {
 /// Validates rows one at a time; [`Validator::finish`] settles the file-level decisions.
 pub struct Validator<'a> {
     pub index: &'a CatalogIndex,
-    plan: Arc<ColumnPlan>,
+    /// Taken out while a row is validated (so no reference count is touched per row).
+    plan: Option<Arc<ColumnPlan>>,
     origin: Origin,
     dates: DateOptions,
     decimal: Option<Decimal>,
@@ -278,7 +279,7 @@ impl<'a> Validator<'a> {
         }
         Ok(Validator {
             index,
-            plan,
+            plan: Some(plan),
             origin,
             dates,
             decimal,
@@ -304,6 +305,11 @@ impl<'a> Validator<'a> {
             const_kpi,
             const_team,
         })
+    }
+
+    /// Makes room for `n` more values.
+    pub fn reserve(&mut self, n: usize) {
+        self.entries.reserve(n);
     }
 
     fn location(&self, row: u64, byte: Option<u64>, col: Option<usize>) -> Location {
@@ -445,10 +451,17 @@ impl<'a> Validator<'a> {
 
     /// Validates one row: its values are planned, or the row is rejected with reasons.
     pub fn row(&mut self, row: &Row<'_>) {
+        let Some(plan) = self.plan.take() else {
+            return;
+        };
+        self.row_with(&plan, row);
+        self.plan = Some(plan);
+    }
+
+    fn row_with(&mut self, plan: &ColumnPlan, row: &Row<'_>) {
         self.stats.rows_read += 1;
         let mut problems: Vec<CellProblem> = Vec::new();
         let first_entry = self.entries.len();
-        let plan = self.plan.clone();
 
         // Date.
         let (date_cell, date_col, date_const) = self.cell(row, &plan.date);
@@ -1045,9 +1058,9 @@ impl<'a> Validator<'a> {
         }
         for (row, kpi, from, to, interval) in snapped {
             let name = self.index.kpi(kpi).name.clone();
-            let column = match &self.plan.date {
-                Field::Column(c) => Some(*c),
-                Field::Const(_) => None,
+            let column = match self.plan.as_ref().map(|p| &p.date) {
+                Some(Field::Column(c)) => Some(*c),
+                _ => None,
             };
             let location = self.location(row, None, column);
             self.diags.push(Diagnostic {
