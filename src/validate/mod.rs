@@ -201,9 +201,7 @@ fn name_text<'r>(cell: &Cell<'r>) -> Result<std::borrow::Cow<'r, str>, String> {
 /// Which way a day/month text leans, when it does.
 fn slash_evidence(text: &str) -> Option<DayOrder> {
     // Runs for every date cell: most are not slash dates, and need no look.
-    if memchr::memchr(b'/', text.as_bytes()).is_none() {
-        return None;
-    }
+    memchr::memchr(b'/', text.as_bytes())?;
     let s = text.trim();
     let parts: Vec<&str> = s.split(['/', ' ', 'T']).collect();
     if parts.len() < 3 {
