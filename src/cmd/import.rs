@@ -239,16 +239,31 @@ pub fn dry_run(
     let detected = planned.detected.clone();
     let mapping_path = planned.mapping_path.clone();
     let (validated, layout) = plan(&mut planned, &mut src, on_conflict)?;
+    Ok(document(&validated, &detected, mapping_path, layout, false))
+}
+
+/// The report document of a dry run.
+fn document(
+    validated: &Validated<'_>,
+    detected: &crate::read::Detected,
+    mapping: Option<String>,
+    layout: &str,
+    with_records: bool,
+) -> report::plan::Report {
     let cx = report::plan::Context {
         file: detected.file.clone(),
         sheet: detected.sheet.clone(),
-        mapping: mapping_path,
+        mapping,
         layout,
         mode: "dry-run",
         columns: &detected.columns,
         first_column: detected.first_column,
     };
-    Ok(report::plan::report(&validated, &cx))
+    let mut doc = report::plan::report(validated, &cx);
+    if with_records {
+        doc.records = Some(report::plan::planned_records(validated));
+    }
+    doc
 }
 
 pub async fn run(args: Args, verbose: bool) -> Result<ExitCode, Error> {
@@ -264,19 +279,7 @@ pub async fn run(args: Args, verbose: bool) -> Result<ExitCode, Error> {
     let detected = planned.detected.clone();
     let mapping_path = planned.mapping_path.clone();
     let (validated, layout) = plan(&mut planned, &mut src, args.on_conflict)?;
-    let cx = report::plan::Context {
-        file: detected.file.clone(),
-        sheet: detected.sheet.clone(),
-        mapping: mapping_path,
-        layout,
-        mode: "dry-run",
-        columns: &detected.columns,
-        first_column: detected.first_column,
-    };
-    let mut doc = report::plan::report(&validated, &cx);
-    if args.records {
-        doc.records = Some(report::plan::planned_records(&validated));
-    }
+    let doc = document(&validated, &detected, mapping_path, layout, args.records);
     if let Some(dir) = &args.report {
         report::files::write_report(dir, &doc)?;
         let n = report::files::write_rejected(dir, &args.file, &source_opts, &validated.rejected)?;

@@ -143,43 +143,11 @@ impl CsvSource {
                 }
             })
             .collect();
-        let index = match wanted_line {
-            Some(l) => {
-                let i = candidates.iter().position(|c| c.number == l).ok_or_else(|| {
-                    ReadError::new(
-                        shown,
-                        "no_header",
-                        format!("header_row = {l}, but line {l} is blank or past the end of the file"),
-                        "set header_row to the line that holds the column names (blank lines count)",
-                    )
-                })?;
-                notes.push(format!("header: row {l} (configured)"));
-                i
-            }
-            None => {
-                let choice = header::choose(&candidates, &opts.expected_columns).ok_or_else(|| {
-                    ReadError::new(
-                        shown,
-                        "no_header",
-                        format!(
-                            "no header row found in the first {} rows: no row has column names (text that is not numbers or dates) across the file's columns",
-                            candidates.len()
-                        ),
-                        "set header_row in the mapping's [source] section (or --header-row) to the line with the column names",
-                    )
-                })?;
-                notes.push(format!("header: {}", choice.note));
-                choice.index
-            }
-        };
+        let (index, note) = header::pick(&candidates, wanted_line, &opts.expected_columns)
+            .map_err(|(message, help)| ReadError::new(shown, "no_header", message, help))?;
+        notes.push(format!("header: {note}"));
         let header = &candidates[index];
-        let width = header
-            .cells
-            .iter()
-            .rposition(|c| !c.is_empty())
-            .map(|i| i + 1)
-            .unwrap_or(0);
-        let columns: Vec<String> = header.cells[..width].to_vec();
+        let columns = header::names(header);
         let header_len = top[index].0.len();
         let header_row = header.number;
         let pending: VecDeque<(csv::ByteRecord, u64, u64)> =

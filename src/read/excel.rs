@@ -344,48 +344,12 @@ impl SheetSource {
                 }
             })
             .collect();
-        let header_index = match opts.header_row {
-            Some(l) => {
-                let i = candidates
-                    .iter()
-                    .position(|c| c.number == l)
-                    .ok_or_else(|| {
-                        with_sheet(ReadError::new(
-                            shown,
-                            "no_header",
-                            format!(
-                                "header_row = {l}, but the sheet's data starts at row {}",
-                                start_row + 1
-                            ),
-                            "set header_row to the sheet row that holds the column names",
-                        ))
-                    })?;
-                notes.push(format!("header: row {l} (configured)"));
-                i
-            }
-            None => {
-                let choice = header::choose(&candidates, &opts.expected_columns).ok_or_else(|| {
-                    with_sheet(ReadError::new(
-                        shown,
-                        "no_header",
-                        format!(
-                            "no header row found in the first {} rows: no row has column names (text that is not numbers or dates) across the sheet's columns",
-                            candidates.len()
-                        ),
-                        "set header_row in the mapping's [source] section (or --header-row) to the row with the column names",
-                    ))
-                })?;
-                notes.push(format!("header: {}", choice.note));
-                choice.index
-            }
-        };
+        let (header_index, note) =
+            header::pick(&candidates, opts.header_row, &opts.expected_columns).map_err(
+                |(message, help)| with_sheet(ReadError::new(shown, "no_header", message, help)),
+            )?;
+        notes.push(format!("header: {note}"));
         let header = &candidates[header_index];
-        let width = header
-            .cells
-            .iter()
-            .rposition(|c| !c.is_empty())
-            .map(|i| i + 1)
-            .unwrap_or(0);
         let detected = Detected {
             file: shown.to_string(),
             format,
@@ -394,7 +358,7 @@ impl SheetSource {
             sheet: Some(sheet.clone()),
             sheets: names,
             header_row: header.number,
-            columns: header.cells[..width].to_vec(),
+            columns: header::names(header),
             first_column: start_col + 1,
             notes,
         };

@@ -106,6 +106,49 @@ pub fn choose(candidates: &[Candidate], expected: &[String]) -> Option<Choice> {
     None
 }
 
+/// The header row: the configured one (1-based `row`), or the detected one. `Ok` is the
+/// candidate's index and a note saying how it was found; `Err` is (message, help).
+pub fn pick(
+    candidates: &[Candidate],
+    configured: Option<u64>,
+    expected: &[String],
+) -> Result<(usize, String), (String, String)> {
+    match configured {
+        Some(l) => candidates
+            .iter()
+            .position(|c| c.number == l)
+            .map(|i| (i, format!("row {l} (configured)")))
+            .ok_or_else(|| {
+                (
+                    format!("header_row = {l}, but row {l} is blank or outside the data"),
+                    "set header_row to the row (CSV: line; blank lines count) that holds the column names".into(),
+                )
+            }),
+        None => choose(candidates, expected)
+            .map(|c| (c.index, c.note))
+            .ok_or_else(|| {
+                (
+                    format!(
+                        "no header row found in the first {} rows: no row has column names (text that is not numbers or dates) across the columns",
+                        candidates.len()
+                    ),
+                    "set header_row in the mapping's [source] section (or --header-row) to the row with the column names".into(),
+                )
+            }),
+    }
+}
+
+/// The header's column names up to the last non-empty one.
+pub fn names(header: &Candidate) -> Vec<String> {
+    let width = header
+        .cells
+        .iter()
+        .rposition(|c| !c.is_empty())
+        .map(|i| i + 1)
+        .unwrap_or(0);
+    header.cells[..width].to_vec()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

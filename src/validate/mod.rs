@@ -434,6 +434,31 @@ impl<'a> Validator<'a> {
         r
     }
 
+    /// Looks the name in `field`'s cell up with `lookup`; a problem is noted when that fails.
+    fn named(
+        &mut self,
+        row: &Row<'_>,
+        field: &Field,
+        what: &str,
+        problems: &mut Vec<CellProblem>,
+        lookup: fn(&mut Self, &str) -> Result<u32, Problem>,
+    ) -> Option<u32> {
+        let (c, col, _) = self.cell(row, field);
+        match name_text(&c) {
+            Ok(n) => match lookup(self, &n) {
+                Ok(id) => Some(id),
+                Err(p) => {
+                    problems.push(CellProblem { col, problem: p });
+                    None
+                }
+            },
+            Err(e) => {
+                problems.push(self.name_problem(col, what, e));
+                None
+            }
+        }
+    }
+
     fn name_problem(&self, col: Option<usize>, what: &str, err: String) -> CellProblem {
         CellProblem {
             col,
@@ -517,22 +542,7 @@ impl<'a> Validator<'a> {
         // Team.
         let team = match self.const_team {
             Some(t) => Some(t),
-            None => {
-                let (c, col, _) = self.cell(row, &plan.team);
-                match name_text(&c) {
-                    Ok(n) => match self.team_of(&n) {
-                        Ok(t) => Some(t),
-                        Err(p) => {
-                            problems.push(CellProblem { col, problem: p });
-                            None
-                        }
-                    },
-                    Err(e) => {
-                        problems.push(self.name_problem(col, "team", e));
-                        None
-                    }
-                }
-            }
+            None => self.named(row, &plan.team, "team", &mut problems, Self::team_of),
         };
 
         // KPI(s) and values: (KPI, slot, forecast, column).
@@ -540,22 +550,7 @@ impl<'a> Validator<'a> {
         wanted.clear();
         let row_kpi = match (&plan.kpi, self.const_kpi) {
             (_, Some(k)) => Some(k),
-            (Some(f), None) => {
-                let (c, col, _) = self.cell(row, f);
-                match name_text(&c) {
-                    Ok(n) => match self.kpi_of(&n) {
-                        Ok(k) => Some(k),
-                        Err(p) => {
-                            problems.push(CellProblem { col, problem: p });
-                            None
-                        }
-                    },
-                    Err(e) => {
-                        problems.push(self.name_problem(col, "KPI", e));
-                        None
-                    }
-                }
-            }
+            (Some(f), None) => self.named(row, f, "KPI", &mut problems, Self::kpi_of),
             (None, None) => None,
         };
         match &plan.layout {
