@@ -4,7 +4,7 @@
 use uuid::Uuid;
 
 use crate::api::{Catalog, KpiDetail, Named, RecordKey};
-use crate::fxhash::{FxHashMap, FxHashSet};
+use crate::fxhash::FxHashMap;
 use crate::suggest::did_you_mean;
 
 /// Why a name did not resolve.
@@ -22,7 +22,12 @@ pub struct CatalogIndex {
     pub teams: Vec<Named>,
     kpi_names: FxHashMap<String, u32>,
     team_names: FxHashMap<String, u32>,
-    recording: FxHashSet<(u32, u32)>,
+    /// `recording[kpi * teams + team]`.
+    recording: Vec<bool>,
+    /// Per KPI: its unit is `Time`.
+    pub time: Vec<bool>,
+    /// Per KPI: its unit is `%`.
+    pub percent: Vec<bool>,
 }
 
 fn key(s: &str) -> String {
@@ -63,20 +68,28 @@ impl CatalogIndex {
             team_names.entry(key(&t.name)).or_insert(i as u32);
             team_names.entry(t.id.to_string()).or_insert(i as u32);
         }
-        let mut recording = FxHashSet::default();
+        let mut recording = vec![false; catalog.kpis.len() * teams.len()];
         for (ki, k) in catalog.kpis.iter().enumerate() {
             for t in &k.recording_teams {
                 if let Some(ti) = teams.iter().position(|x| x.id == t.id) {
-                    recording.insert((ki as u32, ti as u32));
+                    recording[ki * teams.len() + ti] = true;
                 }
             }
         }
+        let time = catalog.kpis.iter().map(|k| k.is_time()).collect();
+        let percent = catalog
+            .kpis
+            .iter()
+            .map(|k| k.unit.as_deref().map(str::trim) == Some("%"))
+            .collect();
         CatalogIndex {
             catalog,
             teams,
             kpi_names,
             team_names,
             recording,
+            time,
+            percent,
         }
     }
 
@@ -117,7 +130,12 @@ impl CatalogIndex {
 
     /// Checks that `team` records `kpi`.
     pub fn check_recording(&self, kpi: u32, team: u32) -> Result<(), Problem> {
-        if self.recording.contains(&(kpi, team)) {
+        if self
+            .recording
+            .get(kpi as usize * self.teams.len() + team as usize)
+            .copied()
+            .unwrap_or(false)
+        {
             return Ok(());
         }
         let k = self.kpi(kpi);

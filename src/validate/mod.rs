@@ -185,9 +185,17 @@ pub struct Validator<'a> {
 /// Text of a name cell (KPI, team, value slot, sub-tile), borrowed where it can be.
 fn name_text<'r>(cell: &Cell<'r>) -> Result<std::borrow::Cow<'r, str>, String> {
     match cell {
-        Cell::Text(s) => Ok(std::borrow::Cow::Borrowed(
-            s.trim().trim_start_matches('\''),
-        )),
+        Cell::Text(s) => {
+            let b = s.as_bytes();
+            // Names rarely need trimming: skip the Unicode-aware trim when the ends are plain.
+            let plain = b.first().is_some_and(|c| c.is_ascii_graphic() && *c != b'\'')
+                && b.last().is_some_and(u8::is_ascii_graphic);
+            Ok(std::borrow::Cow::Borrowed(if plain {
+                s
+            } else {
+                s.trim().trim_start_matches('\'')
+            }))
+        }
         Cell::Int(_) | Cell::Float(_) | Cell::Bool(_) => {
             Ok(std::borrow::Cow::Owned(cell.display()))
         }
@@ -760,7 +768,7 @@ impl<'a> Validator<'a> {
         row: &Row<'_>,
     ) -> Result<(f64, Ambiguity), Problem> {
         let kpi = self.index.kpi(k);
-        if kpi.is_time() {
+        if self.index.time[k as usize] {
             let m = parse_time(cell).map_err(|e| Problem {
                 code: "vsimport::time::invalid",
                 message: format!("KPI {:?} has unit Time: {e}", kpi.name),
@@ -805,7 +813,7 @@ impl<'a> Validator<'a> {
                     _ => {}
                 }
             }
-            if t.trim().ends_with('%') && kpi.unit.as_deref().map(str::trim) != Some("%") {
+            if !self.index.percent[k as usize] && t.trim_end().ends_with('%') {
                 let p = Problem {
                     code: "vsimport::number::percent",
                     message: format!(
