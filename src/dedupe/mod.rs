@@ -40,7 +40,9 @@ fn slot_key(e: &Entry) -> (chrono::NaiveDate, u32, u32, u16, u16, bool) {
 /// (date, KPI, team, sub-tile, slot, forecast) in one integer, ordered like the tuple (a KPI
 /// has far fewer than 32,768 value slots).
 fn pack(e: &Entry) -> u128 {
-    let day = (e.date - chrono::NaiveDate::MIN).num_days() as u128;
+    use chrono::Datelike;
+    // Days from 0001-01-01, shifted to stay positive for any date chrono knows.
+    let day = (i64::from(e.date.num_days_from_ce()) + (1 << 30)) as u128;
     (day << 96)
         | (u128::from(e.kpi) << 64)
         | (u128::from(e.team) << 32)
@@ -74,7 +76,7 @@ pub fn merge(
 ) -> Merged {
     // Exports are usually in date order already: then there is nothing to sort. Otherwise one
     // packed integer per entry makes the sort compare two words, not six fields.
-    if !entries.is_sorted_by_key(|e| (pack(e), e.row)) {
+    if !entries.is_sorted_by(|a, b| (slot_key(a), a.row) <= (slot_key(b), b.row)) {
         let mut keyed: Vec<(u128, Entry)> = entries.drain(..).map(|e| (pack(&e), e)).collect();
         keyed.par_sort_unstable_by_key(|(k, e)| (*k, e.row));
         entries.extend(keyed.into_iter().map(|(_, e)| e));

@@ -11,6 +11,19 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Timelike}
 
 use crate::read::Cell;
 
+/// `text` without surrounding white space and a leading `'` (Excel's text marker), without
+/// the cost of a Unicode-aware trim when both ends are plain ASCII.
+pub fn clean(text: &str) -> &str {
+    let b = text.as_bytes();
+    let plain = b.first().is_some_and(|c| c.is_ascii_graphic() && *c != b'\'')
+        && b.last().is_some_and(u8::is_ascii_graphic);
+    if plain {
+        text
+    } else {
+        text.trim().trim_start_matches('\'')
+    }
+}
+
 /// Days between 1899-12-30 (Excel's serial 0, with its 1900 leap-year bug) and 1970-01-01.
 const EXCEL_EPOCH_OFFSET: i64 = 25_569;
 
@@ -175,7 +188,7 @@ fn fast_date(b: &[u8]) -> Option<NaiveDate> {
 
 /// Parses a date written as text. `Err` says what was expected.
 pub fn parse_date_text(text: &str, opts: &DateOptions) -> Result<DateParse, String> {
-    let s = text.trim().trim_start_matches('\'');
+    let s = clean(text);
     if s.is_empty() {
         return Err("the date is empty".into());
     }
@@ -418,7 +431,7 @@ fn fast_number(b: &[u8], decimal: Option<Decimal>) -> Option<f64> {
 /// separators (`.` `,` `'` space) removed; with `decimal` unknown, the text decides where it
 /// can (`1.234,5`, `85,5`, `1,234.5`) and says when it cannot (`1,234`).
 pub fn parse_number_text(text: &str, decimal: Option<Decimal>) -> Result<NumParse, String> {
-    if let Some(v) = fast_number(text.trim().as_bytes(), decimal) {
+    if let Some(v) = fast_number(clean(text).as_bytes(), decimal) {
         return Ok(NumParse::Number(v));
     }
     let mut s: String = text

@@ -185,17 +185,7 @@ pub struct Validator<'a> {
 /// Text of a name cell (KPI, team, value slot, sub-tile), borrowed where it can be.
 fn name_text<'r>(cell: &Cell<'r>) -> Result<std::borrow::Cow<'r, str>, String> {
     match cell {
-        Cell::Text(s) => {
-            let b = s.as_bytes();
-            // Names rarely need trimming: skip the Unicode-aware trim when the ends are plain.
-            let plain = b.first().is_some_and(|c| c.is_ascii_graphic() && *c != b'\'')
-                && b.last().is_some_and(u8::is_ascii_graphic);
-            Ok(std::borrow::Cow::Borrowed(if plain {
-                s
-            } else {
-                s.trim().trim_start_matches('\'')
-            }))
-        }
+        Cell::Text(s) => Ok(std::borrow::Cow::Borrowed(normalize::clean(s))),
         Cell::Int(_) | Cell::Float(_) | Cell::Bool(_) => {
             Ok(std::borrow::Cow::Owned(cell.display()))
         }
