@@ -15,7 +15,9 @@ use crate::read::Cell;
 /// the cost of a Unicode-aware trim when both ends are plain ASCII.
 pub fn clean(text: &str) -> &str {
     let b = text.as_bytes();
-    let plain = b.first().is_some_and(|c| c.is_ascii_graphic() && *c != b'\'')
+    let plain = b
+        .first()
+        .is_some_and(|c| c.is_ascii_graphic() && *c != b'\'')
         && b.last().is_some_and(u8::is_ascii_graphic);
     if plain {
         text
@@ -883,9 +885,23 @@ mod tests {
 
     #[test]
     fn fast_numbers_equal_std_parse() {
-        for s in ["0.1", "0.3", "85.5", "123456789.123456", "1.7976931348623157", "99999999999999.9", "7", "-0.001", "3.14159265358979"] {
+        for s in [
+            "0.1",
+            "0.3",
+            "85.5",
+            "123456789.123456",
+            "1.7976931348623157",
+            "99999999999999.9",
+            "7",
+            "-0.001",
+            "3.14159265358979",
+        ] {
             let want: f64 = s.parse().unwrap();
-            assert_eq!(parse_number_text(s, Some(Decimal::Point)).unwrap(), NumParse::Number(want), "{s}");
+            assert_eq!(
+                parse_number_text(s, Some(Decimal::Point)).unwrap(),
+                NumParse::Number(want),
+                "{s}"
+            );
         }
     }
 

@@ -1,7 +1,6 @@
 //! The plan of a run: records and values per KPI and per team, date ranges, counts; as text
 //! and as the `report.json` document (schema in docs/REPORT.md).
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use chrono::NaiveDate;
@@ -157,35 +156,37 @@ pub struct Context<'a> {
 }
 
 pub fn report(v: &Validated<'_>, cx: &Context<'_>) -> Report {
-    let mut kpis: BTreeMap<u32, (u64, u64, Vec<u32>, NaiveDate, NaiveDate)> = BTreeMap::new();
-    let mut teams: BTreeMap<u32, (u64, u64)> = BTreeMap::new();
+    // Indexed by the catalog's KPI and team numbers: one array step per record.
+    let n_teams = v.index.teams.len();
+    let mut kpis: Vec<Option<(u64, u64, Vec<bool>, NaiveDate, NaiveDate)>> =
+        vec![None; v.index.catalog.kpis.len()];
+    let mut teams: Vec<(u64, u64)> = vec![(0, 0); n_teams];
     for r in &v.records {
         let e = v.entries[r.start];
         let n = r.len() as u64;
-        let k = kpis
-            .entry(e.kpi)
-            .or_insert((0, 0, Vec::new(), e.date, e.date));
+        let k = kpis[e.kpi as usize]
+            .get_or_insert_with(|| (0, 0, vec![false; n_teams], e.date, e.date));
         k.0 += 1;
         k.1 += n;
-        if !k.2.contains(&e.team) {
-            k.2.push(e.team);
-        }
+        k.2[e.team as usize] = true;
         k.3 = k.3.min(e.date);
         k.4 = k.4.max(e.date);
-        let t = teams.entry(e.team).or_default();
+        let t = &mut teams[e.team as usize];
         t.0 += 1;
         t.1 += n;
     }
     let by_kpi = kpis
         .into_iter()
+        .enumerate()
+        .filter_map(|(k, x)| x.map(|x| (k, x)))
         .map(|(k, (records, values, teams, first, last))| {
-            let kpi = v.index.kpi(k);
+            let kpi = v.index.kpi(k as u32);
             KpiPlan {
                 kpi: kpi.name.clone(),
                 interval: kpi.kpi_value_time_reference.to_string(),
                 records,
                 values,
-                teams: teams.len() as u64,
+                teams: teams.iter().filter(|t| **t).count() as u64,
                 first_date: first,
                 last_date: last,
             }
@@ -193,8 +194,10 @@ pub fn report(v: &Validated<'_>, cx: &Context<'_>) -> Report {
         .collect();
     let mut by_team: Vec<TeamPlan> = teams
         .into_iter()
+        .enumerate()
+        .filter(|(_, (records, _))| *records > 0)
         .map(|(t, (records, values))| TeamPlan {
-            team: v.index.team(t).name.clone(),
+            team: v.index.team(t as u32).name.clone(),
             records,
             values,
         })

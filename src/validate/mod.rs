@@ -177,6 +177,8 @@ pub struct Validator<'a> {
     sub_cache: FxHashMap<(u32, String), Result<u16, Problem>>,
     /// Wide layout: each column's KPI, resolved once.
     wide_kpis: Vec<(usize, u32, u16, bool)>,
+    /// The last team and KPI name seen and what they resolved to: exports repeat them.
+    memo: [(String, u32); 2],
     /// Constants resolved once.
     const_kpi: Option<u32>,
     const_team: Option<u32>,
@@ -298,6 +300,7 @@ impl<'a> Validator<'a> {
             checked_kpis: Vec::new(),
             sub_cache: FxHashMap::default(),
             wide_kpis,
+            memo: Default::default(),
             const_kpi,
             const_team,
         })
@@ -432,19 +435,27 @@ impl<'a> Validator<'a> {
         r
     }
 
-    /// Looks the name in `field`'s cell up with `lookup`; a problem is noted when that fails.
+    /// Looks the name in `field`'s cell up with `lookup` (remembering the last one in
+    /// `memo` slot 0 or 1); a problem is noted when that fails.
     fn named(
         &mut self,
         row: &Row<'_>,
         field: &Field,
         what: &str,
         problems: &mut Vec<CellProblem>,
-        lookup: fn(&mut Self, &str) -> Result<u32, Problem>,
+        (memo, lookup): (usize, fn(&mut Self, &str) -> Result<u32, Problem>),
     ) -> Option<u32> {
         let (c, col, _) = self.cell(row, field);
         match name_text(&c) {
+            Ok(n) if !n.is_empty() && self.memo[memo].0 == *n => Some(self.memo[memo].1),
             Ok(n) => match lookup(self, &n) {
-                Ok(id) => Some(id),
+                Ok(id) => {
+                    let m = &mut self.memo[memo];
+                    m.0.clear();
+                    m.0.push_str(&n);
+                    m.1 = id;
+                    Some(id)
+                }
                 Err(p) => {
                     problems.push(CellProblem { col, problem: p });
                     None
@@ -540,7 +551,7 @@ impl<'a> Validator<'a> {
         // Team.
         let team = match self.const_team {
             Some(t) => Some(t),
-            None => self.named(row, &plan.team, "team", &mut problems, Self::team_of),
+            None => self.named(row, &plan.team, "team", &mut problems, (0, Self::team_of)),
         };
 
         // KPI(s) and values: (KPI, slot, forecast, column).
@@ -548,7 +559,7 @@ impl<'a> Validator<'a> {
         wanted.clear();
         let row_kpi = match (&plan.kpi, self.const_kpi) {
             (_, Some(k)) => Some(k),
-            (Some(f), None) => self.named(row, f, "KPI", &mut problems, Self::kpi_of),
+            (Some(f), None) => self.named(row, f, "KPI", &mut problems, (1, Self::kpi_of)),
             (None, None) => None,
         };
         match &plan.layout {
