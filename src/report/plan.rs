@@ -158,8 +158,8 @@ pub struct Context<'a> {
 pub fn report(v: &Validated<'_>, cx: &Context<'_>) -> Report {
     // Indexed by the catalog's KPI and team numbers: one array step per record.
     let n_teams = v.index.teams.len();
-    let mut kpis: Vec<Option<(u64, u64, Vec<bool>, NaiveDate, NaiveDate)>> =
-        vec![None; v.index.catalog.kpis.len()];
+    type PerKpi = (u64, u64, Vec<bool>, NaiveDate, NaiveDate);
+    let mut kpis: Vec<Option<PerKpi>> = vec![None; v.index.catalog.kpis.len()];
     let mut teams: Vec<(u64, u64)> = vec![(0, 0); n_teams];
     for r in &v.records {
         let e = v.entries[r.start];

@@ -139,6 +139,9 @@ struct Resolved {
     ambiguous: Ambiguity,
 }
 
+/// A name look-up of the validator (team or KPI).
+type Lookup<'a> = fn(&mut Validator<'a>, &str) -> Result<u32, Problem>;
+
 /// A problem with one cell of the row being validated.
 struct CellProblem {
     col: Option<usize>,
@@ -443,7 +446,7 @@ impl<'a> Validator<'a> {
         field: &Field,
         what: &str,
         problems: &mut Vec<CellProblem>,
-        (memo, lookup): (usize, fn(&mut Self, &str) -> Result<u32, Problem>),
+        (memo, lookup): (usize, Lookup<'a>),
     ) -> Option<u32> {
         let (c, col, _) = self.cell(row, field);
         match name_text(&c) {
