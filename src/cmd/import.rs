@@ -55,6 +55,9 @@ pub struct Args {
     /// List every planned record (key, values, source rows) in the JSON report
     #[arg(long)]
     pub records: bool,
+    /// Threads for checking large CSV files (1: one thread) [default: the machine's cores]
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
     #[command(flatten)]
     pub source: SourceArgs,
     #[command(flatten)]
@@ -157,11 +160,19 @@ fn prepare(args: &Args, catalog: Catalog) -> Result<(Planned, Source), Error> {
     ))
 }
 
+/// A guess at how many values a CSV file holds, from its size.
+fn validator_room(file: &str) -> usize {
+    std::fs::metadata(file)
+        .map(|m| (m.len() / 16).min(50_000_000) as usize)
+        .unwrap_or(0)
+}
+
 /// Runs read → map → normalise → validate → dedupe; gives the result and the layout's name.
 pub fn plan<'a>(
     planned: &'a mut Planned,
     src: &mut Source,
     on_conflict: OnConflict,
+    threads: usize,
 ) -> Result<(Validated<'a>, &'static str), Error> {
     let shown_mapping = planned
         .mapping_path
@@ -195,15 +206,53 @@ pub fn plan<'a>(
     })?;
     // Room for the values up front (a guess from the file's size; untouched room costs no
     // memory), so the vector is not copied as it grows.
-    if det.format == crate::read::Format::Csv
-        && let Ok(meta) = std::fs::metadata(&det.file)
-    {
-        validator.reserve((meta.len() / 16).min(50_000_000) as usize);
+    if det.format == crate::read::Format::Csv {
+        validator.reserve(validator_room(&det.file));
     }
-    src.for_each_row(|row| {
-        validator.row(row);
-        true
-    })?;
+    let tail = if threads > 1 {
+        src.split(Path::new(&det.file))
+    } else {
+        None
+    };
+    match tail {
+        // A large CSV file: its second half on another thread.
+        Some(mut tail) => {
+            let mut second = validator.fork();
+            second.reserve(validator_room(&det.file) / 2);
+            let (head, tail_result) = std::thread::scope(|scope| {
+                let t = scope.spawn(|| {
+                    let r = tail.for_each_row(|row| {
+                        second.row(row);
+                        true
+                    });
+                    (r, tail.take_problems())
+                });
+                let head = src.for_each_row(|row| {
+                    validator.row(row);
+                    true
+                });
+                (head, t.join())
+            });
+            head?;
+            let Ok((tail_read, tail_problems)) = tail_result else {
+                return Err(Error::Usage {
+                    message: "the thread reading the second half of the file failed".into(),
+                    help: Some("run again; report this as a bug if it repeats".into()),
+                });
+            };
+            tail_read?;
+            validator.append(second);
+            for d in tail_problems {
+                validator.diags.push(d);
+            }
+        }
+        None => {
+            src.for_each_row(|row| {
+                validator.row(row);
+                true
+            })?;
+        }
+    }
     for d in src
         .take_problems()
         .into_iter()
@@ -232,13 +281,15 @@ pub fn dry_run(
         on_conflict,
         notes: false,
         records: false,
+        threads: None,
         source: SourceArgs::default(),
         connect: ConnectArgs::default(),
     };
     let (mut planned, mut src) = prepare(&args, load_catalog(catalog_file)?)?;
     let detected = planned.detected.clone();
     let mapping_path = planned.mapping_path.clone();
-    let (validated, layout) = plan(&mut planned, &mut src, on_conflict)?;
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let (validated, layout) = plan(&mut planned, &mut src, on_conflict, threads)?;
     Ok(document(&validated, &detected, mapping_path, layout, false))
 }
 
@@ -278,7 +329,10 @@ pub async fn run(args: Args, verbose: bool) -> Result<ExitCode, Error> {
     let source_opts = planned.source_opts.clone();
     let detected = planned.detected.clone();
     let mapping_path = planned.mapping_path.clone();
-    let (validated, layout) = plan(&mut planned, &mut src, args.on_conflict)?;
+    let threads = args
+        .threads
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    let (validated, layout) = plan(&mut planned, &mut src, args.on_conflict, threads)?;
     let doc = document(&validated, &detected, mapping_path, layout, args.records);
     if let Some(dir) = &args.report {
         report::files::write_report(dir, &doc)?;

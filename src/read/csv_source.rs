@@ -17,13 +17,19 @@ use crate::diag::{Diagnostic, Location, Severity};
 const KEEP_PROBLEMS: usize = 1000;
 
 pub struct CsvSource {
-    reader: csv::Reader<Box<dyn Read>>,
+    reader: csv::Reader<Box<dyn Read + Send>>,
     /// Records read while looking for the header, after it, with their (line, byte).
     pending: VecDeque<(csv::ByteRecord, u64, u64)>,
     lines: Lines,
     header_len: usize,
-    /// Added to csv positions: the byte-order mark the reader did not see (UTF-8 only).
+    /// Added to csv positions: the byte-order mark the reader did not see (UTF-8 only), or
+    /// where a tail part starts.
     byte_shift: u64,
+    /// Added to line numbers (a tail part starts further down the file).
+    line_shift: u64,
+    /// Stop before the first record starting at or after this byte (a head part).
+    stop_at: Option<u64>,
+    delimiter: u8,
 }
 
 /// The record's true (line, byte in the text csv reads).
@@ -83,7 +89,7 @@ impl CsvSource {
                 d
             }
         };
-        let (input, byte_shift): (Box<dyn Read>, u64) = if enc.encoding == UTF_8 {
+        let (input, byte_shift): (Box<dyn Read + Send>, u64) = if enc.encoding == UTF_8 {
             let rest = Cursor::new(prefix[enc.bom..].to_vec()).chain(file);
             (Box::new(rest), enc.bom as u64)
         } else {
@@ -94,7 +100,7 @@ impl CsvSource {
             (Box::new(decoder), 0)
         };
         let lines = Lines::default();
-        let input: Box<dyn Read> = Box::new(Watch::new(input, delimiter, lines.clone()));
+        let input: Box<dyn Read + Send> = Box::new(Watch::new(input, delimiter, lines.clone()));
         let mut reader = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
@@ -171,9 +177,87 @@ impl CsvSource {
                 lines,
                 header_len,
                 byte_shift,
+                line_shift: 0,
+                stop_at: None,
+                delimiter,
             },
             detected,
         ))
+    }
+
+    /// Splits off the second half of a large UTF-8 file for another thread: this part then
+    /// stops where the returned one starts. Only where a split cannot land inside a quoted
+    /// field: no `"` before the split point. The split is on a line start; the tail knows its
+    /// first line's number, so locations stay exact.
+    pub fn split_tail(&mut self, path: &std::path::Path, utf8: bool) -> Option<CsvSource> {
+        if !utf8 || self.stop_at.is_some() {
+            return None;
+        }
+        // Scan the first half in chunks (no second copy of the file): no quote, and count
+        // lines as the watcher does (\n, and \r not followed by \n).
+        let len = std::fs::metadata(path).ok()?.len();
+        let mut f = std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(path).ok()?);
+        let mid = len / 2;
+        let mut buf = vec![0u8; 256 * 1024];
+        let (mut at, mut lines_before, mut cr_pending) = (0u64, 0u64, false);
+        let nl = loop {
+            let n = Read::read(&mut f, &mut buf).ok()?;
+            if n == 0 {
+                return None;
+            }
+            let chunk = &buf[..n];
+            if memchr::memchr(b'"', chunk).is_some() {
+                return None;
+            }
+            // Past the middle, the split is just after the first \n.
+            let cut = if at + n as u64 > mid {
+                let from = mid.saturating_sub(at) as usize;
+                memchr::memchr(b'\n', &chunk[from..]).map(|i| from + i + 1)
+            } else {
+                None
+            };
+            let counted = &chunk[..cut.unwrap_or(n)];
+            if cr_pending && counted.first() != Some(&b'\n') {
+                lines_before += 1;
+            }
+            lines_before += memchr::memchr_iter(b'\n', counted).count() as u64;
+            lines_before += memchr::memchr_iter(b'\r', counted)
+                .filter(|&i| i + 1 < counted.len() && counted[i + 1] != b'\n')
+                .count() as u64;
+            cr_pending = counted.last() == Some(&b'\r');
+            if let Some(c) = cut {
+                break at + c as u64;
+            }
+            at += n as u64;
+        };
+        if cr_pending || nl >= len {
+            return None;
+        }
+        let mut file = std::fs::File::open(path).ok()?;
+        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(nl)).ok()?;
+        let lines = Lines::default();
+        let input: Box<dyn Read + Send> = Box::new(Watch::new(
+            std::io::BufReader::with_capacity(64 * 1024, file),
+            self.delimiter,
+            lines.clone(),
+        ));
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(self.delimiter)
+            .buffer_capacity(64 * 1024)
+            .from_reader(input);
+        self.stop_at = Some(nl);
+        Some(CsvSource {
+            reader,
+            pending: VecDeque::new(),
+            lines,
+            header_len: self.header_len,
+            byte_shift: nl,
+            line_shift: lines_before,
+            stop_at: None,
+            delimiter: self.delimiter,
+        })
     }
 
     pub fn for_each_row(
@@ -207,11 +291,15 @@ impl CsvSource {
                     position(&buf, &self.lines)
                 }
             };
+            let (line, byte) = (line + self.line_shift, byte + self.byte_shift);
+            if self.stop_at.is_some_and(|s| byte >= s) {
+                break;
+            }
             if buf.as_slice().iter().all(u8::is_ascii_whitespace) {
                 stats.empty_rows += 1;
                 continue;
             }
-            let byte = Some(byte + self.byte_shift);
+            let byte = Some(byte);
             if buf.len() != self.header_len {
                 let extra_values = buf.iter().skip(width).any(|f| !f.trim_ascii().is_empty());
                 if buf.len() < self.header_len || extra_values {

@@ -375,6 +375,28 @@ impl Source {
         })
     }
 
+    /// For a large UTF-8 CSV file: a second source reading the file's second half (this one
+    /// then stops there), so two threads can share the work. `None` when the file does not
+    /// allow it (other formats and encodings, quotes before the middle, small files).
+    pub fn split(&mut self, path: &Path) -> Option<Source> {
+        const MIN_BYTES: u64 = 8 << 20;
+        let Inner::Csv(csv) = &mut self.inner else {
+            return None;
+        };
+        if std::fs::metadata(path).ok()?.len() < MIN_BYTES {
+            return None;
+        }
+        let utf8 = self.detected.encoding.as_deref() == Some("UTF-8");
+        let tail = csv.split_tail(path, utf8)?;
+        Some(Source {
+            detected: self.detected.clone(),
+            file: self.file.clone(),
+            sheet: self.sheet.clone(),
+            inner: Inner::Csv(tail),
+            problems: Vec::new(),
+        })
+    }
+
     /// Problems found while reading (so far).
     pub fn problems(&self) -> &[Diagnostic] {
         &self.problems

@@ -309,6 +309,82 @@ impl<'a> Validator<'a> {
         })
     }
 
+    /// A validator with the same settings and nothing seen yet (for another thread).
+    pub fn fork(&self) -> Validator<'a> {
+        Validator {
+            index: self.index,
+            plan: self.plan.clone(),
+            origin: self.origin.clone(),
+            dates: self.dates.clone(),
+            decimal: self.decimal,
+            entries: Vec::new(),
+            diags: Diags::default(),
+            rejected: BTreeMap::new(),
+            stats: Stats::default(),
+            pending_dates: Vec::new(),
+            pending_numbers: Vec::new(),
+            day_first_seen: None,
+            month_first_seen: None,
+            comma_seen: None,
+            point_seen: None,
+            kpi_cache: FxHashMap::default(),
+            team_cache: FxHashMap::default(),
+            slot_cache: FxHashMap::default(),
+            long_slots: FxHashMap::default(),
+            wanted: Vec::new(),
+            resolved: Vec::new(),
+            checked_kpis: Vec::new(),
+            sub_cache: FxHashMap::default(),
+            wide_kpis: self.wide_kpis.clone(),
+            memo: Default::default(),
+            const_kpi: self.const_kpi,
+            const_team: self.const_team,
+        }
+    }
+
+    /// Appends what a fork saw on the rows after this one's: the result is what one validator
+    /// reading all the rows in order would have.
+    pub fn append(&mut self, other: Validator<'a>) {
+        let base = self.entries.len();
+        self.entries.extend_from_slice(&other.entries);
+        for mut p in other.pending_dates {
+            p.entries = p.entries.start + base..p.entries.end + base;
+            self.pending_dates.push(p);
+        }
+        for mut p in other.pending_numbers {
+            p.entry += base;
+            self.pending_numbers.push(p);
+        }
+        for d in other.diags.list {
+            let n = self
+                .diags
+                .groups
+                .get(&(d.code, d.location.column))
+                .copied()
+                .unwrap_or(0);
+            if n < KEEP_PER_GROUP {
+                self.diags.list.push(d);
+            }
+        }
+        for (k, n) in other.diags.groups {
+            *self.diags.groups.entry(k).or_default() += n;
+        }
+        self.rejected.extend(other.rejected);
+        self.stats.rows_read += other.stats.rows_read;
+        self.stats.rows_rejected += other.stats.rows_rejected;
+        self.stats.rows_without_values += other.stats.rows_without_values;
+        for (mine, theirs) in [
+            (&mut self.day_first_seen, other.day_first_seen),
+            (&mut self.month_first_seen, other.month_first_seen),
+            (&mut self.comma_seen, other.comma_seen),
+            (&mut self.point_seen, other.point_seen),
+        ] {
+            if mine.is_none() {
+                *mine = theirs;
+            }
+        }
+    }
+
     /// Makes room for `n` more values.
     pub fn reserve(&mut self, n: usize) {
         self.entries.reserve(n);

@@ -686,3 +686,87 @@ fn every_sample_plans_correctly_against_the_emulator() {
     // A dry run only reads: the catalog, never a record write.
     assert!(emu.log().iter().all(|l| l["method"] == "GET"));
 }
+
+#[test]
+fn a_large_file_checked_on_two_threads_gives_the_same_result_as_one() {
+    // Over 8 MB, CRLF, blank lines, bad rows in both halves, a conflict across the halves,
+    // and a slash date in the second half decided by a row in the first.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("big.csv");
+    let mut text = String::from("Export\r\n\r\nDate,Team,KPI,Actual,Target\r\n");
+    let teams = ["Montage Süd", "Montage Nord", "Lackiererei"];
+    for i in 0..260_000u32 {
+        let day = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap()
+            + chrono::Duration::days(i64::from(i / 3));
+        let team = teams[(i % 3) as usize];
+        let line = match i {
+            5 => format!("25/01/2000,{team},OEE,80,90"),
+            1_000 | 200_000 => format!("{day},{team},OEE,oops,90"),
+            150_000 => format!("{day},Nowhere,OEE,80,90"),
+            259_990 => format!("03/04/2001,{team},OEE,80,90"),
+            259_999 => "2000-01-01,Montage Nord,OEE,99,90".to_string(),
+            _ => format!("{day},{team},OEE,{}.5,90", 60 + i % 30),
+        };
+        text.push_str(&line);
+        text.push_str("\r\n");
+        if i % 50_000 == 7 {
+            text.push_str("\r\n");
+        }
+    }
+    std::fs::write(&f, &text).unwrap();
+    assert!(text.len() > 9 << 20);
+    let m = dir.path().join("m.toml");
+    std::fs::write(&m, SEMI).unwrap();
+    let cat = sample("catalog.json");
+    let go = |threads: &str, out: &str| {
+        let report = dir.path().join(out);
+        let r = run(vs(&[
+            "import",
+            f.to_str().unwrap(),
+            "-m",
+            m.to_str().unwrap(),
+            "--catalog",
+            &cat,
+            "--dry-run",
+            "--format",
+            "json",
+            "--threads",
+            threads,
+            "--report",
+            report.to_str().unwrap(),
+        ]));
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        let v: Value = serde_json::from_str(&r.stdout).unwrap();
+        (
+            v,
+            std::fs::read_to_string(report.join("rejected.csv")).unwrap(),
+        )
+    };
+    let (one, rejected_one) = go("1", "one");
+    let (two, rejected_two) = go("2", "two");
+    assert_eq!(one["summary"], two["summary"]);
+    assert_eq!(one["by_kpi"], two["by_kpi"]);
+    assert_eq!(one["diagnostics"], two["diagnostics"]);
+    assert_eq!(rejected_one, rejected_two);
+    // And the result is right: 2 bad numbers, 1 unknown team, and 3 conflicts of 2 rows each
+    // (25/01/2000, 03/04/2001 and the last row each repeat a record with another value).
+    assert_eq!(one["summary"]["rows_read"], 260_000);
+    assert_eq!(one["summary"]["rows_rejected"], 9);
+    assert_eq!(one["summary"]["conflicts"], 3);
+    let rows: Vec<u64> = one["diagnostics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["severity"] == "error")
+        .map(|d| d["row"].as_u64().unwrap())
+        .collect();
+    // Line numbers count the title, the blank line, the header and the inserted blank lines.
+    assert!(rows.contains(&(1_000 + 4 + 1)), "{rows:?}");
+    assert!(rows.contains(&(200_000 + 4 + 4)), "{rows:?}");
+    // The slash date in the second half was decided by row 9's 25/01/2000: day first.
+    assert!(
+        one["diagnostics"]
+            .to_string()
+            .contains("vsimport::date::order_detected")
+    );
+}
