@@ -74,19 +74,9 @@ pub fn merge(
     index: &CatalogIndex,
     origin: &Origin,
 ) -> Merged {
-    // Exports are usually in date order already: then there is nothing to sort. Otherwise one
-    // packed integer per entry makes the sort compare two words, not six fields.
-    if !entries.is_sorted_by(|a, b| (slot_key(a), a.row) <= (slot_key(b), b.row)) {
-        let mut keyed: Vec<(u128, Entry)> = entries.drain(..).map(|e| (pack(&e), e)).collect();
-        keyed.par_sort_unstable_by_key(|(k, e)| (*k, e.row));
-        entries.extend(keyed.into_iter().map(|(_, e)| e));
-    }
-    // Usually nothing repeats: then the sorted entries are the plan as they are.
-    if entries
-        .windows(2)
-        .all(|w| slot_key(&w[0]) != slot_key(&w[1]))
-    {
-        let records = record_ranges(&entries);
+    // Exports are usually in date order with each record once: one pass checks that and
+    // finds the records; then the entries are the plan as they are.
+    if let Some(records) = clean_records(&entries) {
         return Merged {
             entries,
             records,
@@ -95,6 +85,12 @@ pub fn merge(
             merged: 0,
             conflicts: 0,
         };
+    }
+    // Otherwise sort, on one packed integer per entry (two words to compare, not six fields).
+    if !entries.is_sorted_by(|a, b| (slot_key(a), a.row) <= (slot_key(b), b.row)) {
+        let mut keyed: Vec<(u128, Entry)> = entries.drain(..).map(|e| (pack(&e), e)).collect();
+        keyed.par_sort_unstable_by_key(|(k, e)| (*k, e.row));
+        entries.extend(keyed.into_iter().map(|(_, e)| e));
     }
     let location = |row: u64| Location {
         file: origin.file.clone(),
@@ -208,6 +204,29 @@ pub fn merge(
     }
     out.records = record_ranges(&out.entries);
     out
+}
+
+/// The records of entries already in order with no slot twice, or `None`.
+fn clean_records(entries: &[Entry]) -> Option<Vec<Range<usize>>> {
+    let mut records = Vec::new();
+    let mut start = 0;
+    for i in 1..entries.len() {
+        let (a, b) = (&entries[i - 1], &entries[i]);
+        let (ka, kb) = (slot_key(a), slot_key(b));
+        if (ka.0, ka.1, ka.2, ka.3) != (kb.0, kb.1, kb.2, kb.3) {
+            if ka > kb {
+                return None;
+            }
+            records.push(start..i);
+            start = i;
+        } else if ka >= kb {
+            return None;
+        }
+    }
+    if !entries.is_empty() {
+        records.push(start..entries.len());
+    }
+    Some(records)
 }
 
 /// The ranges of sorted entries that share a record.
