@@ -1121,10 +1121,17 @@ impl<'a> Validator<'a> {
     }
 
     fn snap_dates(&mut self) {
+        let intervals: Vec<Interval> = self
+            .index
+            .catalog
+            .kpis
+            .iter()
+            .map(|k| k.kpi_value_time_reference)
+            .collect();
         let mut noted: Option<(u64, u32)> = None;
         let mut snapped = Vec::new();
         for e in &mut self.entries {
-            let interval = self.index.kpi(e.kpi).kpi_value_time_reference;
+            let interval = intervals[e.kpi as usize];
             if interval == Interval::Day {
                 continue;
             }
@@ -1172,7 +1179,8 @@ impl<'a> Validator<'a> {
 
     fn warn_missing_targets(&mut self, records: &[std::ops::Range<usize>]) {
         let mut per_kpi: BTreeMap<u32, (usize, u64)> = BTreeMap::new();
-        let targets: Vec<Vec<u16>> = self
+        // Per KPI, its target slots as bits (slots past 127 are not checked).
+        let targets: Vec<u128> = self
             .index
             .catalog
             .kpis
@@ -1181,18 +1189,19 @@ impl<'a> Validator<'a> {
                 kpi.kpi_values
                     .iter()
                     .enumerate()
-                    .filter(|(_, v)| crate::api::is_target_name(&v.name))
-                    .map(|(i, _)| i as u16)
-                    .collect()
+                    .filter(|(i, v)| *i < 128 && crate::api::is_target_name(&v.name))
+                    .fold(0u128, |m, (i, _)| m | (1u128 << i))
             })
             .collect();
         for r in records {
             let es = &self.entries[r.clone()];
-            let targets = &targets[es[0].kpi as usize];
-            if targets.is_empty() {
+            let targets = targets[es[0].kpi as usize];
+            if targets == 0 {
                 continue;
             }
-            let has_target = es.iter().any(|e| !e.forecast && targets.contains(&e.slot));
+            let has_target = es
+                .iter()
+                .any(|e| !e.forecast && e.slot < 128 && targets & (1u128 << e.slot) != 0);
             if !has_target {
                 let n = per_kpi.entry(es[0].kpi).or_insert((0, es[0].row));
                 n.0 += 1;
