@@ -124,7 +124,7 @@ pub fn merge(
                 out.diags.push(Diagnostic {
                     code: "vsimport::dedupe::merged",
                     severity: Severity::Info,
-                    location: location(e.row),
+                    location: location(e.row()),
                     message: format!(
                         "the same value as row {} for {}: merged",
                         group[0].row,
@@ -144,10 +144,10 @@ pub fn merge(
             match policy {
                 OnConflict::Error => {
                     for e in group {
-                        conflict_rows.insert(e.row);
+                        conflict_rows.insert(e.row());
                         out.rejected.push((
-                            e.row,
-                            location(e.row),
+                            e.row(),
+                            location(e.row()),
                             Problem {
                                 code: "vsimport::dedupe::conflict",
                                 message: format!(
@@ -174,7 +174,7 @@ pub fn merge(
                         out.diags.push(Diagnostic {
                             code: "vsimport::dedupe::conflict_settled",
                             severity: Severity::Warning,
-                            location: location(e.row),
+                            location: location(e.row()),
                             message: format!(
                                 "{} has {values}: row {} wins (--on-conflict {})",
                                 describe(index, e),
@@ -197,7 +197,7 @@ pub fn merge(
     if !conflict_rows.is_empty() {
         // A row is taken whole or not at all: its other values go too, and so do notes of
         // merges that involved it.
-        out.entries.retain(|e| !conflict_rows.contains(&e.row));
+        out.entries.retain(|e| !conflict_rows.contains(&e.row()));
         out.diags
             .retain(|d| !conflict_rows.contains(&d.location.row));
         out.merged = out.diags.len() as u64;

@@ -241,7 +241,7 @@ pub fn planned_records(v: &Validated<'_>) -> Vec<PlannedRecord> {
             let es = &v.entries[r.clone()];
             let e = es[0];
             let kpi = v.index.kpi(e.kpi);
-            let mut rows: Vec<u64> = es.iter().map(|x| x.row).collect();
+            let mut rows: Vec<u64> = es.iter().map(|x| x.row()).collect();
             rows.sort_unstable();
             rows.dedup();
             PlannedRecord {

@@ -35,8 +35,16 @@ pub struct Entry {
     pub slot: u16,
     pub forecast: bool,
     pub value: f64,
-    /// The row it came from (1-based file row).
-    pub row: u64,
+    /// The row it came from (1-based file row; files past 4,294,967,295 rows keep that
+    /// number for the rest). 32 bits keep an entry at 32 bytes, which the dedupe and plan
+    /// passes over millions of entries feel.
+    pub row: u32,
+}
+
+impl Entry {
+    pub fn row(&self) -> u64 {
+        u64::from(self.row)
+    }
 }
 
 impl Entry {
@@ -820,7 +828,7 @@ impl<'a> Validator<'a> {
                 slot,
                 forecast,
                 value,
-                row: row.number,
+                row: u32::try_from(row.number).unwrap_or(u32::MAX),
             });
         }
         self.resolved = resolved;
@@ -1072,7 +1080,7 @@ impl<'a> Validator<'a> {
                 };
                 let first = &pending[0];
                 let location =
-                    self.location(self.entries[first.entry].row, first.byte, Some(first.col));
+                    self.location(self.entries[first.entry].row(), first.byte, Some(first.col));
                 self.diags.push(Diagnostic {
                     code: "vsimport::number::ambiguous",
                     severity: Severity::Warning,
@@ -1092,7 +1100,7 @@ impl<'a> Validator<'a> {
         if !why.is_empty() && decimal == Decimal::Comma {
             let first = &pending[0];
             let location =
-                self.location(self.entries[first.entry].row, first.byte, Some(first.col));
+                self.location(self.entries[first.entry].row(), first.byte, Some(first.col));
             self.diags.push(Diagnostic {
                 code: "vsimport::number::decimal_detected",
                 severity: Severity::Info,
@@ -1113,8 +1121,8 @@ impl<'a> Validator<'a> {
                 e.value
             };
             if let Err(problem) = check_integer(self.index.kpi(e.kpi), v) {
-                let loc = self.location(e.row, p.byte, Some(p.col));
-                self.reject_late(e.row, loc, problem);
+                let loc = self.location(e.row(), p.byte, Some(p.col));
+                self.reject_late(e.row(), loc, problem);
             }
             self.entries[p.entry].value = v;
         }
@@ -1137,9 +1145,9 @@ impl<'a> Validator<'a> {
             }
             let s = interval.snap(e.date);
             if s != e.date {
-                if noted != Some((e.row, e.kpi)) {
-                    snapped.push((e.row, e.kpi, e.date, s, interval));
-                    noted = Some((e.row, e.kpi));
+                if noted != Some((e.row(), e.kpi)) {
+                    snapped.push((e.row(), e.kpi, e.date, s, interval));
+                    noted = Some((e.row(), e.kpi));
                 }
                 e.date = s;
             }
@@ -1174,7 +1182,7 @@ impl<'a> Validator<'a> {
             return;
         }
         let rejected = &self.rejected;
-        self.entries.retain(|e| !rejected.contains_key(&e.row));
+        self.entries.retain(|e| !rejected.contains_key(&e.row()));
     }
 
     fn warn_missing_targets(&mut self, records: &[std::ops::Range<usize>]) {
@@ -1203,7 +1211,7 @@ impl<'a> Validator<'a> {
                 .iter()
                 .any(|e| !e.forecast && e.slot < 128 && targets & (1u128 << e.slot) != 0);
             if !has_target {
-                let n = per_kpi.entry(es[0].kpi).or_insert((0, es[0].row));
+                let n = per_kpi.entry(es[0].kpi).or_insert((0, es[0].row()));
                 n.0 += 1;
             }
         }
