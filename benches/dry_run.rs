@@ -11,56 +11,26 @@ use std::sync::OnceLock;
 use calamine::{Data, Reader};
 use vsimport::dedupe::OnConflict;
 
-fn dir() -> PathBuf {
-    let d = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("target")
-        .join("bench-data");
-    std::fs::create_dir_all(&d).expect("create target/bench-data");
-    d
-}
-
-fn file(name: &str, make: impl FnOnce(&PathBuf)) -> PathBuf {
-    let p = dir().join(name);
-    if !p.exists() {
-        make(&p);
-    }
-    p
-}
-
 fn csv_1m() -> &'static PathBuf {
     static F: OnceLock<PathBuf> = OnceLock::new();
-    F.get_or_init(|| {
-        file("semi_wide_1m.csv", |p| {
-            generator::write_csv(
-                p,
-                1_000_000,
-                generator::Layout::SemiWide,
-                generator::Locale::En,
-            )
-            .expect("write csv")
-        })
-    })
+    F.get_or_init(generator::csv_1m)
 }
 
 fn xlsx_100k() -> &'static PathBuf {
     static F: OnceLock<PathBuf> = OnceLock::new();
-    F.get_or_init(|| {
-        file("semi_wide_100k.xlsx", |p| {
-            generator::write_xlsx(p, 100_000, generator::Layout::SemiWide).expect("write xlsx")
-        })
-    })
+    F.get_or_init(generator::xlsx_100k)
 }
 
 fn mapping() -> &'static PathBuf {
     static F: OnceLock<PathBuf> = OnceLock::new();
     F.get_or_init(|| {
-        let p = dir().join("semi_wide.mapping.toml");
-        std::fs::write(
-            &p,
-            "[columns]\ndate = \"Date\"\nteam = \"Team\"\nkpi = \"KPI\"\n[values]\n\"Actual\" = \"Actual\"\n\"Target\" = \"Target\"\n",
-        )
-        .expect("write mapping");
-        p
+        generator::bench_file("semi_wide.mapping.toml", |p| {
+            std::fs::write(
+                p,
+                "[columns]\ndate = \"Date\"\nteam = \"Team\"\nkpi = \"KPI\"\n[values]\n\"Actual\" = \"Actual\"\n\"Target\" = \"Target\"\n",
+            )
+            .expect("write mapping")
+        })
     })
 }
 

@@ -14,40 +14,14 @@ use std::sync::OnceLock;
 use calamine::{Data, Reader};
 use vsimport::read::{Cell, Source, SourceOptions};
 
-fn data_dir() -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("target")
-        .join("bench-data");
-    std::fs::create_dir_all(&dir).expect("create target/bench-data");
-    dir
-}
-
 fn csv_file() -> &'static PathBuf {
     static F: OnceLock<PathBuf> = OnceLock::new();
-    F.get_or_init(|| {
-        let p = data_dir().join("semi_wide_1m.csv");
-        if !p.exists() {
-            generator::write_csv(
-                &p,
-                1_000_000,
-                generator::Layout::SemiWide,
-                generator::Locale::En,
-            )
-            .expect("write csv");
-        }
-        p
-    })
+    F.get_or_init(generator::csv_1m)
 }
 
 fn xlsx_file() -> &'static PathBuf {
     static F: OnceLock<PathBuf> = OnceLock::new();
-    F.get_or_init(|| {
-        let p = data_dir().join("semi_wide_100k.xlsx");
-        if !p.exists() {
-            generator::write_xlsx(&p, 100_000, generator::Layout::SemiWide).expect("write xlsx");
-        }
-        p
-    })
+    F.get_or_init(generator::xlsx_100k)
 }
 
 fn main() {

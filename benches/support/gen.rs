@@ -167,3 +167,30 @@ pub fn write_xlsx(
     }
     wb.save(path)
 }
+
+/// `target/bench-data/NAME`, made by `make` the first time it is asked for.
+pub fn bench_file(name: &str, make: impl FnOnce(&Path)) -> std::path::PathBuf {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("target")
+        .join("bench-data");
+    std::fs::create_dir_all(&dir).expect("create target/bench-data");
+    let p = dir.join(name);
+    if !p.exists() {
+        make(&p);
+    }
+    p
+}
+
+/// The benchmarks' CSV: 1,000,000 semi-wide rows (2,000,000 values).
+pub fn csv_1m() -> std::path::PathBuf {
+    bench_file("semi_wide_1m.csv", |p| {
+        write_csv(p, 1_000_000, Layout::SemiWide, Locale::En).expect("write csv")
+    })
+}
+
+/// The benchmarks' workbook: 100,000 semi-wide rows with real date cells.
+pub fn xlsx_100k() -> std::path::PathBuf {
+    bench_file("semi_wide_100k.xlsx", |p| {
+        write_xlsx(p, 100_000, Layout::SemiWide).expect("write xlsx")
+    })
+}

@@ -105,7 +105,7 @@ pub struct Stats {
 }
 
 /// Where the rows come from, for locations.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct Origin {
     pub file: Arc<str>,
     pub sheet: Option<Arc<str>>,
@@ -287,11 +287,25 @@ impl<'a> Validator<'a> {
             }
         }
         Ok(Validator {
-            index,
             plan: Some(plan),
             origin,
             dates,
             decimal,
+            wide_kpis,
+            const_kpi,
+            const_team,
+            ..Validator::blank(index)
+        })
+    }
+
+    /// A validator with no settings and nothing seen.
+    fn blank(index: &'a CatalogIndex) -> Validator<'a> {
+        Validator {
+            index,
+            plan: None,
+            origin: Origin::default(),
+            dates: DateOptions::default(),
+            decimal: None,
             entries: Vec::new(),
             diags: Diags::default(),
             rejected: BTreeMap::new(),
@@ -310,43 +324,24 @@ impl<'a> Validator<'a> {
             resolved: Vec::new(),
             checked_kpis: Vec::new(),
             sub_cache: FxHashMap::default(),
-            wide_kpis,
+            wide_kpis: Vec::new(),
             memo: Default::default(),
-            const_kpi,
-            const_team,
-        })
+            const_kpi: None,
+            const_team: None,
+        }
     }
 
     /// A validator with the same settings and nothing seen yet (for another thread).
     pub fn fork(&self) -> Validator<'a> {
         Validator {
-            index: self.index,
             plan: self.plan.clone(),
             origin: self.origin.clone(),
             dates: self.dates.clone(),
             decimal: self.decimal,
-            entries: Vec::new(),
-            diags: Diags::default(),
-            rejected: BTreeMap::new(),
-            stats: Stats::default(),
-            pending_dates: Vec::new(),
-            pending_numbers: Vec::new(),
-            day_first_seen: None,
-            month_first_seen: None,
-            comma_seen: None,
-            point_seen: None,
-            kpi_cache: FxHashMap::default(),
-            team_cache: FxHashMap::default(),
-            slot_cache: FxHashMap::default(),
-            long_slots: FxHashMap::default(),
-            wanted: Vec::new(),
-            resolved: Vec::new(),
-            checked_kpis: Vec::new(),
-            sub_cache: FxHashMap::default(),
             wide_kpis: self.wide_kpis.clone(),
-            memo: Default::default(),
             const_kpi: self.const_kpi,
             const_team: self.const_team,
+            ..Validator::blank(self.index)
         }
     }
 
