@@ -32,6 +32,8 @@ pub struct Cli {
 pub enum Command {
     /// Import a file: map, check against the catalog, dedupe; --dry-run shows the plan
     Import(cmd::import::Args),
+    /// Revert an import: restore the values it overwrote, delete the records it created
+    Undo(cmd::undo::Args),
     /// Mapping files: `mapping init FILE` suggests one
     #[command(subcommand)]
     Mapping(cmd::mapping::Command),
@@ -54,7 +56,14 @@ pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Erro
 
 pub async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
     match cli.command {
-        Command::Import(a) => cmd::import::run(a, cli.verbose > 0).await,
+        Command::Import(a) => {
+            let ui = cmd::import::Ui {
+                verbose: cli.verbose > 0,
+                quiet: cli.quiet,
+            };
+            cmd::import::run(a, ui).await
+        }
+        Command::Undo(a) => cmd::undo::run(a, cli.quiet).await,
         Command::Mapping(c) => cmd::mapping::run(c).await,
         Command::Inspect(a) => cmd::inspect::run(a).await,
         Command::Kpis(a) => cmd::kpis::run(a).await,

@@ -32,6 +32,7 @@ pub mod rng;
 pub mod secret;
 pub mod settings;
 pub mod suggest;
+pub mod upload;
 pub mod validate;
 
 use std::ffi::OsString;

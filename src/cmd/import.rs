@@ -4,7 +4,9 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use crate::api::Catalog;
+use indicatif::ProgressBar;
+
+use crate::api::{Catalog, Client};
 use crate::dedupe::OnConflict;
 use crate::diag::Diagnostic;
 use crate::error::Error;
@@ -59,25 +61,93 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     #[command(flatten)]
+    pub upload: UploadArgs,
+    #[command(flatten)]
     pub source: SourceArgs,
     #[command(flatten)]
     pub connect: ConnectArgs,
+}
+
+/// How records are written (and compared with the server first).
+#[derive(Debug, Clone, clap::Args)]
+#[command(next_help_heading = "Writing")]
+pub struct UploadArgs {
+    /// With --dry-run: read the server's current values and show which records are new,
+    /// changed (old -> new) or unchanged
+    #[arg(long)]
+    pub diff: bool,
+    /// Requests in flight at most; lowered automatically while the server throttles (429/503)
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=512))]
+    pub concurrency: u32,
+    /// Requests per second at most
+    #[arg(long, value_name = "N")]
+    pub max_rps: Option<f64>,
+    /// Attempts per record, the first included (connection errors, timeouts, 408, 429, 500,
+    /// 502, 503, 504 are retried; other errors are not)
+    #[arg(long, value_name = "N", default_value_t = 6, value_parser = clap::value_parser!(u32).range(1..=50))]
+    pub max_attempts: u32,
+    /// First backoff before a retry, in milliseconds (doubles per attempt, full jitter)
+    #[arg(long, value_name = "MS", default_value_t = 200)]
+    pub retry_base_ms: u64,
+    /// Longest wait before a retry, in seconds (a longer Retry-After is capped too)
+    #[arg(long, value_name = "SECS", default_value_t = 20)]
+    pub retry_cap: u64,
+    /// Send unchanged records too (by default only new and changed records are sent)
+    #[arg(long)]
+    pub no_skip_unchanged: bool,
+    /// Do not resend the server's current target values for records whose file has no
+    /// targets (the server may then reset those targets)
+    #[arg(long)]
+    pub no_keep_targets: bool,
+    /// Ignore the journal of an earlier, interrupted run of this import and send everything
+    #[arg(long)]
+    pub restart: bool,
+    /// Write nothing when any row was rejected (by default the valid records are written and
+    /// the rejected rows go to rejected.csv)
+    #[arg(long)]
+    pub no_partial: bool,
+    /// Where journals and undo data are kept [default: $VS_STATE_DIR, else
+    /// $XDG_STATE_HOME/vsimport, else ~/.local/state/vsimport]
+    #[arg(long, value_name = "DIR")]
+    pub state_dir: Option<PathBuf>,
+}
+
+impl Default for UploadArgs {
+    fn default() -> Self {
+        UploadArgs {
+            diff: false,
+            concurrency: 8,
+            max_rps: None,
+            max_attempts: 6,
+            retry_base_ms: 200,
+            retry_cap: 20,
+            no_skip_unchanged: false,
+            no_keep_targets: false,
+            restart: false,
+            no_partial: false,
+            state_dir: None,
+        }
+    }
+}
+
+impl UploadArgs {
+    pub fn limits(&self) -> crate::upload::engine::Limits {
+        crate::upload::engine::Limits {
+            concurrency: self.concurrency as usize,
+            max_rps: self.max_rps,
+            retry: crate::api::RetryPolicy {
+                max_attempts: self.max_attempts,
+                base: std::time::Duration::from_millis(self.retry_base_ms.max(1)),
+                cap: std::time::Duration::from_secs(self.retry_cap.max(1)),
+            },
+        }
+    }
 }
 
 /// Reads a catalog file (`kpis --save` / emulator format).
 pub fn load_catalog(path: &Path) -> Result<Catalog, Error> {
     let tenant = crate::emulator::store::Tenant::load(path)?;
     Ok(tenant.catalog)
-}
-
-async fn catalog(args: &Args) -> Result<Catalog, Error> {
-    match &args.catalog {
-        Some(p) => load_catalog(p),
-        None => {
-            let client = super::connect(&args.connect)?;
-            Ok(client.catalog(16).await?)
-        }
-    }
 }
 
 /// Everything a dry run found.
@@ -173,6 +243,7 @@ pub fn plan<'a>(
     src: &mut Source,
     on_conflict: OnConflict,
     threads: usize,
+    progress: &ProgressBar,
 ) -> Result<(Validated<'a>, &'static str), Error> {
     let shown_mapping = planned
         .mapping_path
@@ -221,14 +292,24 @@ pub fn plan<'a>(
             second.reserve(validator_room(&det.file) / 2);
             let (head, tail_result) = std::thread::scope(|scope| {
                 let t = scope.spawn(|| {
+                    let mut n = 0u32;
                     let r = tail.for_each_row(|row| {
                         second.row(row);
+                        n = n.wrapping_add(1);
+                        if n.is_multiple_of(4096) {
+                            progress.inc(4096);
+                        }
                         true
                     });
                     (r, tail.take_problems())
                 });
+                let mut n = 0u32;
                 let head = src.for_each_row(|row| {
                     validator.row(row);
+                    n = n.wrapping_add(1);
+                    if n.is_multiple_of(4096) {
+                        progress.inc(4096);
+                    }
                     true
                 });
                 (head, t.join())
@@ -247,8 +328,13 @@ pub fn plan<'a>(
             }
         }
         None => {
+            let mut n = 0u32;
             src.for_each_row(|row| {
                 validator.row(row);
+                n = n.wrapping_add(1);
+                if n.is_multiple_of(4096) {
+                    progress.inc(4096);
+                }
                 true
             })?;
         }
@@ -282,6 +368,7 @@ pub fn dry_run(
         notes: false,
         records: false,
         threads: None,
+        upload: UploadArgs::default(),
         source: SourceArgs::default(),
         connect: ConnectArgs::default(),
     };
@@ -289,7 +376,13 @@ pub fn dry_run(
     let detected = planned.detected.clone();
     let mapping_path = planned.mapping_path.clone();
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let (validated, layout) = plan(&mut planned, &mut src, on_conflict, threads)?;
+    let (validated, layout) = plan(
+        &mut planned,
+        &mut src,
+        on_conflict,
+        threads,
+        &ProgressBar::hidden(),
+    )?;
     Ok(document(&validated, &detected, mapping_path, layout, false))
 }
 
@@ -317,33 +410,108 @@ fn document(
     doc
 }
 
-pub async fn run(args: Args, verbose: bool) -> Result<ExitCode, Error> {
-    if !args.dry_run {
-        return Err(Error::Usage {
-            message: "writing records is not available in this version: only --dry-run is".into(),
-            help: Some("run with --dry-run to see the plan and every problem".into()),
-        });
-    }
-    let catalog = catalog(&args).await?;
-    let (mut planned, mut src) = prepare(&args, catalog)?;
+/// How a command shows itself on the terminal.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Ui {
+    pub verbose: bool,
+    pub quiet: bool,
+}
+
+pub async fn run(args: Args, ui: Ui) -> Result<ExitCode, Error> {
+    let needs_server = args.catalog.is_none() || !args.dry_run || args.upload.diff;
+    let client = if needs_server {
+        Some(super::connect(&args.connect)?)
+    } else {
+        None
+    };
+    run_with(&args, client, ui).await.map(|o| o.code)
+}
+
+/// What a run of `import` produced (for `demo` and embedding).
+pub struct Outcome {
+    pub code: ExitCode,
+    pub report: report::plan::Report,
+}
+
+/// `import` with a ready client (`None` only for a dry run against a saved catalog).
+pub async fn run_with(args: &Args, client: Option<Client>, ui: Ui) -> Result<Outcome, Error> {
+    let catalog = match (&args.catalog, &client) {
+        (Some(p), _) => load_catalog(p)?,
+        (None, Some(c)) => c.catalog(16).await?,
+        (None, None) => {
+            return Err(Error::Usage {
+                message: "no catalog: give --catalog FILE or a server".into(),
+                help: None,
+            });
+        }
+    };
+    let (mut planned, mut src) = prepare(args, catalog)?;
     let source_opts = planned.source_opts.clone();
     let detected = planned.detected.clone();
     let mapping_path = planned.mapping_path.clone();
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let (validated, layout) = plan(&mut planned, &mut src, args.on_conflict, threads)?;
-    let doc = document(&validated, &detected, mapping_path, layout, args.records);
-    if let Some(dir) = &args.report {
-        report::files::write_report(dir, &doc)?;
-        let n = report::files::write_rejected(dir, &args.file, &source_opts, &validated.rejected)?;
-        if args.format == Format::Text {
+    let reading = report::progress::counter(
+        &format!("checking {}", args.file.display()),
+        "rows",
+        ui.quiet,
+    );
+    let (validated, layout) = plan(&mut planned, &mut src, args.on_conflict, threads, &reading)?;
+    reading.finish_and_clear();
+    let mut doc = document(&validated, &detected, mapping_path, layout, args.records);
+    let rows_rejected = validated.stats.rows_rejected > 0;
+
+    // Compare with the server: for --diff, and before every import.
+    let mut compared: Option<Compared> = None;
+    if args.upload.diff || !args.dry_run {
+        let Some(client) = &client else {
+            return Err(Error::Usage {
+                message: "--diff needs the server".into(),
+                help: Some("give --url (or VS_URL) and the credentials".into()),
+            });
+        };
+        let c = compare(client, &validated, &args.upload, ui).await?;
+        c.fill(&mut doc, &validated, args.records);
+        compared = Some(c);
+    }
+
+    let mut written: Option<Written> = None;
+    if !args.dry_run
+        && let (Some(client), Some(c)) = (&client, &compared)
+    {
+        if rows_rejected && args.upload.no_partial {
             eprintln!(
-                "report: {} and {} ({} rejected rows)",
-                dir.join("report.json").display(),
-                dir.join("rejected.csv").display(),
-                n
+                "nothing written: {} rows were rejected and --no-partial is set",
+                validated.stats.rows_rejected
             );
+        } else {
+            let w = upload(args, client, &validated, c, ui).await?;
+            w.fill(&mut doc);
+            written = Some(w);
+        }
+    }
+
+    // Files: the run directory of an import always gets the report; --report DIR too.
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    if let Some(w) = &written {
+        dirs.push(w.run_dir.clone());
+    }
+    if let Some(dir) = &args.report {
+        dirs.push(dir.clone());
+    }
+    for dir in &dirs {
+        report::files::write_report(dir, &doc)?;
+        report::files::write_rejected(dir, &args.file, &source_opts, &validated.rejected)?;
+        if let Some(w) = &written {
+            if w.failed > 0 {
+                write_failed(dir, &validated, w)?;
+            } else {
+                // No stale list from an earlier run in the same directory.
+                for f in ["failed.csv", "failed.mapping.toml"] {
+                    let _ = std::fs::remove_file(dir.join(f));
+                }
+            }
         }
     }
     match args.format {
@@ -353,23 +521,427 @@ pub async fn run(args: Args, verbose: bool) -> Result<ExitCode, Error> {
         }
         Format::Text => {
             let utf8 = detected.encoding.as_deref() == Some("UTF-8");
-            eprint!(
-                "{}",
-                report::diagnostics::render(
-                    &validated.diags,
-                    &detected.columns,
-                    detected.first_column,
-                    detected.delimiter,
-                    utf8,
-                    args.notes || verbose,
-                )
-            );
+            if !ui.quiet {
+                eprint!(
+                    "{}",
+                    report::diagnostics::render(
+                        &validated.diags,
+                        &detected.columns,
+                        detected.first_column,
+                        detected.delimiter,
+                        utf8,
+                        args.notes || ui.verbose,
+                    )
+                );
+            }
             print!("{}", report::plan::text(&doc));
+            if compared.is_some() {
+                print!(
+                    "{}",
+                    report::plan::diff_text(&doc, args.notes || ui.verbose)
+                );
+            }
+            if let Some(w) = &written {
+                print!("{}", w.text(&doc));
+            }
+            if let Some(dir) = &args.report {
+                eprintln!(
+                    "report: {} (report.json, rejected.csv{})",
+                    dir.display(),
+                    if written.is_some() {
+                        ", failed.csv"
+                    } else {
+                        ""
+                    }
+                );
+            }
         }
     }
-    Ok(if validated.stats.rows_rejected > 0 {
+    let failed = written.as_ref().is_some_and(|w| w.failed > 0);
+    let code = if rows_rejected || failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    };
+    Ok(Outcome { code, report: doc })
+}
+
+/// The planned records next to the server's current ones.
+struct Compared {
+    items: Vec<crate::upload::Item>,
+    current: crate::upload::Current,
+    changes: Vec<(crate::upload::Change, Vec<crate::upload::ValueChange>)>,
+}
+
+async fn compare(
+    client: &Client,
+    v: &Validated<'_>,
+    up: &UploadArgs,
+    ui: Ui,
+) -> Result<Compared, Error> {
+    let items = crate::upload::items(v);
+    let keys: Vec<crate::api::RecordKey> = items.iter().map(|i| i.key).collect();
+    let spinner = report::progress::counter("reading current values", "records", ui.quiet);
+    let (current, _requests) =
+        crate::upload::read_current(client, v.index, &keys, (up.concurrency as usize).max(4))
+            .await?;
+    spinner.finish_and_clear();
+    let changes = items
+        .iter()
+        .map(|it| crate::upload::classify(v.index.kpi(it.kpi), &it.values, current.get(&it.key)))
+        .collect();
+    Ok(Compared {
+        items,
+        current,
+        changes,
     })
+}
+
+impl Compared {
+    fn count(&self, c: crate::upload::Change) -> u64 {
+        self.changes.iter().filter(|(x, _)| *x == c).count() as u64
+    }
+
+    fn fill(&self, doc: &mut report::plan::Report, v: &Validated<'_>, all: bool) {
+        use crate::upload::Change;
+        doc.summary.records_new = Some(self.count(Change::New));
+        doc.summary.records_changed = Some(self.count(Change::Changed));
+        doc.summary.records_unchanged = Some(self.count(Change::Unchanged));
+        let limit = if all { usize::MAX } else { 1000 };
+        doc.changes = Some(
+            self.items
+                .iter()
+                .zip(&self.changes)
+                .filter(|(_, (c, _))| *c == Change::Changed)
+                .take(limit)
+                .map(|(it, (c, vals))| report::plan::ChangeOut {
+                    key: it.key,
+                    kpi_name: v.index.kpi(it.kpi).name.clone(),
+                    team_name: v.index.team(it.team).name.clone(),
+                    change: *c,
+                    values: vals.clone(),
+                    rows: it.rows.clone(),
+                })
+                .collect(),
+        );
+    }
+}
+
+/// What the writing did.
+struct Written {
+    run: String,
+    run_dir: PathBuf,
+    journal: PathBuf,
+    url: String,
+    resumed: bool,
+    /// Per item: `None` not sent (unchanged or already written), else the task's outcome.
+    outcome: Vec<Option<crate::upload::engine::Outcome>>,
+    already: u64,
+    unchanged: u64,
+    written: u64,
+    failed: u64,
+    targets_kept: u64,
+    sent: crate::upload::engine::Sent,
+    concurrency: usize,
+}
+
+async fn upload(
+    args: &Args,
+    client: &Client,
+    v: &Validated<'_>,
+    c: &Compared,
+    ui: Ui,
+) -> Result<Written, Error> {
+    use crate::upload::engine::{self, Op, Task};
+    use crate::upload::journal::{Ack, Header, Journal};
+    use crate::upload::{Change, state, undo};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let up = &args.upload;
+    let state_dir = state::state_dir(up.state_dir.as_deref())?;
+    let url = client.base_url().to_string();
+    let header = Header {
+        journal: 1,
+        file: args.file.display().to_string(),
+        sha256: state::file_sha256(&args.file)?,
+        url: url.clone(),
+        started: chrono::Utc::now().to_rfc3339(),
+        run: state::new_run_id(),
+    };
+    let new_run = header.run.clone();
+    let journal = Journal::open(&state_dir, header, up.restart)?;
+    let run = journal.header.run.clone();
+    let resumed = run != new_run;
+    if resumed {
+        eprintln!(
+            "an earlier run of this import ({run}, started {}) wrote {} records; they are not sent again (--restart sends everything)",
+            journal.header.started,
+            journal.acked.len()
+        );
+    }
+    if journal.torn > 0 {
+        tracing::warn!(
+            "{}: {} incomplete journal line(s) ignored (the last run was cut off while writing)",
+            journal.path.display(),
+            journal.torn
+        );
+    }
+    let run_dir = undo::run_dir(&state_dir, &run);
+
+    // Decide what to send.
+    let mut outcome: Vec<Option<engine::Outcome>> = vec![None; c.items.len()];
+    let mut tasks: Vec<Task> = Vec::new();
+    let mut task_item: Vec<usize> = Vec::new();
+    let mut acks: Vec<(String, String)> = Vec::new();
+    let (mut already, mut unchanged, mut targets_kept) = (0u64, 0u64, 0u64);
+    let mut undo_records: Vec<undo::UndoRecord> = Vec::new();
+    for (i, it) in c.items.iter().enumerate() {
+        let path = it.key.path();
+        let hash = it.values_hash();
+        if c.changes[i].0 == Change::Unchanged && !up.no_skip_unchanged {
+            unchanged += 1;
+            continue;
+        }
+        if journal.is_acked(&path, &hash) {
+            already += 1;
+            continue;
+        }
+        let cur = c.current.get(&it.key);
+        let (values, kept) =
+            crate::upload::body_values(v.index.kpi(it.kpi), &it.values, cur, !up.no_keep_targets);
+        targets_kept += kept as u64;
+        undo_records.push(undo::UndoRecord {
+            key: it.key,
+            before: cur.cloned(),
+            after: values.clone(),
+        });
+        tasks.push(Task {
+            key: it.key,
+            op: Op::Put(crate::api::RecordBody { values }),
+        });
+        task_item.push(i);
+        acks.push((path, hash));
+    }
+
+    // Undo data before the first write; a resumed run adds what the first run lacked.
+    let mut undo_file = match undo::load(&state_dir, &run) {
+        Ok(u) if resumed => u,
+        _ => undo::UndoFile {
+            version: 1,
+            run: run.clone(),
+            created: journal.header.started.clone(),
+            url: url.clone(),
+            file: args.file.display().to_string(),
+            records: Vec::new(),
+        },
+    };
+    let known: std::collections::HashSet<crate::api::RecordKey> =
+        undo_file.records.iter().map(|r| r.key).collect();
+    undo_file
+        .records
+        .extend(undo_records.into_iter().filter(|r| !known.contains(&r.key)));
+    undo::save(&run_dir, &undo_file)?;
+
+    // Send.
+    let cancel = Arc::new(AtomicBool::new(false));
+    let watcher = {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                eprintln!(
+                    "\nstopping: waiting for the requests in flight (Ctrl-C again quits at once); run the same command again to finish"
+                );
+                cancel.store(true, Ordering::SeqCst);
+                if tokio::signal::ctrl_c().await.is_ok() {
+                    std::process::exit(130);
+                }
+            }
+        })
+    };
+    let journal = Arc::new(journal);
+    let on_done: Box<engine::OnDone> = {
+        let journal = journal.clone();
+        let acks = Arc::new(acks);
+        Box::new(move |t, status| {
+            let (key, values) = &acks[t];
+            journal
+                .ack(&Ack {
+                    key: key.clone(),
+                    values: values.clone(),
+                    status,
+                })
+                .map_err(|e| e.to_string())
+        })
+    };
+    let bar = report::progress::bar(tasks.len() as u64, "writing", ui.quiet);
+    let limits = up.limits();
+    let sent = engine::run(
+        client.clone(),
+        Arc::new(tasks),
+        limits,
+        bar.clone(),
+        cancel,
+        on_done,
+    )
+    .await;
+    bar.finish_and_clear();
+    watcher.abort();
+    journal.sync()?;
+    let mut written = 0;
+    let mut failed = 0;
+    for (t, o) in sent.outcomes.iter().enumerate() {
+        if o.is_done() {
+            written += 1;
+        } else {
+            failed += 1;
+        }
+        outcome[task_item[t]] = Some(o.clone());
+    }
+    Ok(Written {
+        run,
+        run_dir,
+        journal: journal.path.clone(),
+        url,
+        resumed,
+        outcome,
+        already,
+        unchanged,
+        written,
+        failed,
+        targets_kept,
+        sent,
+        concurrency: limits.concurrency,
+    })
+}
+
+impl Written {
+    fn fill(&self, doc: &mut report::plan::Report) {
+        doc.mode = "import";
+        let s = &mut doc.summary;
+        s.records_written = Some(self.written);
+        s.records_already_written = Some(self.already);
+        s.records_failed = Some(self.failed);
+        s.retries = Some(self.sent.retries);
+        // Unchanged = not sent because the server already held these values.
+        s.records_unchanged = Some(self.unchanged);
+        let secs = self.sent.elapsed.as_secs_f64();
+        doc.upload = Some(report::plan::UploadOut {
+            run: self.run.clone(),
+            run_dir: self.run_dir.display().to_string(),
+            journal: self.journal.display().to_string(),
+            url: self.url.clone(),
+            seconds: (secs * 1000.0).round() / 1000.0,
+            requests: self.sent.requests,
+            requests_per_second: if secs > 0.0 {
+                (self.sent.requests as f64 / secs).round()
+            } else {
+                0.0
+            },
+            throttled: self.sent.throttled,
+            concurrency: self.concurrency,
+            min_concurrency: self.sent.min_concurrency,
+            targets_kept: self.targets_kept,
+            stopped: self.sent.stopped.clone(),
+        });
+    }
+
+    fn text(&self, doc: &report::plan::Report) -> String {
+        use crate::report::thousands as t;
+        let mut out = String::new();
+        let secs = self.sent.elapsed.as_secs_f64();
+        if self.sent.outcomes.is_empty() {
+            out.push_str(&format!(
+                "Nothing to send to {}: {} records unchanged on the server{}\n",
+                self.url,
+                t(self.unchanged),
+                if self.already > 0 {
+                    format!(", {} written by an earlier run", t(self.already))
+                } else {
+                    String::new()
+                }
+            ));
+        } else {
+            out.push_str(&format!(
+                "Written to {}: {} records{}; {} unchanged (not sent); {} failed; {} retried requests; {:.1} s, {} requests/s\n",
+                self.url,
+                t(self.written),
+                if self.already > 0 {
+                    format!(" (+{} written by an earlier run)", t(self.already))
+                } else {
+                    String::new()
+                },
+                t(self.unchanged),
+                t(self.failed),
+                t(self.sent.retries),
+                secs,
+                doc.upload.as_ref().map_or(0.0, |u| u.requests_per_second),
+            ));
+        }
+        if self.targets_kept > 0 {
+            out.push_str(&format!(
+                "  kept {} target values the server had (the file has no targets for those records)\n",
+                t(self.targets_kept)
+            ));
+        }
+        if let Some(why) = &self.sent.stopped {
+            out.push_str(&format!(
+                "  stopped early: {why}; run the same command again to send the rest\n"
+            ));
+        }
+        if self.failed > 0 {
+            out.push_str(&format!(
+                "  failed records: {} (re-import with its failed.mapping.toml)\n",
+                self.run_dir.join("failed.csv").display()
+            ));
+        }
+        out.push_str(&format!(
+            "  undo: vsimport undo {}{}\n  report: {}\n",
+            self.run,
+            if self.resumed {
+                " (covers the earlier run too)"
+            } else {
+                ""
+            },
+            self.run_dir.join("report.json").display()
+        ));
+        out
+    }
+}
+
+fn write_failed(dir: &Path, v: &Validated<'_>, w: &Written) -> Result<u64, Error> {
+    use crate::upload::engine::Outcome as O;
+    let items = crate::upload::items(v);
+    let failed: Vec<report::files::FailedRecord<'_>> = items
+        .iter()
+        .zip(&w.outcome)
+        .filter_map(|(it, o)| {
+            let (status, message) = match o.as_ref()? {
+                O::Done { .. } => return None,
+                O::Failed {
+                    status,
+                    message,
+                    attempts,
+                } => (
+                    *status,
+                    if *attempts > 1 {
+                        format!("{message} (after {attempts} attempts)")
+                    } else {
+                        message.clone()
+                    },
+                ),
+                O::NotSent { reason } => (None, format!("not sent: {reason}")),
+            };
+            Some(report::files::FailedRecord {
+                key: it.key,
+                kpi: v.index.kpi(it.kpi),
+                team: &v.index.team(it.team).name,
+                values: &it.values,
+                status,
+                message,
+                rows: &it.rows,
+            })
+        })
+        .collect();
+    report::files::write_failed(dir, &failed)
 }

@@ -7,6 +7,7 @@ pub mod import;
 pub mod inspect;
 pub mod kpis;
 pub mod mapping;
+pub mod undo;
 
 use crate::api::{Client, KpiDetail, KpiMeta, Named};
 use crate::error::Error;

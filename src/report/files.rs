@@ -81,6 +81,120 @@ pub fn write_rejected(
     Ok(written)
 }
 
+/// A record that was not written, for `failed.csv`.
+pub struct FailedRecord<'a> {
+    pub key: crate::api::RecordKey,
+    pub kpi: &'a crate::api::KpiDetail,
+    pub team: &'a str,
+    pub values: &'a [crate::api::RecordValue],
+    pub status: Option<u16>,
+    pub message: String,
+    pub rows: &'a [u64],
+}
+
+/// Writes `dir/failed.csv` (one row per record that was not written: key, names, one column
+/// per value, status, message and source rows) and `dir/failed.mapping.toml`, with which
+/// `vsimport import failed.csv --mapping failed.mapping.toml` sends them again.
+pub fn write_failed(dir: &Path, failed: &[FailedRecord<'_>]) -> Result<u64, Error> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
+    let path = dir.join("failed.csv");
+    let io = |e: &dyn std::fmt::Display| Error::io(path.display(), e);
+    // One column per value name (and forecast), in order of first appearance.
+    let mut slots: Vec<(String, bool)> = Vec::new();
+    for f in failed {
+        for v in f.values {
+            let name = f
+                .kpi
+                .value(v.kpi_value_id)
+                .map_or_else(|| v.kpi_value_id.to_string(), |n| n.name.clone());
+            if !slots.iter().any(|(n, fc)| *n == name && *fc == v.forecast) {
+                slots.push((name, v.forecast));
+            }
+        }
+    }
+    let column = |(name, forecast): &(String, bool)| {
+        if *forecast {
+            format!("{name} (forecast)")
+        } else {
+            name.clone()
+        }
+    };
+    let file = std::fs::File::create(&path).map_err(|e| io(&e))?;
+    let mut w = csv::Writer::from_writer(std::io::BufWriter::new(file));
+    let mut header: Vec<String> = [
+        "Date",
+        "Team",
+        "Team ID",
+        "KPI",
+        "KPI ID",
+        "Sub-tile",
+        "Sub-tile ID",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    header.extend(slots.iter().map(column));
+    header.extend(["Status", "Message", "Source rows"].map(String::from));
+    w.write_record(&header).map_err(|e| io(&e))?;
+    for f in failed {
+        let sub = f.key.sub_tile.and_then(|s| f.kpi.sub_tile(s));
+        let mut rec: Vec<String> = vec![
+            f.key.date.format("%Y-%m-%d").to_string(),
+            neutralise(f.team).into_owned(),
+            f.key.team.to_string(),
+            neutralise(&f.kpi.name).into_owned(),
+            f.key.kpi.to_string(),
+            sub.map(|s| neutralise(&s.name).into_owned())
+                .unwrap_or_default(),
+            f.key.sub_tile.map(|s| s.to_string()).unwrap_or_default(),
+        ];
+        for (name, forecast) in &slots {
+            let cell = f.values.iter().find(|v| {
+                v.forecast == *forecast
+                    && f.kpi.value(v.kpi_value_id).is_some_and(|n| n.name == *name)
+            });
+            rec.push(cell.map(|v| v.value.to_string()).unwrap_or_default());
+        }
+        rec.push(f.status.map(|s| s.to_string()).unwrap_or_default());
+        rec.push(neutralise(&f.message).into_owned());
+        rec.push(
+            f.rows
+                .iter()
+                .map(|r| r.to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+        );
+        w.write_record(&rec).map_err(|e| io(&e))?;
+    }
+    w.flush().map_err(|e| io(&e))?;
+    let mut toml = String::from(
+        "# Sends the records in failed.csv again:\n\
+         #   vsimport import failed.csv --mapping failed.mapping.toml\n\
+         [source]\ndelimiter = \",\"\ndecimal = \".\"\n\n\
+         [columns]\ndate = \"Date\"\nteam = \"Team ID\"\nkpi = \"KPI ID\"\nsub_tile = \"Sub-tile ID\"\n\n[values]\n",
+    );
+    for s in &slots {
+        let col = column(s);
+        if s.1 {
+            toml.push_str(&format!(
+                "{} = {{ value = {}, forecast = true }}\n",
+                toml_str(&col),
+                toml_str(&s.0)
+            ));
+        } else {
+            toml.push_str(&format!("{} = {}\n", toml_str(&col), toml_str(&s.0)));
+        }
+    }
+    let mpath = dir.join("failed.mapping.toml");
+    std::fs::write(&mpath, toml).map_err(|e| Error::io(mpath.display(), e))?;
+    Ok(failed.len() as u64)
+}
+
+/// A TOML basic string.
+fn toml_str(s: &str) -> String {
+    toml::Value::String(s.to_string()).to_string()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

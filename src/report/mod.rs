@@ -4,6 +4,7 @@
 pub mod diagnostics;
 pub mod files;
 pub mod plan;
+pub mod progress;
 
 use std::io::IsTerminal;
 

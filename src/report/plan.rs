@@ -39,6 +39,24 @@ pub struct Summary {
     pub conflicts: u64,
     pub errors: u64,
     pub warnings: u64,
+    /// Compared with the server (`--diff`, and every import).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub records_new: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub records_changed: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub records_unchanged: Option<u64>,
+    /// An import: acknowledged by the server in this run.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub records_written: Option<u64>,
+    /// An import: acknowledged in an earlier run of the same import (from the journal).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub records_already_written: Option<u64>,
+    /// An import: given up on, or not sent because the run stopped (all in failed.csv).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub records_failed: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retries: Option<u64>,
 }
 
 /// A planned record, for `--format json` consumers and the upload stage.
@@ -78,6 +96,46 @@ pub struct Report {
     /// Every planned record with the rows it came from (only with `--records`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub records: Option<Vec<PlannedRecord>>,
+    /// Records that differ from the server (`--diff` and imports; the first 1000, all with
+    /// `--records`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub changes: Option<Vec<ChangeOut>>,
+    /// How the writing went (imports only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub upload: Option<UploadOut>,
+}
+
+/// A planned record that differs from the server's.
+#[derive(Debug, Serialize)]
+pub struct ChangeOut {
+    #[serde(flatten)]
+    pub key: RecordKey,
+    pub kpi_name: String,
+    pub team_name: String,
+    pub change: crate::upload::Change,
+    pub values: Vec<crate::upload::ValueChange>,
+    pub rows: Vec<u64>,
+}
+
+/// The writing part of an import.
+#[derive(Debug, Serialize)]
+pub struct UploadOut {
+    /// The import's id: `vsimport undo ID` reverts it.
+    pub run: String,
+    pub run_dir: String,
+    pub journal: String,
+    pub url: String,
+    pub seconds: f64,
+    pub requests: u64,
+    pub requests_per_second: f64,
+    pub throttled: u64,
+    pub concurrency: usize,
+    pub min_concurrency: usize,
+    /// Target values read from the server and sent back (`--keep-targets`).
+    pub targets_kept: u64,
+    /// Why the run stopped early, if it did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stopped: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -142,6 +200,13 @@ fn summary(stats: &Stats, v: &Validated<'_>) -> Summary {
         conflicts: stats.conflicts,
         errors: v.diags.count(crate::diag::Severity::Error) as u64,
         warnings: v.diags.count(crate::diag::Severity::Warning) as u64,
+        records_new: None,
+        records_changed: None,
+        records_unchanged: None,
+        records_written: None,
+        records_already_written: None,
+        records_failed: None,
+        retries: None,
     }
 }
 
@@ -230,6 +295,8 @@ pub fn report(v: &Validated<'_>, cx: &Context<'_>) -> Report {
             })
             .collect(),
         records: None,
+        changes: None,
+        upload: None,
     }
 }
 
@@ -344,6 +411,67 @@ pub fn text(r: &Report) -> String {
                 t(k.values)
             );
         }
+    }
+    out
+}
+
+/// The comparison with the server as text: counts, then the changed records (old -> new).
+pub fn diff_text(r: &Report, all: bool) -> String {
+    use super::thousands as t;
+    let s = &r.summary;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Compared with the server: {} new, {} changed, {} unchanged",
+        t(s.records_new.unwrap_or(0)),
+        t(s.records_changed.unwrap_or(0)),
+        t(s.records_unchanged.unwrap_or(0)),
+    );
+    let Some(changes) = &r.changes else {
+        return out;
+    };
+    let shown = if all {
+        changes.len()
+    } else {
+        changes.len().min(10)
+    };
+    for c in &changes[..shown] {
+        let vals: Vec<String> = c
+            .values
+            .iter()
+            .map(|v| {
+                format!(
+                    "{}{} {} -> {}",
+                    v.name,
+                    if v.forecast { " (forecast)" } else { "" },
+                    v.old
+                        .as_ref()
+                        .map_or_else(|| "(none)".to_string(), |o| o.to_string()),
+                    v.new
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "    {}  {}  {}: {}",
+            c.key.date,
+            c.team_name,
+            c.kpi_name,
+            vals.join(", ")
+        );
+    }
+    let total = s.records_changed.unwrap_or(0) as usize;
+    if total > shown {
+        let _ = writeln!(
+            out,
+            "    … and {} more changed records{}",
+            t((total - shown) as u64),
+            if all {
+                ""
+            } else {
+                " (--notes lists them all; --format json has them)"
+            }
+        );
     }
     out
 }

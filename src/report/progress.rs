@@ -1,0 +1,36 @@
+//! Progress bars on stderr (indicatif): hidden under `--quiet` and when stderr is not a
+//! terminal (indicatif's own check), so logs of unattended runs stay clean.
+
+use std::time::Duration;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// A spinner with a running count: "reading data.csv  123,456 rows  (45,678/s)".
+pub fn counter(what: &str, unit: &str, quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(&format!(
+        "{{spinner}} {what}  {{human_pos}} {unit}  ({{per_sec}})  {{elapsed}}"
+    )) {
+        pb.set_style(style);
+    }
+    pb.enable_steady_tick(Duration::from_millis(120));
+    pb
+}
+
+/// A bar over `len` items with rate and ETA; its message shows retries and failures.
+pub fn bar(len: u64, what: &str, quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(&format!(
+        "{what} [{{bar:30}}] {{human_pos}}/{{human_len}}  {{per_sec}}  ETA {{eta}}  {{msg}}"
+    )) {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    pb.enable_steady_tick(Duration::from_millis(200));
+    pb
+}

@@ -1,0 +1,214 @@
+//! The append-only journal of an import: one JSON line per record the server acknowledged,
+//! written as soon as the answer arrives. It is keyed by the input file's content hash and
+//! the target URL, so running the same import again (after a crash, a kill or a lost
+//! network) skips what was acknowledged and sends the rest.
+//!
+//! Each acknowledged record is one `write` of a whole line, so a killed process leaves at
+//! most one torn last line; it is ignored (and cut off) when the journal is opened again.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::Error;
+
+/// The first line of a journal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Header {
+    pub journal: u32,
+    /// The input file as it was named.
+    pub file: String,
+    /// SHA-256 of the input file.
+    pub sha256: String,
+    /// The API base the records were written to.
+    pub url: String,
+    /// When the first run of this import started (RFC 3339).
+    pub started: String,
+    /// The run whose undo data covers this import.
+    pub run: String,
+}
+
+/// One acknowledged record.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Ack {
+    /// The record's path below the API base (`exchange/kpi-data/…`).
+    pub key: String,
+    /// Hash of the values planned from the file for this record.
+    pub values: String,
+    pub status: u16,
+}
+
+pub struct Journal {
+    pub path: PathBuf,
+    pub header: Header,
+    /// Acknowledged records of earlier runs: key → values hash.
+    pub acked: HashMap<String, String>,
+    /// Lines that were not whole (at most the last one after a kill).
+    pub torn: usize,
+    file: Mutex<File>,
+}
+
+/// The journal file of an import of `sha256` into `url`.
+pub fn journal_path(state: &Path, sha256: &str, url: &str) -> PathBuf {
+    let key = super::state::sha256_hex(format!("{sha256}\n{url}").as_bytes(), 24);
+    state.join("journals").join(format!("{key}.jsonl"))
+}
+
+impl Journal {
+    /// Opens the journal for `header.sha256` + `header.url`, reading what earlier runs
+    /// acknowledged (unless `restart`), or starts a new one with `header`.
+    pub fn open(state: &Path, header: Header, restart: bool) -> Result<Journal, Error> {
+        let path = journal_path(state, &header.sha256, &header.url);
+        if let Some(dir) = path.parent() {
+            super::state::ensure_dir(dir)?;
+        }
+        if !restart && path.exists() {
+            let text = std::fs::read(&path).map_err(|e| Error::io(path.display(), e))?;
+            let (old_header, acked, torn, good_len) = parse(&text);
+            if let Some(old) = old_header.filter(|h| h.sha256 == header.sha256) {
+                if good_len < text.len() {
+                    // Cut a torn last line off so the next line starts clean.
+                    let f = OpenOptions::new()
+                        .write(true)
+                        .open(&path)
+                        .map_err(|e| Error::io(path.display(), e))?;
+                    f.set_len(good_len as u64)
+                        .map_err(|e| Error::io(path.display(), e))?;
+                }
+                let file = OpenOptions::new()
+                    .append(true)
+                    .open(&path)
+                    .map_err(|e| Error::io(path.display(), e))?;
+                return Ok(Journal {
+                    path,
+                    header: old,
+                    acked,
+                    torn,
+                    file: Mutex::new(file),
+                });
+            }
+        }
+        let mut file = File::create(&path).map_err(|e| Error::io(path.display(), e))?;
+        let mut line = serde_json::to_vec(&header).map_err(|e| Error::io(path.display(), e))?;
+        line.push(b'\n');
+        file.write_all(&line)
+            .map_err(|e| Error::io(path.display(), e))?;
+        Ok(Journal {
+            path,
+            header,
+            acked: HashMap::new(),
+            torn: 0,
+            file: Mutex::new(file),
+        })
+    }
+
+    /// Whether an earlier run had this record acknowledged with these values.
+    pub fn is_acked(&self, key: &str, values: &str) -> bool {
+        self.acked.get(key).is_some_and(|v| v == values)
+    }
+
+    /// Appends one acknowledged record (one write of a whole line).
+    pub fn ack(&self, ack: &Ack) -> Result<(), Error> {
+        let mut line = serde_json::to_vec(ack).map_err(|e| Error::io(self.path.display(), e))?;
+        line.push(b'\n');
+        let mut f = self.file.lock().map_err(|_| Error::Io {
+            path: self.path.display().to_string(),
+            message: "the journal is unusable after a failed write".into(),
+        })?;
+        f.write_all(&line)
+            .map_err(|e| Error::io(self.path.display(), e))
+    }
+
+    /// Flushes the journal to the disk (at the end of a run).
+    pub fn sync(&self) -> Result<(), Error> {
+        match self.file.lock() {
+            Ok(f) => f.sync_data().map_err(|e| Error::io(self.path.display(), e)),
+            Err(_) => Ok(()),
+        }
+    }
+}
+
+/// Reads a journal: header, acknowledged keys, lines that did not parse, and the length of
+/// the text up to the end of its last whole line.
+fn parse(text: &[u8]) -> (Option<Header>, HashMap<String, String>, usize, usize) {
+    let mut acked = HashMap::new();
+    let mut header = None;
+    let mut torn = 0;
+    let good_len = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    if good_len < text.len() {
+        torn += 1;
+    }
+    for (i, line) in text[..good_len].split(|b| *b == b'\n').enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        if i == 0 {
+            header = serde_json::from_slice::<Header>(line).ok();
+            continue;
+        }
+        match serde_json::from_slice::<Ack>(line) {
+            Ok(a) => {
+                acked.insert(a.key, a.values);
+            }
+            Err(_) => torn += 1,
+        }
+    }
+    (header, acked, torn, good_len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn header() -> Header {
+        Header {
+            journal: 1,
+            file: "a.csv".into(),
+            sha256: "abc".into(),
+            url: "http://127.0.0.1:1/api/".into(),
+            started: "2026-11-28T00:00:00Z".into(),
+            run: "r1".into(),
+        }
+    }
+
+    #[test]
+    fn acks_survive_and_a_torn_line_is_cut() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path(), header(), false).unwrap();
+        for k in ["k1", "k2"] {
+            j.ack(&Ack {
+                key: k.into(),
+                values: "v".into(),
+                status: 201,
+            })
+            .unwrap();
+        }
+        let path = j.path.clone();
+        drop(j);
+        // A kill in the middle of a write.
+        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        f.write_all(br#"{"key":"k3","val"#).unwrap();
+        drop(f);
+        let j = Journal::open(dir.path(), header(), false).unwrap();
+        assert_eq!(j.acked.len(), 2);
+        assert_eq!(j.torn, 1);
+        assert!(j.is_acked("k1", "v"));
+        assert!(!j.is_acked("k1", "other values"));
+        j.ack(&Ack {
+            key: "k3".into(),
+            values: "v".into(),
+            status: 200,
+        })
+        .unwrap();
+        drop(j);
+        let j = Journal::open(dir.path(), header(), false).unwrap();
+        assert_eq!((j.acked.len(), j.torn), (3, 0));
+        // --restart forgets.
+        let j = Journal::open(dir.path(), header(), true).unwrap();
+        assert!(j.acked.is_empty());
+    }
+}

@@ -1,0 +1,119 @@
+//! Where vsimport keeps what must outlive a run: journals (for resuming) and run directories
+//! (undo data and reports), and the content hashes that name them.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use aws_lc_rs::digest;
+
+use crate::error::Error;
+
+/// The state directory: `--state-dir`, else `VS_STATE_DIR`, else `$XDG_STATE_HOME/vsimport`,
+/// else `~/.local/state/vsimport` (`%LOCALAPPDATA%\vsimport` on Windows).
+pub fn state_dir(flag: Option<&Path>) -> Result<PathBuf, Error> {
+    if let Some(p) = flag {
+        return Ok(p.to_path_buf());
+    }
+    let var = |k: &str| {
+        std::env::var_os(k)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    if let Some(p) = var("VS_STATE_DIR") {
+        return Ok(p);
+    }
+    if let Some(p) = var("XDG_STATE_HOME") {
+        return Ok(p.join("vsimport"));
+    }
+    if cfg!(windows)
+        && let Some(p) = var("LOCALAPPDATA")
+    {
+        return Ok(p.join("vsimport"));
+    }
+    if let Some(home) = var("HOME").filter(|h| h.is_dir()) {
+        return Ok(home.join(".local").join("state").join("vsimport"));
+    }
+    Err(Error::Settings {
+        message: "no directory for the import journal and undo data".into(),
+        help: Some("pass --state-dir DIR or set VS_STATE_DIR".into()),
+    })
+}
+
+/// Creates `dir` (and its parents), naming it in the error.
+pub fn ensure_dir(dir: &Path) -> Result<(), Error> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))
+}
+
+/// SHA-256 of a file's bytes, as hex.
+pub fn file_sha256(path: &Path) -> Result<String, Error> {
+    let mut f = std::fs::File::open(path).map_err(|e| Error::io(path.display(), e))?;
+    let mut ctx = digest::Context::new(&digest::SHA256);
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| Error::io(path.display(), e))?;
+        if n == 0 {
+            break;
+        }
+        ctx.update(&buf[..n]);
+    }
+    Ok(hex(ctx.finish().as_ref()))
+}
+
+/// SHA-256 of some bytes, as hex, shortened to `len` characters.
+pub fn sha256_hex(bytes: &[u8], len: usize) -> String {
+    let mut h = hex(digest::digest(&digest::SHA256, bytes).as_ref());
+    h.truncate(len);
+    h
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// Writes `bytes` to `path` through a temporary file and a rename, so a reader never sees
+/// half a file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes).map_err(|e| Error::io(tmp.display(), e))?;
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path.display(), e))
+}
+
+/// A new run id: `YYYYMMDD-HHMMSS-xxxx` (UTC time and four random hex digits).
+pub fn new_run_id() -> String {
+    let now = chrono::Utc::now();
+    let mut rng = crate::rng::Rng::from_time();
+    format!(
+        "{}-{:04x}",
+        now.format("%Y%m%d-%H%M%S"),
+        rng.next_u64() & 0xffff
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_are_hex_sha256() {
+        assert_eq!(
+            sha256_hex(b"abc", 64),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("f");
+        std::fs::write(&p, b"abc").unwrap();
+        assert_eq!(file_sha256(&p).unwrap(), sha256_hex(b"abc", 64));
+    }
+
+    #[test]
+    fn run_ids_look_alike_and_differ() {
+        let a = new_run_id();
+        assert_eq!(a.len(), "20261128-001500-abcd".len());
+        assert!(a.chars().all(|c| c.is_ascii_hexdigit() || c == '-'));
+    }
+}
