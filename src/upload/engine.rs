@@ -338,11 +338,15 @@ pub async fn run(
     }
 }
 
+/// Throttling answers with `Retry-After` one record may get without using up its attempts.
+const MAX_SCHEDULED: u32 = 100;
+
 /// One record, through its retries.
 async fn one(shared: &Shared, i: usize, rng: &mut Rng) -> Outcome {
     let task = &shared.tasks[i];
     let policy = shared.limits.retry;
     let mut attempt = 1;
+    let mut scheduled = 0;
     loop {
         shared.gate.acquire().await;
         shared.requests.fetch_add(1, Ordering::Relaxed);
@@ -380,6 +384,18 @@ async fn one(shared: &Shared, i: usize, rng: &mut Rng) -> Outcome {
                         message: e.short(),
                         attempts: attempt,
                     };
+                }
+                // A throttling answer with Retry-After is the server scheduling the request,
+                // not a failure of it: it does not use up an attempt (up to a bound).
+                if e.is_throttle()
+                    && e.retry_after().is_some()
+                    && scheduled < MAX_SCHEDULED
+                    && !shared.stopping()
+                {
+                    scheduled += 1;
+                    shared.retries.fetch_add(1, Ordering::Relaxed);
+                    tokio::time::sleep(policy.delay(attempt, &e, rng)).await;
+                    continue;
                 }
                 if e.is_retryable() && attempt < policy.max_attempts && !shared.stopping() {
                     shared.retries.fetch_add(1, Ordering::Relaxed);

@@ -9,3 +9,4 @@ mod export;
 mod inspect;
 mod kpis;
 mod secrets;
+mod upload;

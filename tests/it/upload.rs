@@ -1,0 +1,573 @@
+//! Writing: the real binary imports into the emulator over HTTP, with injected faults,
+//! kills, permanent rejections, diffs, resume and undo; the final server state is read from
+//! the emulator's own state file and compared with what the input file says.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use crate::harness::*;
+
+/// A semi-wide export of "Attendance rate" (DAY, 12 teams, Actual + Target).
+struct Data {
+    dir: tempfile::TempDir,
+    csv: PathBuf,
+    mapping: PathBuf,
+    /// (date, team id) → (actual, target)
+    expected: BTreeMap<(String, String), (f64, f64)>,
+}
+
+fn attendance(days: usize, teams: usize, salt: u64) -> Data {
+    let dir = tempfile::tempdir().unwrap();
+    let k = kpi("Attendance rate");
+    let team_list: Vec<(String, String)> = k["recordingTeams"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(teams)
+        .map(|t| {
+            (
+                t["name"].as_str().unwrap().to_string(),
+                t["id"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let start = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+    let mut csv = String::from("Date,Team,Actual,Target\n");
+    let mut expected = BTreeMap::new();
+    for d in 0..days {
+        let date = start + chrono::Days::new(d as u64);
+        for (i, (name, id)) in team_list.iter().enumerate() {
+            let actual = ((d as u64 * 31 + i as u64 * 7 + salt) % 1000) as f64 / 10.0;
+            let target = 90.0 + (i % 5) as f64;
+            csv.push_str(&format!("{date},{name},{actual},{target}\n"));
+            expected.insert((date.to_string(), id.clone()), (actual, target));
+        }
+    }
+    let path = dir.path().join("attendance.csv");
+    std::fs::write(&path, csv).unwrap();
+    let mapping = dir.path().join("attendance.toml");
+    std::fs::write(
+        &mapping,
+        "[columns]\ndate = \"Date\"\nteam = \"Team\"\nkpi = { value = \"Attendance rate\" }\n[values]\n\"Actual\" = \"Actual\"\n\"Target\" = \"Target\"\n",
+    )
+    .unwrap();
+    Data {
+        dir,
+        csv: path,
+        mapping,
+        expected,
+    }
+}
+
+/// The emulator's state file: (date, team id) → value id → number.
+fn state(path: &Path) -> BTreeMap<(String, String), BTreeMap<String, f64>> {
+    let text = std::fs::read_to_string(path).unwrap();
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["records"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let key = (
+                r["date"].as_str().unwrap().to_string(),
+                r["teamId"].as_str().unwrap().to_string(),
+            );
+            let vals = r["values"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| {
+                    (
+                        x["kpiValueId"].as_str().unwrap().to_string(),
+                        x["value"].as_f64().unwrap(),
+                    )
+                })
+                .collect();
+            (key, vals)
+        })
+        .collect()
+}
+
+/// Asserts that the server holds exactly the file's records.
+fn assert_state_is(state_file: &Path, data: &Data) {
+    let k = kpi("Attendance rate");
+    let actual_id = id_of(&k["kpiValues"], "Actual");
+    let target_id = id_of(&k["kpiValues"], "Target");
+    let got = state(state_file);
+    assert_eq!(got.len(), data.expected.len(), "record count on the server");
+    for (key, (a, t)) in &data.expected {
+        let vals = got
+            .get(key)
+            .unwrap_or_else(|| panic!("record {key:?} missing"));
+        assert_eq!(vals.get(&actual_id), Some(a), "Actual of {key:?}");
+        assert_eq!(vals.get(&target_id), Some(t), "Target of {key:?}");
+        assert_eq!(vals.len(), 2, "values of {key:?}");
+    }
+}
+
+fn import(em: &Emulator, data: &Data, state_dir: &Path, extra: &[&str]) -> Command {
+    let mut c = vs(&["import"]);
+    c.arg(&data.csv)
+        .arg("--mapping")
+        .arg(&data.mapping)
+        .args(["--url", &em.url])
+        .arg("--state-dir")
+        .arg(state_dir)
+        .args(extra);
+    c
+}
+
+fn report_of(run: &Run) -> serde_json::Value {
+    serde_json::from_str(&run.stdout).unwrap_or_else(|e| panic!("{e}: {}", run.all()))
+}
+
+/// Every acknowledged record in the journals under `state_dir`: key → times acknowledged.
+fn journal_acks(state_dir: &Path) -> BTreeMap<String, usize> {
+    let mut acks = BTreeMap::new();
+    for e in std::fs::read_dir(state_dir.join("journals")).unwrap() {
+        let text = std::fs::read_to_string(e.unwrap().path()).unwrap();
+        for line in text.lines().skip(1) {
+            if let Ok(v) = serde_json::from_str::<serde_json::Value>(line) {
+                *acks
+                    .entry(v["key"].as_str().unwrap().to_string())
+                    .or_insert(0) += 1;
+            }
+        }
+    }
+    acks
+}
+
+#[test]
+fn ten_thousand_records_through_faults_end_exact() {
+    let data = attendance(834, 12, 0);
+    let planned = data.expected.len() as u64;
+    let state_file = data.dir.path().join("server.json");
+    let em = Emulator::start(&[
+        "--fail-rate",
+        "0.05",
+        "--throttle-rps",
+        "500",
+        "--reset-rate",
+        "0.02",
+        "--seed",
+        "7",
+        "--state",
+        state_file.to_str().unwrap(),
+    ]);
+    let states = tempfile::tempdir().unwrap();
+    let r = run(import(
+        &em,
+        &data,
+        states.path(),
+        &[
+            "--concurrency",
+            "16",
+            "--retry-base-ms",
+            "20",
+            "--retry-cap",
+            "2",
+            "--format",
+            "json",
+        ],
+    ));
+    let doc = report_of(&r);
+    let s = &doc["summary"];
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(s["records_planned"], planned);
+    assert_eq!(
+        s["records_written"].as_u64().unwrap() + s["records_failed"].as_u64().unwrap(),
+        planned
+    );
+    assert_eq!(s["records_failed"], 0);
+    assert!(s["retries"].as_u64().unwrap() > 0, "faults were injected");
+    assert!(doc["upload"]["throttled"].as_u64().unwrap() > 0);
+    // The faults really happened on the server side.
+    let log = em.log();
+    for fault in ["fail", "throttle", "reset"] {
+        assert!(
+            log.iter().any(|l| l["fault"] == fault),
+            "no {fault} in the emulator log"
+        );
+    }
+    em.stop();
+    assert_state_is(&state_file, &data);
+    // One acknowledgement per record.
+    let acks = journal_acks(states.path());
+    assert_eq!(acks.len() as u64, planned);
+    assert!(acks.values().all(|n| *n == 1));
+}
+
+#[test]
+fn killed_imports_resume_and_finish_exactly() {
+    let mut mid_write = 0;
+    for seed in [1u64, 2, 3] {
+        let data = attendance(200, 10, seed);
+        let state_file = data.dir.path().join("server.json");
+        let em = Emulator::start(&[
+            "--latency-ms",
+            "3",
+            "--reset-rate",
+            "0.01",
+            "--seed",
+            &seed.to_string(),
+            "--state",
+            state_file.to_str().unwrap(),
+        ]);
+        let states = tempfile::tempdir().unwrap();
+        // Kill -9 somewhere in the middle of the writing.
+        let mut child = import(&em, &data, states.path(), &["--concurrency", "4"])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let delay = 150 + (seed * 7919) % 500;
+        std::thread::sleep(Duration::from_millis(delay));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let first = journal_acks(states.path()).len();
+        if first > 0 && first < data.expected.len() {
+            mid_write += 1;
+        }
+        // Run again: it finishes the rest.
+        let r = run(import(&em, &data, states.path(), &["--format", "json"]));
+        assert_eq!(r.code, 0, "seed {seed}: {}", r.stderr);
+        let doc = report_of(&r);
+        let s = &doc["summary"];
+        let planned = data.expected.len() as u64;
+        assert_eq!(
+            s["records_written"].as_u64().unwrap()
+                + s["records_already_written"].as_u64().unwrap()
+                + s["records_unchanged"].as_u64().unwrap(),
+            planned,
+            "seed {seed}"
+        );
+        assert_eq!(s["records_failed"], 0);
+        em.stop();
+        assert_state_is(&state_file, &data);
+        let acks = journal_acks(states.path());
+        assert!(
+            acks.values().all(|n| *n == 1),
+            "seed {seed}: a record was acknowledged twice"
+        );
+        assert!(
+            (acks.len() as u64) <= planned && acks.len() >= first,
+            "seed {seed}: {} acks, {first} before the kill",
+            acks.len()
+        );
+    }
+    assert!(
+        mid_write > 0,
+        "no kill landed while records were being written"
+    );
+}
+
+#[test]
+fn a_torn_journal_line_is_tolerated() {
+    let data = attendance(20, 5, 0);
+    let em = Emulator::start(&[]);
+    let states = tempfile::tempdir().unwrap();
+    let r = run(import(&em, &data, states.path(), &[]));
+    assert_eq!(r.code, 0, "{}", r.all());
+    // Cut the journal in the middle of its last line, as a kill during a write would.
+    let jdir = states.path().join("journals");
+    let path = std::fs::read_dir(&jdir)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let cut = text.trim_end().len() - 10;
+    std::fs::write(&path, &text[..cut]).unwrap();
+    let r = run(import(
+        &em,
+        &data,
+        states.path(),
+        &["--no-skip-unchanged", "--format", "json"],
+    ));
+    assert_eq!(r.code, 0, "{}", r.all());
+    let doc = report_of(&r);
+    // The record of the torn line is sent again; the rest are known from the journal.
+    assert_eq!(doc["summary"]["records_written"], 1);
+    assert_eq!(doc["summary"]["records_already_written"], 99);
+    let acks = journal_acks(states.path());
+    assert_eq!(acks.len(), 100);
+    assert!(acks.values().all(|n| *n == 1));
+}
+
+#[test]
+fn a_permanent_rejection_is_tried_once_and_reported() {
+    // The sample catalog lets 12 teams record Attendance rate; pick a team the server knows
+    // but that does not record it, by removing one from the server's catalog.
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = catalog();
+    let victim = kpi("Attendance rate")["recordingTeams"][0].clone();
+    for k in c["kpis"].as_array_mut().unwrap() {
+        if k["name"] == "Attendance rate" {
+            k["recordingTeams"]
+                .as_array_mut()
+                .unwrap()
+                .retain(|t| t["id"] != victim["id"]);
+        }
+    }
+    let server_catalog = dir.path().join("server-catalog.json");
+    std::fs::write(&server_catalog, serde_json::to_string(&c).unwrap()).unwrap();
+    let em = Emulator::start_with_catalog(&server_catalog, &[]);
+    let data = attendance(3, 4, 0);
+    let states = tempfile::tempdir().unwrap();
+    let report_dir = dir.path().join("report");
+    let r = run(import(
+        &em,
+        &data,
+        states.path(),
+        &[
+            "--catalog",
+            sample_catalog().to_str().unwrap(),
+            "--report",
+            report_dir.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    ));
+    assert_eq!(r.code, 1, "{}", r.all());
+    let doc = report_of(&r);
+    assert_eq!(doc["summary"]["records_failed"], 3);
+    assert_eq!(doc["summary"]["records_written"], 9);
+    // Each rejected record was sent exactly once.
+    let victim_id = victim["id"].as_str().unwrap();
+    let puts: Vec<_> = em
+        .log()
+        .into_iter()
+        .filter(|l| l["method"] == "PUT" && l["path"].as_str().unwrap().contains(victim_id))
+        .collect();
+    assert_eq!(puts.len(), 3);
+    assert!(puts.iter().all(|l| l["status"] == 400));
+    // failed.csv names them with the server's message.
+    let failed = std::fs::read_to_string(report_dir.join("failed.csv")).unwrap();
+    assert_eq!(failed.lines().count(), 4, "{failed}");
+    assert!(failed.contains(victim_id));
+    assert!(failed.contains(",400,"), "{failed}");
+    assert!(failed.contains("recording team"), "{failed}");
+}
+
+#[test]
+fn failed_records_can_be_imported_again_from_failed_csv() {
+    let data = attendance(5, 3, 0);
+    // Every request fails: all 15 records end in failed.csv.
+    let broken = Emulator::start(&["--fail-rate", "1.0"]);
+    let states = tempfile::tempdir().unwrap();
+    let report_dir = data.dir.path().join("report");
+    let r = run(import(
+        &broken,
+        &data,
+        states.path(),
+        &[
+            "--catalog",
+            sample_catalog().to_str().unwrap(),
+            "--max-attempts",
+            "2",
+            "--retry-base-ms",
+            "1",
+            "--report",
+            report_dir.to_str().unwrap(),
+        ],
+    ));
+    // Reading the current values fails first: the import stops before writing anything.
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(r.err().contains("503"), "{}", r.err());
+    drop(broken);
+
+    // Writes fail, reads work: a server that rejects these records (400) as above, then a
+    // fixed server takes the failed.csv.
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = catalog();
+    for k in c["kpis"].as_array_mut().unwrap() {
+        if k["name"] == "Attendance rate" {
+            k["recordingTeams"] = serde_json::json!([]);
+        }
+    }
+    let server_catalog = dir.path().join("server-catalog.json");
+    std::fs::write(&server_catalog, serde_json::to_string(&c).unwrap()).unwrap();
+    let rejecting = Emulator::start_with_catalog(&server_catalog, &[]);
+    let r = run(import(
+        &rejecting,
+        &data,
+        states.path(),
+        &[
+            "--catalog",
+            sample_catalog().to_str().unwrap(),
+            "--report",
+            report_dir.to_str().unwrap(),
+        ],
+    ));
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(r.stdout.contains("15 failed"), "{}", r.stdout);
+    let failed = report_dir.join("failed.csv");
+    let mapping = report_dir.join("failed.mapping.toml");
+    assert!(mapping.exists());
+    let state_file = dir.path().join("server.json");
+    let fixed = Emulator::start(&["--state", state_file.to_str().unwrap()]);
+    let r = run(vs(&["import"])
+        .arg(&failed)
+        .arg("--mapping")
+        .arg(&mapping)
+        .args(["--url", &fixed.url])
+        .arg("--state-dir")
+        .arg(states.path()));
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains("15 records"), "{}", r.stdout);
+    fixed.stop();
+    assert_state_is(&state_file, &data);
+}
+
+#[test]
+fn diff_shows_changes_and_import_sends_only_those() {
+    let data = attendance(10, 3, 0);
+    let em = Emulator::start(&[]);
+    let states = tempfile::tempdir().unwrap();
+    let r = run(import(&em, &data, states.path(), &["--dry-run", "--diff"]));
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("Compared with the server: 30 new, 0 changed, 0 unchanged"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        !em.log().iter().any(|l| l["method"] == "PUT"),
+        "a dry run wrote"
+    );
+    assert_eq!(run(import(&em, &data, states.path(), &[])).code, 0);
+    // Change two values in the file.
+    let text = std::fs::read_to_string(&data.csv).unwrap();
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    for i in [1, 5] {
+        let mut cells: Vec<&str> = lines[i].split(',').collect();
+        cells[2] = "12.5";
+        lines[i] = cells.join(",");
+    }
+    std::fs::write(&data.csv, lines.join("\n") + "\n").unwrap();
+    let r = run(import(
+        &em,
+        &data,
+        states.path(),
+        &["--dry-run", "--diff", "--format", "json"],
+    ));
+    let doc = report_of(&r);
+    assert_eq!(doc["summary"]["records_changed"], 2);
+    assert_eq!(doc["summary"]["records_unchanged"], 28);
+    let change = &doc["changes"][0];
+    assert_eq!(change["values"][0]["name"], "Actual");
+    assert_eq!(change["values"][0]["new"], 12.5);
+    let puts_before = em.log().iter().filter(|l| l["method"] == "PUT").count();
+    let r = run(import(&em, &data, states.path(), &[]));
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains("2 records; 28 unchanged"), "{}", r.stdout);
+    let puts_after = em.log().iter().filter(|l| l["method"] == "PUT").count();
+    assert_eq!(puts_after - puts_before, 2);
+    // Not a terminal: no progress bars in the output.
+    assert!(
+        !r.stderr.contains("ETA") && !r.stderr.contains('\r'),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn server_targets_are_kept_and_undo_restores() {
+    let k = kpi("Attendance rate");
+    let target_id = id_of(&k["kpiValues"], "Target");
+    let data = attendance(4, 2, 0);
+    let state_file = data.dir.path().join("server.json");
+    let em = Emulator::start(&["--state", state_file.to_str().unwrap()]);
+    let states = tempfile::tempdir().unwrap();
+    // First import: actuals and targets.
+    let r = run(import(&em, &data, states.path(), &[]));
+    assert_eq!(r.code, 0, "{}", r.all());
+    let first_id = undo_id(&r.stdout);
+    // Second import: actuals only, changed.
+    let text = std::fs::read_to_string(&data.csv).unwrap();
+    let actual_only: String = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let c: Vec<&str> = l.split(',').collect();
+            if i == 0 {
+                format!("{},{},{}\n", c[0], c[1], c[2])
+            } else {
+                format!("{},{},1.5\n", c[0], c[1])
+            }
+        })
+        .collect();
+    let csv2 = data.dir.path().join("actuals.csv");
+    std::fs::write(&csv2, actual_only).unwrap();
+    let mapping2 = data.dir.path().join("actuals.toml");
+    std::fs::write(
+        &mapping2,
+        "[columns]\ndate = \"Date\"\nteam = \"Team\"\nkpi = { value = \"Attendance rate\" }\n[values]\n\"Actual\" = \"Actual\"\n",
+    )
+    .unwrap();
+    let r = run(vs(&["import"])
+        .arg(&csv2)
+        .arg("--mapping")
+        .arg(&mapping2)
+        .args(["--url", &em.url, "--format", "json"])
+        .arg("--state-dir")
+        .arg(states.path()));
+    assert_eq!(r.code, 0, "{}", r.all());
+    let doc = report_of(&r);
+    assert_eq!(doc["summary"]["records_changed"], 8);
+    assert_eq!(doc["upload"]["targets_kept"], 8);
+    let second_id = doc["upload"]["run"].as_str().unwrap().to_string();
+
+    // Undo the second import: the first import's values are back.
+    let undo = |id: &str, extra: &[&str]| {
+        run(vs(&["undo", id])
+            .args(["--url", &em.url])
+            .arg("--state-dir")
+            .arg(states.path())
+            .args(extra))
+    };
+    let r = undo(&second_id, &["--dry-run"]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains("would restore 8 records"), "{}", r.stdout);
+    let r = undo(&second_id, &[]);
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains("8 records restored"), "{}", r.stdout);
+    let r = run(import(&em, &data, states.path(), &["--dry-run", "--diff"]));
+    assert!(
+        r.stdout.contains("0 new, 0 changed, 8 unchanged"),
+        "{}",
+        r.stdout
+    );
+    // A second undo of the same import does nothing.
+    assert!(undo(&second_id, &[]).stderr.contains("already undone"));
+    // Undo the first: the records it created are deleted.
+    let r = undo(&first_id, &[]);
+    assert!(r.stdout.contains("8 deleted"), "{}", r.stdout);
+    em.stop();
+    let s = state(&state_file);
+    assert!(s.is_empty(), "{s:?}");
+    let _ = target_id;
+}
+
+fn undo_id(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("undo: vsimport undo "))
+        .map(|s| s.split_whitespace().next().unwrap().to_string())
+        .unwrap_or_else(|| panic!("no undo id in {stdout}"))
+}
+
+#[test]
+fn bad_credentials_stop_the_run_at_once() {
+    let data = attendance(10, 3, 0);
+    let em = Emulator::start(&[]);
+    let states = tempfile::tempdir().unwrap();
+    let r = run(import(&em, &data, states.path(), &[]).env("VS_PASSWORD", "wrong"));
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(r.err().contains("401"), "{}", r.err());
+    assert!(!em.log().iter().any(|l| l["method"] == "PUT"));
+}
