@@ -69,6 +69,6 @@ pub async fn dispatch(cli: Cli) -> Result<ExitCode, Error> {
         Command::Kpis(a) => cmd::kpis::run(a).await,
         Command::Export(a) => cmd::export::run(a).await,
         Command::Emulator(a) => cmd::emulator::run(a).await,
-        Command::Demo(a) => cmd::demo::run(a).await,
+        Command::Demo(a) => cmd::demo::run(a, cli.quiet).await,
     }
 }

@@ -144,6 +144,27 @@ impl UploadArgs {
     }
 }
 
+impl Args {
+    /// The defaults of the command line for `file` (for `demo` and embedding).
+    pub fn new(file: &Path, mapping: Option<&Path>) -> Args {
+        Args {
+            file: file.to_path_buf(),
+            mapping: mapping.map(Path::to_path_buf),
+            dry_run: false,
+            catalog: None,
+            report: None,
+            format: Format::Text,
+            on_conflict: OnConflict::Error,
+            notes: false,
+            records: false,
+            threads: None,
+            upload: UploadArgs::default(),
+            source: SourceArgs::default(),
+            connect: ConnectArgs::default(),
+        }
+    }
+}
+
 /// Reads a catalog file (`kpis --save` / emulator format).
 pub fn load_catalog(path: &Path) -> Result<Catalog, Error> {
     let tenant = crate::emulator::store::Tenant::load(path)?;
@@ -357,21 +378,11 @@ pub fn dry_run(
     catalog_file: &Path,
     on_conflict: OnConflict,
 ) -> Result<report::plan::Report, Error> {
-    let args = Args {
-        file: file.to_path_buf(),
-        mapping: Some(mapping.to_path_buf()),
-        dry_run: true,
-        catalog: Some(catalog_file.to_path_buf()),
-        report: None,
-        format: Format::Json,
-        on_conflict,
-        notes: false,
-        records: false,
-        threads: None,
-        upload: UploadArgs::default(),
-        source: SourceArgs::default(),
-        connect: ConnectArgs::default(),
-    };
+    let mut args = Args::new(file, Some(mapping));
+    args.dry_run = true;
+    args.catalog = Some(catalog_file.to_path_buf());
+    args.format = Format::Json;
+    args.on_conflict = on_conflict;
     let (mut planned, mut src) = prepare(&args, load_catalog(catalog_file)?)?;
     let detected = planned.detected.clone();
     let mapping_path = planned.mapping_path.clone();
@@ -548,7 +559,7 @@ pub async fn run_with(args: &Args, client: Option<Client>, ui: Ui) -> Result<Out
                 eprintln!(
                     "report: {} (report.json, rejected.csv{})",
                     dir.display(),
-                    if written.is_some() {
+                    if written.as_ref().is_some_and(|w| w.failed > 0) {
                         ", failed.csv"
                     } else {
                         ""
