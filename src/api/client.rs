@@ -5,8 +5,9 @@ use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+use base64::Engine as _;
 use chrono::NaiveDate;
-use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
@@ -63,8 +64,8 @@ struct Inner {
     http: reqwest::Client,
     /// Always ends in `/`, so relative paths join below it.
     base: Url,
-    user: String,
-    password: Secret,
+    /// `Authorization: Basic …`, encoded once and marked sensitive (never logged).
+    auth: HeaderValue,
     version: ApiVersion,
     retry: RetryPolicy,
 }
@@ -128,6 +129,11 @@ impl Client {
             .user_agent(concat!("vsimport/", env!("CARGO_PKG_VERSION")))
             .timeout(cfg.timeout)
             .connect_timeout(cfg.connect_timeout)
+            // An API answers, it does not redirect; following one would also cost every
+            // request a redirect-policy layer.
+            .redirect(reqwest::redirect::Policy::none())
+            // Retries are ours (backoff, Retry-After, attempt counts in the report).
+            .retry(reqwest::retry::never())
             .pool_max_idle_per_host(64)
             .tcp_nodelay(true)
             .build()
@@ -135,12 +141,24 @@ impl Client {
                 message: format!("cannot set up the HTTP client: {e}"),
                 help: None,
             })?;
+        let mut auth = HeaderValue::from_str(&format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD.encode(format!(
+                "{}:{}",
+                cfg.user,
+                cfg.password.expose()
+            ))
+        ))
+        .map_err(|_| ApiError::Config {
+            message: "the user name or password holds characters that cannot be sent".into(),
+            help: Some("use a user name and password without control characters".into()),
+        })?;
+        auth.set_sensitive(true);
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
                 base,
-                user: cfg.user.clone(),
-                password: cfg.password.clone(),
+                auth,
                 version: cfg.version,
                 retry: cfg.retry,
             }),
@@ -155,11 +173,22 @@ impl Client {
         &self.inner.base
     }
 
+    /// The base URL with `path` (segments separated by `/`) appended, without parsing a
+    /// whole URL again (one is built per request).
     fn url(&self, path: &str) -> Result<Url, ApiError> {
-        self.inner.base.join(path).map_err(|e| ApiError::Config {
-            message: format!("cannot build a URL for {path}: {e}"),
-            help: None,
-        })
+        let mut url = self.inner.base.clone();
+        match url.path_segments_mut() {
+            Ok(mut segs) => {
+                segs.pop_if_empty().extend(path.split('/'));
+            }
+            Err(()) => {
+                return Err(ApiError::Config {
+                    message: format!("cannot build a URL for {path} below {}", self.inner.base),
+                    help: None,
+                });
+            }
+        }
+        Ok(url)
     }
 
     /// Sends one request and returns status and body text. Non-2xx becomes `ApiError::Status`
@@ -173,29 +202,27 @@ impl Client {
         allow_404: bool,
     ) -> Result<Option<(StatusCode, String)>, ApiError> {
         let url = self.url(path)?;
-        let request = describe(&method, &url, query);
+        // Named in errors and debug logs only, so built only then.
+        let request = || describe(&method, &url, query);
         let media = HeaderValue::from_static(self.inner.version.media_type());
         let mut req = self
             .inner
             .http
-            .request(method, url)
-            .basic_auth(&self.inner.user, Some(self.inner.password.expose()))
+            .request(method.clone(), url.clone())
+            .header(AUTHORIZATION, self.inner.auth.clone())
             .header(ACCEPT, media.clone());
         if !query.is_empty() {
             req = req.query(query);
         }
         if let Some(b) = body {
             let json = serde_json::to_vec(b).map_err(|e| ApiError::Config {
-                message: format!("cannot encode the body of {request}: {e}"),
+                message: format!("cannot encode the body of {}: {e}", request()),
                 help: None,
             })?;
             req = req.header(CONTENT_TYPE, media).body(json);
         }
-        tracing::debug!(%request, "sending");
-        let resp = req
-            .send()
-            .await
-            .map_err(|e| transport(request.clone(), &e))?;
+        tracing::debug!(%method, %url, "sending");
+        let resp = req.send().await.map_err(|e| transport(request(), &e))?;
         let status = resp.status();
         let retry_after = resp
             .headers()
@@ -203,11 +230,9 @@ impl Client {
             .and_then(|v| v.to_str().ok())
             .and_then(|s| s.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let text = resp
-            .text()
-            .await
-            .map_err(|e| transport(request.clone(), &e))?;
-        tracing::debug!(%request, status = status.as_u16(), "answered");
+        let bytes = resp.bytes().await.map_err(|e| transport(request(), &e))?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        tracing::debug!(%method, %url, status = status.as_u16(), "answered");
         if status.is_success() {
             return Ok(Some((status, text)));
         }
@@ -215,7 +240,7 @@ impl Client {
             return Ok(None);
         }
         Err(ApiError::Status {
-            request,
+            request: request(),
             status: status.as_u16(),
             message: body_message(&text),
             help: status_help(status.as_u16()),

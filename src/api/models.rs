@@ -219,9 +219,15 @@ pub struct RecordKey {
 impl RecordKey {
     /// The path below the base URL: `exchange/kpi-data/{date}/{team}/{kpi}[/{sub-tile}]`.
     pub fn path(&self) -> String {
-        let mut p = format!(
-            "exchange/kpi-data/{}/{}/{}",
-            self.date.format("%Y-%m-%d"),
+        use chrono::Datelike as _;
+        use std::fmt::Write as _;
+        let mut p = String::with_capacity(140);
+        let _ = write!(
+            p,
+            "exchange/kpi-data/{:04}-{:02}-{:02}/{}/{}",
+            self.date.year(),
+            self.date.month(),
+            self.date.day(),
             self.team,
             self.kpi
         );

@@ -448,7 +448,7 @@ pub struct Outcome {
 pub async fn run_with(args: &Args, client: Option<Client>, ui: Ui) -> Result<Outcome, Error> {
     let catalog = match (&args.catalog, &client) {
         (Some(p), _) => load_catalog(p)?,
-        (None, Some(c)) => c.catalog(16).await?,
+        (None, Some(c)) => c.catalog(32).await?,
         (None, None) => {
             return Err(Error::Usage {
                 message: "no catalog: give --catalog FILE or a server".into(),
@@ -785,6 +785,19 @@ async fn upload(
                 .map_err(|e| e.to_string())
         })
     };
+    // The journal reaches the file every 10 ms while records are written.
+    let flusher = {
+        let journal = journal.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_millis(10));
+            loop {
+                tick.tick().await;
+                if let Err(e) = journal.flush() {
+                    tracing::warn!("{e}");
+                }
+            }
+        })
+    };
     let bar = report::progress::bar(tasks.len() as u64, "writing", ui.quiet);
     let limits = up.limits();
     let sent = engine::run(
@@ -798,6 +811,7 @@ async fn upload(
     .await;
     bar.finish_and_clear();
     watcher.abort();
+    flusher.abort();
     journal.sync()?;
     let mut written = 0;
     let mut failed = 0;

@@ -82,7 +82,7 @@ pub async fn run(mut args: Args, quiet: bool) -> Result<ExitCode, Error> {
             help: Some("leave out --url/--tenant: undo uses the import's server".into()),
         });
     }
-    let index = CatalogIndex::new(client.catalog(16).await?);
+    let index = CatalogIndex::new(client.catalog(32).await?);
     let keys: Vec<crate::api::RecordKey> = file.records.iter().map(|r| r.key).collect();
     let (current, _) =
         crate::upload::read_current(&client, &index, &keys, (args.concurrency as usize).max(4))

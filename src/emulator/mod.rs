@@ -8,6 +8,7 @@
 //! applied. Each request can be logged as one JSON line. The choices are listed in
 //! `docs/EMULATOR.md`.
 
+mod delay;
 pub mod store;
 
 use std::io::Write;
@@ -101,6 +102,7 @@ struct Shared {
     opts: Options,
     rng: Mutex<Rng>,
     throttle: Mutex<(Instant, u32)>,
+    delays: delay::Delays,
     log: Option<Mutex<std::io::LineWriter<std::fs::File>>>,
     started: Instant,
     seq: AtomicU64,
@@ -189,6 +191,7 @@ pub async fn start(tenant: Tenant, opts: Options) -> Result<Running, EmulatorErr
         store: Mutex::new(store),
         rng: Mutex::new(Rng::seeded(opts.seed)),
         throttle: Mutex::new((Instant::now(), 0)),
+        delays: delay::Delays::new(),
         opts,
         log,
         started: Instant::now(),
@@ -398,7 +401,7 @@ async fn handle(
 ) -> Response {
     let opts = &shared.opts;
     if !opts.latency.is_zero() {
-        tokio::time::sleep(opts.latency).await;
+        shared.delays.until(Instant::now() + opts.latency).await;
     }
     let (resp, fault) = faults_then_route(&shared, &method, &uri, &headers, &body);
     let status = resp.status().as_u16();

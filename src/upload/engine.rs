@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use indicatif::ProgressBar;
-use tokio::sync::Notify;
+use tokio::sync::Semaphore;
 
 use crate::api::{ApiError, Client, RecordBody, RecordKey, RetryPolicy};
 use crate::rng::Rng;
@@ -82,16 +82,19 @@ struct GateState {
     limit: f64,
     max: f64,
     min_seen: f64,
-    in_flight: usize,
+    /// Permits in existence: available in the semaphore plus in flight.
+    issued: usize,
     pause_until: Option<Instant>,
     next_send: Instant,
     last_cut: Option<Instant>,
 }
 
-/// The adaptive concurrency and rate gate.
+/// The adaptive concurrency and rate gate: a semaphore whose permits are topped up to the
+/// current limit as requests finish (so a waiting worker is woken one at a time), and taken
+/// out of circulation when the limit is cut.
 struct Gate {
+    sem: Semaphore,
     state: Mutex<GateState>,
-    notify: Notify,
     interval: Option<Duration>,
 }
 
@@ -103,18 +106,19 @@ enum Signal {
 
 impl Gate {
     fn new(concurrency: usize, max_rps: Option<f64>) -> Gate {
-        let max = concurrency.max(1) as f64;
+        let n = concurrency.max(1);
+        let max = n as f64;
         Gate {
+            sem: Semaphore::new(n),
             state: Mutex::new(GateState {
                 limit: max,
                 max,
                 min_seen: max,
-                in_flight: 0,
+                issued: n,
                 pause_until: None,
                 next_send: Instant::now(),
                 last_cut: None,
             }),
-            notify: Notify::new(),
             interval: max_rps
                 .filter(|r| *r > 0.0)
                 .map(|r| Duration::from_secs_f64(1.0 / r)),
@@ -123,73 +127,84 @@ impl Gate {
 
     /// Waits for a slot; returns once this request may be sent.
     async fn acquire(&self) {
-        enum Next {
-            Go(Instant),
-            Sleep(Duration),
-            Wait,
+        if let Ok(p) = self.sem.acquire().await {
+            p.forget();
         }
         loop {
-            let notified = self.notify.notified();
-            tokio::pin!(notified);
-            notified.as_mut().enable();
-            let next = match self.state.lock() {
+            let wait = match self.state.lock() {
                 Err(_) => return,
                 Ok(mut s) => {
                     let now = Instant::now();
                     match s.pause_until {
-                        Some(t) if t > now => Next::Sleep(t - now),
-                        _ if s.in_flight < (s.limit.floor() as usize).max(1) => {
-                            s.in_flight += 1;
-                            match self.interval {
-                                Some(iv) => {
-                                    let slot = s.next_send.max(now);
-                                    s.next_send = slot + iv;
-                                    Next::Go(slot)
-                                }
-                                None => Next::Go(now),
+                        Some(t) if t > now => t,
+                        _ => match self.interval {
+                            Some(iv) => {
+                                let slot = s.next_send.max(now);
+                                s.next_send = slot + iv;
+                                slot
                             }
-                        }
-                        _ => Next::Wait,
+                            None => now,
+                        },
                     }
                 }
             };
-            match next {
-                Next::Go(slot) => {
-                    if slot > Instant::now() {
-                        tokio::time::sleep_until(slot.into()).await;
-                    }
+            if wait <= Instant::now() {
+                return;
+            }
+            tokio::time::sleep_until(wait.into()).await;
+            if self.interval.is_some() {
+                // The slot was reserved; a pause that started meanwhile is checked again.
+                let paused = self
+                    .state
+                    .lock()
+                    .ok()
+                    .and_then(|s| s.pause_until)
+                    .is_some_and(|t| t > Instant::now());
+                if !paused {
                     return;
                 }
-                Next::Sleep(d) => tokio::time::sleep(d).await,
-                Next::Wait => notified.await,
             }
         }
     }
 
     fn release(&self, signal: Signal) {
-        if let Ok(mut s) = self.state.lock() {
-            s.in_flight = s.in_flight.saturating_sub(1);
-            let now = Instant::now();
-            match signal {
-                Signal::Ok => s.limit = (s.limit + 1.0 / s.limit).min(s.max),
-                Signal::Throttle(after) => {
-                    // One cut per burst of throttled answers, not one per answer.
-                    if s.last_cut
-                        .is_none_or(|t| now.duration_since(t) > Duration::from_millis(250))
-                    {
-                        s.limit = (s.limit / 2.0).max(1.0);
-                        s.min_seen = s.min_seen.min(s.limit);
-                        s.last_cut = Some(now);
-                    }
-                    if let Some(d) = after {
-                        let until = now + d;
-                        s.pause_until = Some(s.pause_until.map_or(until, |p| p.max(until)));
-                    }
+        let Ok(mut s) = self.state.lock() else {
+            return;
+        };
+        let now = Instant::now();
+        match signal {
+            Signal::Ok => s.limit = (s.limit + 1.0 / s.limit).min(s.max),
+            Signal::Throttle(after) => {
+                // One cut per burst of throttled answers, not one per answer.
+                if s.last_cut
+                    .is_none_or(|t| now.duration_since(t) > Duration::from_millis(250))
+                {
+                    s.limit = (s.limit / 2.0).max(1.0);
+                    s.min_seen = s.min_seen.min(s.limit);
+                    s.last_cut = Some(now);
                 }
-                Signal::Other => {}
+                if let Some(d) = after {
+                    let until = now + d;
+                    s.pause_until = Some(s.pause_until.map_or(until, |p| p.max(until)));
+                }
+            }
+            Signal::Other => {}
+        }
+        // This request's permit is used up; bring the permits to the limit.
+        s.issued = s.issued.saturating_sub(1);
+        let target = (s.limit.floor() as usize).max(1);
+        if s.issued < target {
+            self.sem.add_permits(target - s.issued);
+            s.issued = target;
+        } else if s.issued > target {
+            let excess = (s.issued - target).min(self.sem.available_permits());
+            if excess > 0
+                && let Ok(p) = self.sem.try_acquire_many(excess as u32)
+            {
+                p.forget();
+                s.issued -= excess;
             }
         }
-        self.notify.notify_waiters();
     }
 
     fn min_seen(&self) -> usize {

@@ -3,8 +3,11 @@
 //! the target URL, so running the same import again (after a crash, a kill or a lost
 //! network) skips what was acknowledged and sends the rest.
 //!
-//! Each acknowledged record is one `write` of a whole line, so a killed process leaves at
-//! most one torn last line; it is ignored (and cut off) when the journal is opened again.
+//! Lines are collected in memory and written in whole lines every few milliseconds (and at
+//! the end), one `write` per batch: a killed process loses at most the last few
+//! milliseconds of acknowledgements (those records are sent again on resume, which a PUT
+//! allows) and leaves at most one torn last line, which is ignored (and cut off) when the
+//! journal is opened again.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -50,6 +53,8 @@ pub struct Journal {
     /// Lines that were not whole (at most the last one after a kill).
     pub torn: usize,
     file: Mutex<File>,
+    /// Whole lines not yet written.
+    pending: Mutex<Vec<u8>>,
 }
 
 /// The journal file of an import of `sha256` into `url`.
@@ -89,6 +94,7 @@ impl Journal {
                     acked,
                     torn,
                     file: Mutex::new(file),
+                    pending: Mutex::new(Vec::new()),
                 });
             }
         }
@@ -103,6 +109,7 @@ impl Journal {
             acked: HashMap::new(),
             torn: 0,
             file: Mutex::new(file),
+            pending: Mutex::new(Vec::new()),
         })
     }
 
@@ -111,23 +118,41 @@ impl Journal {
         self.acked.get(key).is_some_and(|v| v == values)
     }
 
-    /// Appends one acknowledged record (one write of a whole line).
+    /// Adds one acknowledged record; it reaches the file with the next [`Journal::flush`].
     pub fn ack(&self, ack: &Ack) -> Result<(), Error> {
-        let mut line = serde_json::to_vec(ack).map_err(|e| Error::io(self.path.display(), e))?;
-        line.push(b'\n');
-        let mut f = self.file.lock().map_err(|_| Error::Io {
-            path: self.path.display().to_string(),
-            message: "the journal is unusable after a failed write".into(),
-        })?;
-        f.write_all(&line)
+        let mut pending = self.pending.lock().map_err(|_| self.poisoned())?;
+        serde_json::to_writer(&mut *pending, ack).map_err(|e| Error::io(self.path.display(), e))?;
+        pending.push(b'\n');
+        Ok(())
+    }
+
+    /// Writes the collected lines (one write).
+    pub fn flush(&self) -> Result<(), Error> {
+        let lines = {
+            let mut pending = self.pending.lock().map_err(|_| self.poisoned())?;
+            if pending.is_empty() {
+                return Ok(());
+            }
+            std::mem::take(&mut *pending)
+        };
+        let mut f = self.file.lock().map_err(|_| self.poisoned())?;
+        f.write_all(&lines)
             .map_err(|e| Error::io(self.path.display(), e))
     }
 
-    /// Flushes the journal to the disk (at the end of a run).
+    /// Writes what is left and flushes the journal to the disk (at the end of a run).
     pub fn sync(&self) -> Result<(), Error> {
+        self.flush()?;
         match self.file.lock() {
             Ok(f) => f.sync_data().map_err(|e| Error::io(self.path.display(), e)),
             Err(_) => Ok(()),
+        }
+    }
+
+    fn poisoned(&self) -> Error {
+        Error::Io {
+            path: self.path.display().to_string(),
+            message: "the journal is unusable after a failed write".into(),
         }
     }
 }
@@ -188,6 +213,7 @@ mod tests {
             .unwrap();
         }
         let path = j.path.clone();
+        j.flush().unwrap();
         drop(j);
         // A kill in the middle of a write.
         let mut f = OpenOptions::new().append(true).open(&path).unwrap();
@@ -204,6 +230,7 @@ mod tests {
             status: 200,
         })
         .unwrap();
+        j.sync().unwrap();
         drop(j);
         let j = Journal::open(dir.path(), header(), false).unwrap();
         assert_eq!((j.acked.len(), j.torn), (3, 0));
