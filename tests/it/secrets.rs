@@ -113,6 +113,28 @@ fn no_secret_in_any_output() {
             ],
             None,
         ),
+        (
+            "import",
+            vec![
+                "import".into(),
+                root()
+                    .join("samples/weekly_safety_wide.csv")
+                    .display()
+                    .to_string(),
+                "--mapping".into(),
+                root()
+                    .join("samples/weekly_safety_wide.mapping.toml")
+                    .display()
+                    .to_string(),
+                "--url".into(),
+                emu.url.clone(),
+                "--state-dir".into(),
+                dir.path().join("state").display().to_string(),
+                "--report".into(),
+                dir.path().join("report").display().to_string(),
+            ],
+            None,
+        ),
         ("help", vec!["--help".into()], None),
         ("kpis help", vec!["kpis".into(), "--help".into()], None),
         (
@@ -136,7 +158,7 @@ fn no_secret_in_any_output() {
         assert!(!r.all().contains("panicked"), "{what}: {}", r.all());
         if what.contains("help") {
             assert_eq!(r.code, 0);
-        } else if ["kpis", "kpis --json", "export", "config file"].contains(&what) {
+        } else if ["kpis", "kpis --json", "export", "config file", "import"].contains(&what) {
             assert_eq!(r.code, 0, "{what}: {}", r.stderr);
             // trace output really was on, so the check above saw the client's logging.
             assert!(
@@ -149,6 +171,38 @@ fn no_secret_in_any_output() {
         }
     }
     assert_clean("exported CSV", &std::fs::read_to_string(&out).unwrap());
+    // Everything the import left behind: journal, undo data, reports.
+    let mut files = vec![dir.path().join("report")];
+    let mut seen = 0;
+    while let Some(p) = files.pop() {
+        if p.is_dir() {
+            files.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        } else {
+            assert_clean(
+                &p.display().to_string(),
+                &std::fs::read_to_string(&p).unwrap(),
+            );
+            seen += 1;
+        }
+        if p == dir.path().join("report") {
+            files.push(dir.path().join("state"));
+        }
+    }
+    assert!(seen >= 5, "{seen} files checked");
+    // Undo, with trace logging too.
+    let runs = dir.path().join("state").join("runs");
+    let id = std::fs::read_dir(&runs)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .file_name();
+    let r = run(vs(&["undo", id.to_str().unwrap(), "--url", &emu.url])
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .env("RUST_LOG", "trace"));
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_clean("undo", &r.all());
     let emu_err = emu.stop();
     assert_clean("emulator", &emu_err);
 }
