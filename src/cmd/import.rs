@@ -311,6 +311,7 @@ pub fn plan<'a>(
         Some(mut tail) => {
             let mut second = validator.fork();
             second.reserve(validator_room(&det.file) / 2);
+            let tail_done = std::sync::atomic::AtomicBool::new(false);
             let (head, tail_result) = std::thread::scope(|scope| {
                 let t = scope.spawn(|| {
                     let mut n = 0u32;
@@ -322,6 +323,7 @@ pub fn plan<'a>(
                         }
                         true
                     });
+                    tail_done.store(true, std::sync::atomic::Ordering::Relaxed);
                     (r, tail.take_problems())
                 });
                 let mut n = 0u32;
@@ -333,6 +335,9 @@ pub fn plan<'a>(
                     }
                     true
                 });
+                // The other half's values will be appended here: about as many again.
+                let n = validator.entries.len();
+                validator.prefault(n, || tail_done.load(std::sync::atomic::Ordering::Relaxed));
                 (head, t.join())
             });
             head?;

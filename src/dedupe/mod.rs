@@ -76,7 +76,7 @@ pub fn merge(
 ) -> Merged {
     // Exports are usually in date order with each record once: one pass checks that and
     // finds the records; then the entries are the plan as they are.
-    if let Some(records) = clean_records(&entries) {
+    if let Some(records) = clean_records_par(&entries) {
         return Merged {
             entries,
             records,
@@ -206,6 +206,31 @@ pub fn merge(
     out
 }
 
+/// [`clean_records`] on the two halves at once (large inputs), joined at the seam.
+fn clean_records_par(entries: &[Entry]) -> Option<Vec<Range<usize>>> {
+    if entries.len() < 200_000 {
+        return clean_records(entries);
+    }
+    let mid = entries.len() / 2;
+    let (a, b) = rayon::join(
+        || clean_records(&entries[..mid]),
+        || clean_records(&entries[mid..]),
+    );
+    let (mut records, tail) = (a?, b?);
+    let (x, y) = (&entries[mid - 1], &entries[mid]);
+    let (kx, ky) = (slot_key(x), slot_key(y));
+    let same_record = (kx.0, kx.1, kx.2, kx.3) == (ky.0, ky.1, ky.2, ky.3);
+    if kx >= ky {
+        return None;
+    }
+    let mut tail = tail.into_iter().map(|r| r.start + mid..r.end + mid);
+    if same_record && let (Some(last), Some(first)) = (records.last_mut(), tail.next()) {
+        last.end = first.end;
+    }
+    records.extend(tail);
+    Some(records)
+}
+
 /// The records of entries already in order with no slot twice, or `None`.
 fn clean_records(entries: &[Entry]) -> Option<Vec<Range<usize>>> {
     let mut records = Vec::new();
@@ -240,4 +265,48 @@ fn record_ranges(entries: &[Entry]) -> Vec<Range<usize>> {
         }
     }
     records
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `n` records in key order, record `i` with `1 + i % 3` slots.
+    fn ordered(n: usize) -> Vec<Entry> {
+        let base = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+        let mut out = Vec::new();
+        for i in 0..n {
+            for slot in 0..(1 + i % 3) as u16 {
+                out.push(Entry {
+                    kpi: (i % 7) as u32,
+                    date: base + chrono::Days::new((i / 7) as u64),
+                    team: 0,
+                    sub_tile: crate::validate::NO_SUB_TILE,
+                    slot,
+                    forecast: false,
+                    value: 1.0,
+                    row: i as u32,
+                });
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_two_halves_join_like_one_pass() {
+        // Sizes whose middle falls at a record's start and inside records.
+        for n in [110_000, 110_001, 110_002, 150_001] {
+            let e = ordered(n);
+            assert!(e.len() >= 200_000);
+            let one = clean_records(&e).unwrap();
+            assert_eq!(one.len(), n);
+            assert_eq!(clean_records_par(&e).unwrap(), one, "n = {n}");
+        }
+        // Out of order right at the seam.
+        let mut e = ordered(110_000);
+        let mid = e.len() / 2;
+        e.swap(mid - 1, mid);
+        assert!(clean_records(&e).is_none());
+        assert!(clean_records_par(&e).is_none());
+    }
 }

@@ -246,6 +246,15 @@ impl<'a> Row<'a> {
     }
 
     /// The cell in column `i` (0-based, relative to the header); `Empty` past the row's end.
+    /// Whether cell `i` is empty (or missing), without decoding it.
+    pub fn cell_is_empty(&self, i: usize) -> bool {
+        match self.data {
+            RowData::Csv(r) => r.get(i).is_none_or(str::is_empty),
+            RowData::CsvBytes(r) => r.get(i).is_none_or(<[u8]>::is_empty),
+            RowData::Sheet(_) => self.cell(i).is_empty(),
+        }
+    }
+
     pub fn cell(&self, i: usize) -> Cell<'a> {
         match self.data {
             RowData::Csv(r) => match r.get(i) {

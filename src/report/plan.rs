@@ -221,25 +221,58 @@ pub struct Context<'a> {
 }
 
 pub fn report(v: &Validated<'_>, cx: &Context<'_>) -> Report {
-    // Indexed by the catalog's KPI and team numbers: one array step per record.
+    // Indexed by the catalog's KPI and team numbers: one array step per record; counted in
+    // chunks on all cores and combined.
+    use rayon::prelude::*;
     let n_teams = v.index.teams.len();
+    let n_kpis = v.index.catalog.kpis.len();
     type PerKpi = (u64, u64, Vec<bool>, NaiveDate, NaiveDate);
-    let mut kpis: Vec<Option<PerKpi>> = vec![None; v.index.catalog.kpis.len()];
-    let mut teams: Vec<(u64, u64)> = vec![(0, 0); n_teams];
-    for r in &v.records {
-        let e = v.entries[r.start];
-        let n = r.len() as u64;
-        let k = kpis[e.kpi as usize]
-            .get_or_insert_with(|| (0, 0, vec![false; n_teams], e.date, e.date));
-        k.0 += 1;
-        k.1 += n;
-        k.2[e.team as usize] = true;
-        k.3 = k.3.min(e.date);
-        k.4 = k.4.max(e.date);
-        let t = &mut teams[e.team as usize];
-        t.0 += 1;
-        t.1 += n;
-    }
+    type Counts = (Vec<Option<PerKpi>>, Vec<(u64, u64)>);
+    let empty = || -> Counts { (vec![None; n_kpis], vec![(0, 0); n_teams]) };
+    let count = |chunk: &[std::ops::Range<usize>]| {
+        let (mut kpis, mut teams) = empty();
+        for r in chunk {
+            let e = v.entries[r.start];
+            let n = r.len() as u64;
+            let k = kpis[e.kpi as usize]
+                .get_or_insert_with(|| (0, 0, vec![false; n_teams], e.date, e.date));
+            k.0 += 1;
+            k.1 += n;
+            k.2[e.team as usize] = true;
+            k.3 = k.3.min(e.date);
+            k.4 = k.4.max(e.date);
+            let t = &mut teams[e.team as usize];
+            t.0 += 1;
+            t.1 += n;
+        }
+        (kpis, teams)
+    };
+    let (kpis, teams) =
+        v.records
+            .par_chunks(1 << 16)
+            .map(count)
+            .reduce(empty, |(mut ka, mut ta), (kb, tb)| {
+                for (a, b) in ka.iter_mut().zip(kb) {
+                    match (a.as_mut(), b) {
+                        (_, None) => {}
+                        (None, Some(b)) => *a = Some(b),
+                        (Some(a), Some(b)) => {
+                            a.0 += b.0;
+                            a.1 += b.1;
+                            for (x, y) in a.2.iter_mut().zip(b.2) {
+                                *x |= y;
+                            }
+                            a.3 = a.3.min(b.3);
+                            a.4 = a.4.max(b.4);
+                        }
+                    }
+                }
+                for (a, b) in ta.iter_mut().zip(tb) {
+                    a.0 += b.0;
+                    a.1 += b.1;
+                }
+                (ka, ta)
+            });
     let by_kpi = kpis
         .into_iter()
         .enumerate()

@@ -28,6 +28,8 @@ pub struct CatalogIndex {
     pub time: Vec<bool>,
     /// Per KPI: its unit is `%`.
     pub percent: Vec<bool>,
+    /// Per KPI: its records are dated on a Monday or the 1st (WEEK and MONTH intervals).
+    pub snaps: Vec<bool>,
 }
 
 fn key(s: &str) -> String {
@@ -82,7 +84,13 @@ impl CatalogIndex {
             .iter()
             .map(|k| k.unit.as_deref().map(str::trim) == Some("%"))
             .collect();
+        let snaps = catalog
+            .kpis
+            .iter()
+            .map(|k| k.kpi_value_time_reference != crate::api::Interval::Day)
+            .collect();
         CatalogIndex {
+            snaps,
             catalog,
             teams,
             kpi_names,

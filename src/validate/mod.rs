@@ -25,6 +25,35 @@ use crate::normalize::{
 use crate::read::{Cell, Row};
 pub use catalog::{CatalogIndex, NO_SUB_TILE, Problem};
 
+/// The last few names a column held and what they resolved to: exports repeat a handful of
+/// teams and KPIs row after row, and a look-through of eight short strings is cheaper than a
+/// hash look-up.
+#[derive(Debug, Default, Clone)]
+struct Recent {
+    names: [(String, u32); 8],
+    next: usize,
+}
+
+impl Recent {
+    fn get(&self, name: &str) -> Option<u32> {
+        if name.is_empty() {
+            return None;
+        }
+        self.names
+            .iter()
+            .find(|(n, _)| n.len() == name.len() && n == name)
+            .map(|(_, id)| *id)
+    }
+
+    fn put(&mut self, name: &str, id: u32) {
+        let slot = &mut self.names[self.next];
+        slot.0.clear();
+        slot.0.push_str(name);
+        slot.1 = id;
+        self.next = (self.next + 1) % self.names.len();
+    }
+}
+
 /// One value planned for a record.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Entry {
@@ -189,10 +218,12 @@ pub struct Validator<'a> {
     /// Wide layout: each column's KPI, resolved once.
     wide_kpis: Vec<(usize, u32, u16, bool)>,
     /// The last team and KPI name seen and what they resolved to: exports repeat them.
-    memo: [(String, u32); 2],
+    memo: [Recent; 2],
     /// Constants resolved once.
     const_kpi: Option<u32>,
     const_team: Option<u32>,
+    /// Whether any entry belongs to a WEEK or MONTH KPI (else dates need no snapping).
+    snap_needed: bool,
 }
 
 /// Text of a name cell (KPI, team, value slot, sub-tile), borrowed where it can be.
@@ -328,6 +359,7 @@ impl<'a> Validator<'a> {
             memo: Default::default(),
             const_kpi: None,
             const_team: None,
+            snap_needed: false,
         }
     }
 
@@ -373,6 +405,7 @@ impl<'a> Validator<'a> {
             *self.diags.groups.entry(k).or_default() += n;
         }
         self.rejected.extend(other.rejected);
+        self.snap_needed |= other.snap_needed;
         self.stats.rows_read += other.stats.rows_read;
         self.stats.rows_rejected += other.stats.rows_rejected;
         self.stats.rows_without_values += other.stats.rows_without_values;
@@ -385,6 +418,30 @@ impl<'a> Validator<'a> {
             if mine.is_none() {
                 *mine = theirs;
             }
+        }
+    }
+
+    /// Touches the memory for up to `n` more values, a megabyte at a time until `stop` says
+    /// so, so that appending another validator's values later copies into pages that exist
+    /// (a thread that finished early does this while the other still reads).
+    pub fn prefault(&mut self, n: usize, stop: impl Fn() -> bool) {
+        let blank = std::mem::MaybeUninit::new(Entry {
+            kpi: 0,
+            date: NaiveDate::MIN,
+            team: 0,
+            sub_tile: 0,
+            slot: 0,
+            forecast: false,
+            value: 0.0,
+            row: 0,
+        });
+        let spare = self.entries.spare_capacity_mut();
+        let n = n.min(spare.len());
+        for chunk in spare[..n].chunks_mut(1 << 15) {
+            if stop() {
+                break;
+            }
+            chunk.fill(blank);
         }
     }
 
@@ -528,14 +585,16 @@ impl<'a> Validator<'a> {
         (memo, lookup): (usize, Lookup<'a>),
     ) -> Option<u32> {
         let (c, col, _) = self.cell(row, field);
-        match name_text(&c) {
-            Ok(n) if !n.is_empty() && self.memo[memo].0 == *n => Some(self.memo[memo].1),
+        let text = name_text(&c);
+        if let Ok(n) = &text
+            && let Some(id) = self.memo[memo].get(n)
+        {
+            return Some(id);
+        }
+        match text {
             Ok(n) => match lookup(self, &n) {
                 Ok(id) => {
-                    let m = &mut self.memo[memo];
-                    m.0.clear();
-                    m.0.push_str(&n);
-                    m.1 = id;
+                    self.memo[memo].put(&n, id);
                     Some(id)
                 }
                 Err(p) => {
@@ -664,7 +723,7 @@ impl<'a> Validator<'a> {
             Layout::SemiWide { values } => {
                 if let Some(k) = row_kpi {
                     for (i, (col, target)) in values.iter().enumerate() {
-                        if row.cell(*col).is_empty() {
+                        if row.cell_is_empty(*col) {
                             continue;
                         }
                         let slot = self.slot_of(k, i, target);
@@ -815,6 +874,7 @@ impl<'a> Validator<'a> {
                     text,
                 });
             }
+            self.snap_needed |= self.index.snaps[k as usize];
             self.entries.push(Entry {
                 kpi: k,
                 date,
@@ -1124,6 +1184,9 @@ impl<'a> Validator<'a> {
     }
 
     fn snap_dates(&mut self) {
+        if !self.snap_needed {
+            return;
+        }
         let intervals: Vec<Interval> = self
             .index
             .catalog
@@ -1196,20 +1259,38 @@ impl<'a> Validator<'a> {
                     .fold(0u128, |m, (i, _)| m | (1u128 << i))
             })
             .collect();
-        for r in records {
-            let es = &self.entries[r.clone()];
-            let targets = targets[es[0].kpi as usize];
-            if targets == 0 {
-                continue;
+        // Per KPI: records without a target, and the first such record's row; the records
+        // are counted in chunks on all cores, the chunks combined in order.
+        use rayon::prelude::*;
+        let entries = &self.entries;
+        let count = |chunk: &[std::ops::Range<usize>]| {
+            let mut m: BTreeMap<u32, (usize, u64)> = BTreeMap::new();
+            for r in chunk {
+                let es = &entries[r.clone()];
+                let targets = targets[es[0].kpi as usize];
+                if targets == 0 {
+                    continue;
+                }
+                let has_target = es
+                    .iter()
+                    .any(|e| !e.forecast && e.slot < 128 && targets & (1u128 << e.slot) != 0);
+                if !has_target {
+                    m.entry(es[0].kpi).or_insert((0, es[0].row())).0 += 1;
+                }
             }
-            let has_target = es
-                .iter()
-                .any(|e| !e.forecast && e.slot < 128 && targets & (1u128 << e.slot) != 0);
-            if !has_target {
-                let n = per_kpi.entry(es[0].kpi).or_insert((0, es[0].row()));
-                n.0 += 1;
-            }
-        }
+            m
+        };
+        let counted =
+            records
+                .par_chunks(1 << 16)
+                .map(count)
+                .reduce(BTreeMap::new, |mut left, right| {
+                    for (k, (n, row)) in right {
+                        left.entry(k).or_insert((0, row)).0 += n;
+                    }
+                    left
+                });
+        per_kpi.extend(counted);
         for (kpi, (n, row)) in per_kpi {
             let k = self.index.kpi(kpi);
             let location = self.location(row, None, None);
