@@ -251,6 +251,27 @@ fn prepare(args: &Args, catalog: Catalog) -> Result<(Planned, Source), Error> {
     ))
 }
 
+/// Pieces a large CSV file is cut into for the threads that check it (more pieces: a thread
+/// that is held up delays the end less; fewer: less copying when the pieces are joined).
+const PIECES: usize = 6;
+
+/// Reads every row of `src` into `v`, counting on `progress`.
+fn read_rows(
+    src: &mut Source,
+    v: &mut Validator<'_>,
+    progress: &ProgressBar,
+) -> Result<crate::read::ReadStats, crate::read::ReadError> {
+    let mut n = 0u32;
+    src.for_each_row(|row| {
+        v.row(row);
+        n = n.wrapping_add(1);
+        if n.is_multiple_of(4096) {
+            progress.inc(4096);
+        }
+        true
+    })
+}
+
 /// A guess at how many values a CSV file holds, from its size.
 fn validator_room(file: &str) -> usize {
     std::fs::metadata(file)
@@ -301,68 +322,82 @@ pub fn plan<'a>(
     if det.format == crate::read::Format::Csv {
         validator.reserve(validator_room(&det.file));
     }
-    let tail = if threads > 1 {
-        src.split(Path::new(&det.file))
+    let rest = if threads > 1 {
+        src.split(Path::new(&det.file), PIECES)
     } else {
         None
     };
-    match tail {
-        // A large CSV file: its second half on another thread.
-        Some(mut tail) => {
-            let mut second = validator.fork();
-            second.reserve(validator_room(&det.file) / 2);
-            let tail_done = std::sync::atomic::AtomicBool::new(false);
-            let (head, tail_result) = std::thread::scope(|scope| {
-                let t = scope.spawn(|| {
-                    let mut n = 0u32;
-                    let r = tail.for_each_row(|row| {
-                        second.row(row);
-                        n = n.wrapping_add(1);
-                        if n.is_multiple_of(4096) {
-                            progress.inc(4096);
-                        }
-                        true
-                    });
-                    tail_done.store(true, std::sync::atomic::Ordering::Relaxed);
-                    (r, tail.take_problems())
-                });
-                let mut n = 0u32;
-                let head = src.for_each_row(|row| {
-                    validator.row(row);
-                    n = n.wrapping_add(1);
-                    if n.is_multiple_of(4096) {
-                        progress.inc(4096);
+    match rest {
+        // A large CSV file: in pieces, taken in turn by `threads` threads, so that a thread
+        // that is held up does not hold up the rest.
+        Some(rest) => {
+            let room = validator_room(&det.file) / (rest.len() + 1);
+            let pieces: Vec<std::sync::Mutex<Option<(Source, Validator<'_>)>>> = rest
+                .into_iter()
+                .map(|s| {
+                    let mut v = validator.fork();
+                    v.reserve(room);
+                    std::sync::Mutex::new(Some((s, v)))
+                })
+                .collect();
+            type Done<'v> = (
+                Result<crate::read::ReadStats, crate::read::ReadError>,
+                Vec<crate::diag::Diagnostic>,
+                Validator<'v>,
+            );
+            let done: Vec<std::sync::Mutex<Option<Done<'_>>>> =
+                pieces.iter().map(|_| std::sync::Mutex::new(None)).collect();
+            let next = std::sync::atomic::AtomicUsize::new(0);
+            let workers = threads.min(pieces.len() + 1);
+            let running = std::sync::atomic::AtomicUsize::new(workers);
+            // Takes pieces until none is left.
+            let work = || {
+                use std::sync::atomic::Ordering::SeqCst;
+                loop {
+                    let i = next.fetch_add(1, SeqCst);
+                    let Some(slot) = pieces.get(i) else { break };
+                    let Some((mut source, mut v)) = slot.lock().ok().and_then(|mut p| p.take())
+                    else {
+                        break;
+                    };
+                    let r = read_rows(&mut source, &mut v, progress);
+                    if let Ok(mut d) = done[i].lock() {
+                        *d = Some((r, source.take_problems(), v));
                     }
-                    true
-                });
-                // The other half's values will be appended here: about as many again.
-                let n = validator.entries.len();
-                validator.prefault(n, || tail_done.load(std::sync::atomic::Ordering::Relaxed));
-                (head, t.join())
+                }
+                running.fetch_sub(1, SeqCst);
+            };
+            let head = std::thread::scope(|scope| {
+                for _ in 1..workers {
+                    scope.spawn(work);
+                }
+                let head = read_rows(src, &mut validator, progress);
+                work();
+                // The pieces' values will be appended here: touch that memory while the
+                // other threads still read.
+                let n = validator.entries.len() * pieces.len();
+                validator.prefault(n, || running.load(std::sync::atomic::Ordering::SeqCst) == 0);
+                head
             });
             head?;
-            let Ok((tail_read, tail_problems)) = tail_result else {
-                return Err(Error::Usage {
-                    message: "the thread reading the second half of the file failed".into(),
-                    help: Some("run again; report this as a bug if it repeats".into()),
-                });
-            };
-            tail_read?;
-            validator.append(second);
-            for d in tail_problems {
-                validator.diags.push(d);
+            for d in done {
+                let Some((read, problems, v)) = d.into_inner().ok().flatten() else {
+                    return Err(Error::Usage {
+                        message: "a thread reading part of the file failed".into(),
+                        help: Some(
+                            "run again with --threads 1; report this as a bug if it repeats".into(),
+                        ),
+                    });
+                };
+                read?;
+                validator.append(v);
+                for p in problems {
+                    validator.diags.push(p);
+                }
             }
         }
         None => {
-            let mut n = 0u32;
-            src.for_each_row(|row| {
-                validator.row(row);
-                n = n.wrapping_add(1);
-                if n.is_multiple_of(4096) {
-                    progress.inc(4096);
-                }
-                true
-            })?;
+            read_rows(src, &mut validator, progress)?;
         }
     }
     for d in src

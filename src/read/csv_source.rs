@@ -189,18 +189,28 @@ impl CsvSource {
     /// stops where the returned one starts. Only where a split cannot land inside a quoted
     /// field: no `"` before the split point. The split is on a line start; the tail knows its
     /// first line's number, so locations stay exact.
-    pub fn split_tail(&mut self, path: &std::path::Path, utf8: bool) -> Option<CsvSource> {
-        if !utf8 || self.stop_at.is_some() {
+    /// Splits the rest of the file into `parts` pieces at line starts near equal byte
+    /// offsets: this source keeps the first piece, the others are returned in order. Only for
+    /// UTF-8 files without a quote before the last cut (a quoted field could hold a line
+    /// break, and a cut inside it would split a record); `None` otherwise.
+    pub fn split_parts(
+        &mut self,
+        path: &std::path::Path,
+        utf8: bool,
+        parts: usize,
+    ) -> Option<Vec<CsvSource>> {
+        if !utf8 || self.stop_at.is_some() || parts < 2 {
             return None;
         }
-        // Scan the first half in chunks (no second copy of the file): no quote, and count
+        // Scan up to the last cut in chunks (no second copy of the file): no quote, and count
         // lines as the watcher does (\n, and \r not followed by \n).
         let len = std::fs::metadata(path).ok()?.len();
         let mut f = std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(path).ok()?);
-        let mid = len / 2;
+        let targets: Vec<u64> = (1..parts as u64).map(|i| len * i / parts as u64).collect();
+        let mut cuts: Vec<(u64, u64)> = Vec::new(); // (byte, lines before)
         let mut buf = vec![0u8; 256 * 1024];
         let (mut at, mut lines_before, mut cr_pending) = (0u64, 0u64, false);
-        let nl = loop {
+        while cuts.len() < targets.len() {
             let n = Read::read(&mut f, &mut buf).ok()?;
             if n == 0 {
                 return None;
@@ -209,55 +219,75 @@ impl CsvSource {
             if memchr::memchr(b'"', chunk).is_some() {
                 return None;
             }
-            // Past the middle, the split is just after the first \n.
-            let cut = if at + n as u64 > mid {
-                let from = mid.saturating_sub(at) as usize;
-                memchr::memchr(b'\n', &chunk[from..]).map(|i| from + i + 1)
-            } else {
-                None
-            };
-            let counted = &chunk[..cut.unwrap_or(n)];
-            if cr_pending && counted.first() != Some(&b'\n') {
-                lines_before += 1;
-            }
-            lines_before += memchr::memchr_iter(b'\n', counted).count() as u64;
-            lines_before += memchr::memchr_iter(b'\r', counted)
-                .filter(|&i| i + 1 < counted.len() && counted[i + 1] != b'\n')
-                .count() as u64;
-            cr_pending = counted.last() == Some(&b'\r');
-            if let Some(c) = cut {
-                break at + c as u64;
+            let mut from = 0usize;
+            loop {
+                // Past the next target, the cut is just after the first \n.
+                let target = targets.get(cuts.len()).copied();
+                let cut = target.and_then(|t| {
+                    let start = (t.saturating_sub(at) as usize).max(from);
+                    (at + n as u64 > t)
+                        .then(|| memchr::memchr(b'\n', chunk.get(start..)?).map(|i| start + i + 1))
+                        .flatten()
+                });
+                let counted = &chunk[from..cut.unwrap_or(n)];
+                if cr_pending && !counted.is_empty() && counted.first() != Some(&b'\n') {
+                    lines_before += 1;
+                }
+                lines_before += memchr::memchr_iter(b'\n', counted).count() as u64;
+                lines_before += memchr::memchr_iter(b'\r', counted)
+                    .filter(|&i| i + 1 < counted.len() && counted[i + 1] != b'\n')
+                    .count() as u64;
+                if !counted.is_empty() {
+                    cr_pending = counted.last() == Some(&b'\r');
+                }
+                match cut {
+                    Some(c) => {
+                        if cr_pending {
+                            return None;
+                        }
+                        cuts.push((at + c as u64, lines_before));
+                        from = c;
+                        if cuts.len() == targets.len() {
+                            break;
+                        }
+                    }
+                    None => break,
+                }
             }
             at += n as u64;
-        };
-        if cr_pending || nl >= len {
+        }
+        if cuts.last().is_none_or(|(c, _)| *c >= len) || cuts.windows(2).any(|w| w[0].0 >= w[1].0) {
             return None;
         }
-        let mut file = std::fs::File::open(path).ok()?;
-        std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(nl)).ok()?;
-        let lines = Lines::default();
-        let input: Box<dyn Read + Send> = Box::new(Watch::new(
-            std::io::BufReader::with_capacity(64 * 1024, file),
-            self.delimiter,
-            lines.clone(),
-        ));
-        let reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(self.delimiter)
-            .buffer_capacity(64 * 1024)
-            .from_reader(input);
-        self.stop_at = Some(nl);
-        Some(CsvSource {
-            reader,
-            pending: VecDeque::new(),
-            lines,
-            header_len: self.header_len,
-            byte_shift: nl,
-            line_shift: lines_before,
-            stop_at: None,
-            delimiter: self.delimiter,
-        })
+        let mut out = Vec::with_capacity(cuts.len());
+        for (i, &(nl, lines_before)) in cuts.iter().enumerate() {
+            let mut file = std::fs::File::open(path).ok()?;
+            std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(nl)).ok()?;
+            let lines = Lines::default();
+            let input: Box<dyn Read + Send> = Box::new(Watch::new(
+                std::io::BufReader::with_capacity(64 * 1024, file),
+                self.delimiter,
+                lines.clone(),
+            ));
+            let reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .delimiter(self.delimiter)
+                .buffer_capacity(64 * 1024)
+                .from_reader(input);
+            out.push(CsvSource {
+                reader,
+                pending: VecDeque::new(),
+                lines,
+                header_len: self.header_len,
+                byte_shift: nl,
+                line_shift: lines_before,
+                stop_at: cuts.get(i + 1).map(|c| c.0),
+                delimiter: self.delimiter,
+            });
+        }
+        self.stop_at = Some(cuts[0].0);
+        Some(out)
     }
 
     pub fn for_each_row(

@@ -384,10 +384,11 @@ impl Source {
         })
     }
 
-    /// For a large UTF-8 CSV file: a second source reading the file's second half (this one
-    /// then stops there), so two threads can share the work. `None` when the file does not
-    /// allow it (other formats and encodings, quotes before the middle, small files).
-    pub fn split(&mut self, path: &Path) -> Option<Source> {
+    /// For a large UTF-8 CSV file: `parts - 1` more sources reading the file's later pieces
+    /// (this one then stops where the second begins), so threads can share the work. `None`
+    /// when the file does not allow it (other formats and encodings, quotes before the last
+    /// cut, small files).
+    pub fn split(&mut self, path: &Path, parts: usize) -> Option<Vec<Source>> {
         const MIN_BYTES: u64 = 8 << 20;
         let Inner::Csv(csv) = &mut self.inner else {
             return None;
@@ -396,14 +397,18 @@ impl Source {
             return None;
         }
         let utf8 = self.detected.encoding.as_deref() == Some("UTF-8");
-        let tail = csv.split_tail(path, utf8)?;
-        Some(Source {
-            detected: self.detected.clone(),
-            file: self.file.clone(),
-            sheet: self.sheet.clone(),
-            inner: Inner::Csv(tail),
-            problems: Vec::new(),
-        })
+        let rest = csv.split_parts(path, utf8, parts)?;
+        Some(
+            rest.into_iter()
+                .map(|part| Source {
+                    detected: self.detected.clone(),
+                    file: self.file.clone(),
+                    sheet: self.sheet.clone(),
+                    inner: Inner::Csv(part),
+                    problems: Vec::new(),
+                })
+                .collect(),
+        )
     }
 
     /// Problems found while reading (so far).

@@ -743,11 +743,14 @@ fn a_large_file_checked_on_two_threads_gives_the_same_result_as_one() {
         )
     };
     let (one, rejected_one) = go("1", "one");
-    let (two, rejected_two) = go("2", "two");
-    assert_eq!(one["summary"], two["summary"]);
-    assert_eq!(one["by_kpi"], two["by_kpi"]);
-    assert_eq!(one["diagnostics"], two["diagnostics"]);
-    assert_eq!(rejected_one, rejected_two);
+    // The file is cut into pieces that two or three threads take in turn.
+    for (threads, out) in [("2", "two"), ("3", "three")] {
+        let (many, rejected_many) = go(threads, out);
+        assert_eq!(one["summary"], many["summary"], "{threads} threads");
+        assert_eq!(one["by_kpi"], many["by_kpi"], "{threads} threads");
+        assert_eq!(one["diagnostics"], many["diagnostics"], "{threads} threads");
+        assert_eq!(rejected_one, rejected_many, "{threads} threads");
+    }
     // And the result is right: 2 bad numbers, 1 unknown team, and 3 conflicts of 2 rows each
     // (25/01/2000, 03/04/2001 and the last row each repeat a record with another value).
     assert_eq!(one["summary"]["rows_read"], 260_000);
