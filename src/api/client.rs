@@ -66,6 +66,8 @@ struct Inner {
     base: Url,
     /// `Authorization: Basic …`, encoded once and marked sensitive (never logged).
     auth: HeaderValue,
+    timeout: Duration,
+    connect_timeout: Duration,
     version: ApiVersion,
     retry: RetryPolicy,
 }
@@ -159,10 +161,25 @@ impl Client {
                 http,
                 base,
                 auth,
+                timeout: cfg.timeout,
+                connect_timeout: cfg.connect_timeout,
                 version: cfg.version,
                 retry: cfg.retry,
             }),
         })
+    }
+
+    /// The `Authorization` header value (sensitive: never logged).
+    pub fn auth_header(&self) -> HeaderValue {
+        self.inner.auth.clone()
+    }
+
+    pub fn timeout(&self) -> Duration {
+        self.inner.timeout
+    }
+
+    pub fn connect_timeout(&self) -> Duration {
+        self.inner.connect_timeout
     }
 
     pub fn version(&self) -> ApiVersion {

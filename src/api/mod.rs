@@ -4,6 +4,7 @@
 //! (summarised with every assumption in `docs/API-NOTES.md`).
 
 mod client;
+pub mod direct;
 mod error;
 pub mod models;
 mod retry;

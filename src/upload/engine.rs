@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use indicatif::ProgressBar;
 use tokio::sync::Semaphore;
 
+use crate::api::direct::{Direct, Lane};
 use crate::api::{ApiError, Client, RecordBody, RecordKey, RetryPolicy};
 use crate::rng::Rng;
 
@@ -217,6 +218,9 @@ impl Gate {
 
 struct Shared {
     client: Client,
+    /// Direct connections for the writes (`None`: through the general client, e.g. when a
+    /// proxy is configured).
+    direct: Option<Direct>,
     tasks: Arc<Vec<Task>>,
     limits: Limits,
     gate: Gate,
@@ -285,7 +289,19 @@ pub async fn run(
 ) -> Sent {
     let started = Instant::now();
     let n = tasks.len();
+    let direct = if crate::api::direct::proxy_configured(client.base_url()) {
+        None
+    } else {
+        match Direct::new(&client) {
+            Ok(d) => Some(d),
+            Err(e) => {
+                tracing::debug!("writes go through the general client: {e}");
+                None
+            }
+        }
+    };
     let shared = Arc::new(Shared {
+        direct,
         client,
         gate: Gate::new(limits.concurrency, limits.max_rps),
         limits,
@@ -311,12 +327,13 @@ pub async fn run(
         let shared = shared.clone();
         set.spawn(async move {
             let mut rng = Rng::seeded(seed ^ (w as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15));
+            let mut lane = Lane::default();
             while !shared.stopping() {
                 let i = shared.next.fetch_add(1, Ordering::SeqCst);
                 if i >= shared.tasks.len() {
                     break;
                 }
-                let outcome = one(&shared, i, &mut rng).await;
+                let outcome = one(&shared, i, &mut rng, &mut lane).await;
                 shared.finish(i, outcome);
             }
         });
@@ -357,7 +374,7 @@ pub async fn run(
 const MAX_SCHEDULED: u32 = 100;
 
 /// One record, through its retries.
-async fn one(shared: &Shared, i: usize, rng: &mut Rng) -> Outcome {
+async fn one(shared: &Shared, i: usize, rng: &mut Rng, lane: &mut Lane) -> Outcome {
     let task = &shared.tasks[i];
     let policy = shared.limits.retry;
     let mut attempt = 1;
@@ -365,13 +382,12 @@ async fn one(shared: &Shared, i: usize, rng: &mut Rng) -> Outcome {
     loop {
         shared.gate.acquire().await;
         shared.requests.fetch_add(1, Ordering::Relaxed);
-        let res = match &task.op {
-            Op::Put(body) => shared.client.put_record(&task.key, body).await,
-            Op::Delete => shared
-                .client
-                .delete_record(&task.key)
-                .await
-                .map(|found| if found { 200 } else { 404 }),
+        let found = |found: bool| if found { 200 } else { 404 };
+        let res = match (&shared.direct, &task.op) {
+            (Some(d), Op::Put(body)) => d.put_record(lane, &task.key, body).await,
+            (Some(d), Op::Delete) => d.delete_record(lane, &task.key).await.map(found),
+            (None, Op::Put(body)) => shared.client.put_record(&task.key, body).await,
+            (None, Op::Delete) => shared.client.delete_record(&task.key).await.map(found),
         };
         match res {
             Ok(status) => {
