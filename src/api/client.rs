@@ -7,14 +7,14 @@ use std::time::Duration;
 
 use base64::Engine as _;
 use chrono::NaiveDate;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 use uuid::Uuid;
 
-use super::error::{body_message, snippet, status_help, transport};
+use super::error::{body_message, retry_after, snippet, status_help, transport};
 use super::{
     ApiError, ApiVersion, Catalog, KpiDetail, KpiMeta, Named, Record, RecordBody, RecordKey,
     RetryPolicy,
@@ -72,6 +72,16 @@ struct Inner {
     retry: RetryPolicy,
 }
 
+/// Whether the URL's host is this machine (`localhost`, 127.0.0.0/8, ::1).
+pub(crate) fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
+        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
+        None => false,
+    }
+}
+
 /// Parses and checks the base URL: http(s) only, no credentials in it, and plain http only to
 /// loopback unless allowed.
 pub fn parse_base_url(raw: &str, allow_http: bool) -> Result<Url, ApiError> {
@@ -83,13 +93,7 @@ pub fn parse_base_url(raw: &str, allow_http: bool) -> Result<Url, ApiError> {
     match url.scheme() {
         "https" => {}
         "http" => {
-            let loopback = match url.host() {
-                Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-                Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-                Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-                None => false,
-            };
-            if !loopback && !allow_http {
+            if !is_loopback(&url) && !allow_http {
                 return Err(ApiError::Config {
                     message: format!(
                         "refusing plain http:// to {}: the password would cross the network unencrypted",
@@ -241,12 +245,7 @@ impl Client {
         tracing::debug!(%method, %url, "sending");
         let resp = req.send().await.map_err(|e| transport(request(), &e))?;
         let status = resp.status();
-        let retry_after = resp
-            .headers()
-            .get(RETRY_AFTER)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|s| s.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
+        let retry_after = retry_after(resp.headers());
         let bytes = resp.bytes().await.map_err(|e| transport(request(), &e))?;
         let text = String::from_utf8_lossy(&bytes).into_owned();
         tracing::debug!(%method, %url, status = status.as_u16(), "answered");

@@ -15,12 +15,10 @@ use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1;
 use hyper_util::rt::TokioIo;
-use reqwest::header::{
-    ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue, RETRY_AFTER, USER_AGENT,
-};
+use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue, USER_AGENT};
 use reqwest::{Method, StatusCode, Url};
 
-use super::error::{body_message, status_help};
+use super::error::{body_message, retry_after, status_help};
 use super::{ApiError, Client, RecordBody, RecordKey};
 
 /// Makes connections to the tenant and sends writes on them. Cheap to clone.
@@ -53,13 +51,7 @@ pub struct Lane {
 /// Whether the environment names a proxy for requests to `url` (then the general client,
 /// which implements proxies, is used).
 pub fn proxy_configured(url: &Url) -> bool {
-    let loopback = match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        None => false,
-    };
-    if loopback {
+    if super::client::is_loopback(url) {
         return false;
     }
     let set = |k: &str| {
@@ -269,12 +261,7 @@ impl Direct {
                 .await
                 .map_err(|e| self.transport(&method, path, format!("{e}"), false, false))?;
             let status = resp.status();
-            let retry_after = resp
-                .headers()
-                .get(RETRY_AFTER)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|s| s.trim().parse::<u64>().ok())
-                .map(Duration::from_secs);
+            let retry_after = retry_after(resp.headers());
             let bytes = resp
                 .into_body()
                 .collect()

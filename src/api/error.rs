@@ -121,6 +121,16 @@ impl ApiError {
     }
 }
 
+/// `Retry-After` in seconds, when the answer has one (the HTTP-date form is not used by the
+/// API and is ignored).
+pub(crate) fn retry_after(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    headers
+        .get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .map(Duration::from_secs)
+}
+
 /// The help line for a status code.
 pub(crate) fn status_help(status: u16) -> Option<String> {
     let h = match status {

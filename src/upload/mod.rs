@@ -61,9 +61,7 @@ pub fn items(v: &Validated<'_>) -> Vec<Item> {
             let es = &v.entries[r.clone()];
             let e = es[0];
             let kpi = v.index.kpi(e.kpi);
-            let mut rows: Vec<u64> = es.iter().map(|x| x.row()).collect();
-            rows.sort_unstable();
-            rows.dedup();
+            let rows = crate::validate::source_rows(es);
             Item {
                 key: v.index.record_key(e.kpi, e.team, e.date, e.sub_tile),
                 values: es

@@ -1350,6 +1350,14 @@ fn month(m: u32) -> &'static str {
     .unwrap_or("?")
 }
 
+/// The source rows of a record's values, ascending, each once.
+pub fn source_rows(values: &[Entry]) -> Vec<u64> {
+    let mut rows: Vec<u64> = values.iter().map(Entry::row).collect();
+    rows.sort_unstable();
+    rows.dedup();
+    rows
+}
+
 /// The result of validating a file: the planned values grouped into records.
 pub struct Validated<'a> {
     pub index: &'a CatalogIndex,

@@ -297,24 +297,30 @@ fn a_torn_journal_line_is_tolerated() {
     assert!(acks.values().all(|n| *n == 1));
 }
 
+/// An emulator whose catalog lets only the teams `keep` accepts record "Attendance rate"
+/// (while the plan is made with the sample catalog: the server then rejects the others).
+fn server_where_attendance_is_recorded_by(
+    dir: &Path,
+    keep: impl Fn(&serde_json::Value) -> bool,
+) -> Emulator {
+    let mut c = catalog();
+    for k in c["kpis"].as_array_mut().unwrap() {
+        if k["name"] == "Attendance rate" {
+            k["recordingTeams"].as_array_mut().unwrap().retain(&keep);
+        }
+    }
+    let path = dir.join("server-catalog.json");
+    std::fs::write(&path, serde_json::to_string(&c).unwrap()).unwrap();
+    Emulator::start_with_catalog(&path, &[])
+}
+
 #[test]
 fn a_permanent_rejection_is_tried_once_and_reported() {
     // The sample catalog lets 12 teams record Attendance rate; pick a team the server knows
     // but that does not record it, by removing one from the server's catalog.
     let dir = tempfile::tempdir().unwrap();
-    let mut c = catalog();
     let victim = kpi("Attendance rate")["recordingTeams"][0].clone();
-    for k in c["kpis"].as_array_mut().unwrap() {
-        if k["name"] == "Attendance rate" {
-            k["recordingTeams"]
-                .as_array_mut()
-                .unwrap()
-                .retain(|t| t["id"] != victim["id"]);
-        }
-    }
-    let server_catalog = dir.path().join("server-catalog.json");
-    std::fs::write(&server_catalog, serde_json::to_string(&c).unwrap()).unwrap();
-    let em = Emulator::start_with_catalog(&server_catalog, &[]);
+    let em = server_where_attendance_is_recorded_by(dir.path(), |t| t["id"] != victim["id"]);
     let data = attendance(3, 4, 0);
     let states = tempfile::tempdir().unwrap();
     let report_dir = dir.path().join("report");
@@ -382,15 +388,7 @@ fn failed_records_can_be_imported_again_from_failed_csv() {
     // Writes fail, reads work: a server that rejects these records (400) as above, then a
     // fixed server takes the failed.csv.
     let dir = tempfile::tempdir().unwrap();
-    let mut c = catalog();
-    for k in c["kpis"].as_array_mut().unwrap() {
-        if k["name"] == "Attendance rate" {
-            k["recordingTeams"] = serde_json::json!([]);
-        }
-    }
-    let server_catalog = dir.path().join("server-catalog.json");
-    std::fs::write(&server_catalog, serde_json::to_string(&c).unwrap()).unwrap();
-    let rejecting = Emulator::start_with_catalog(&server_catalog, &[]);
+    let rejecting = server_where_attendance_is_recorded_by(dir.path(), |_| false);
     let r = run(import(
         &rejecting,
         &data,
