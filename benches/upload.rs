@@ -94,7 +94,7 @@ struct Import {
     client_cpu: Option<f64>,
 }
 
-fn import(em: &Emulator, csv: &Path, mapping: &Path, concurrency: u32) -> Import {
+fn import(em: &Emulator, csv: &Path, mapping: &Path, concurrency: u32, extra: &[&str]) -> Import {
     let state = tempfile::tempdir().expect("tempdir");
     let started = Instant::now();
     let mut child = Command::new(BIN)
@@ -104,6 +104,7 @@ fn import(em: &Emulator, csv: &Path, mapping: &Path, concurrency: u32) -> Import
         .arg(mapping)
         .args(["--url", &em.url, "--concurrency", &concurrency.to_string()])
         .args(["--format", "json", "--quiet"])
+        .args(extra)
         .arg("--state-dir")
         .arg(state.path())
         .env("VS_USER", "u")
@@ -163,7 +164,7 @@ fn main() {
     let mut walls = Vec::new();
     for i in 0..5 {
         let em = Emulator::start(latency);
-        let r = import(&em, &csv, &mapping, concurrency);
+        let r = import(&em, &csv, &mapping, concurrency, &[]);
         assert_eq!(r.written, RECORDS, "run {i} wrote {} records", r.written);
         println!(
             "  run {i}: writing {:.3} s ({:.0} records/s, {:.0}% of bound rate), whole import {:.3} s, {} requests",
@@ -184,10 +185,13 @@ fn main() {
     );
 
     println!("latency 0, --concurrency {concurrency}: CPU per request");
-    for i in 0..3 {
+    for i in 0..5 {
+        // The client's CPU for everything but the writing: the same import as a dry run with
+        // diff (catalog, reading and checking, reading the current values).
         let em = Emulator::start(0);
+        let dry = import(&em, &csv, &mapping, concurrency, &["--dry-run", "--diff"]);
         let before = cpu_seconds(em.child.id());
-        let r = import(&em, &csv, &mapping, concurrency);
+        let r = import(&em, &csv, &mapping, concurrency, &[]);
         let after = cpu_seconds(em.child.id());
         let emu_cpu = match (before, after) {
             (Some(a), Some(b)) => Some(b - a),
@@ -198,16 +202,22 @@ fn main() {
                 format!("{:.1} µs", c * 1e6 / r.requests.max(1) as f64)
             })
         };
+        let writing_cpu = match (r.client_cpu, dry.client_cpu) {
+            (Some(a), Some(b)) => Some(a - b),
+            _ => None,
+        };
         println!(
-            "  run {i}: writing {:.3} s ({:.0} requests/s); client CPU {} per request (whole import, reading included), emulator CPU {} per request",
+            "  run {i}: writing {:.3} s ({:.0} requests/s); client CPU per request: {} writing ({} whole import); emulator CPU {} per request (the import)",
             r.upload_seconds,
             r.requests as f64 / r.upload_seconds,
+            per(writing_cpu),
             per(r.client_cpu),
             per(emu_cpu)
         );
     }
 
     if std::env::var_os("VS_BENCH_SKIP_PYTHON").is_none() {
+        // The Python loop at latency 10, same records.
         let em = Emulator::start(latency);
         let started = Instant::now();
         let status = Command::new("python3")
