@@ -224,6 +224,8 @@ pub struct Validator<'a> {
     const_team: Option<u32>,
     /// Whether any entry belongs to a WEEK or MONTH KPI (else dates need no snapping).
     snap_needed: bool,
+    /// The last date cell's text that parsed to a plain date, and that date.
+    last_date: (String, NaiveDate),
 }
 
 /// Text of a name cell (KPI, team, value slot, sub-tile), borrowed where it can be.
@@ -360,6 +362,7 @@ impl<'a> Validator<'a> {
             const_kpi: None,
             const_team: None,
             snap_needed: false,
+            last_date: (String::new(), NaiveDate::MIN),
         }
     }
 
@@ -638,10 +641,33 @@ impl<'a> Validator<'a> {
 
         // Date.
         let (date_cell, date_col, date_const) = self.cell(row, &plan.date);
-        let parsed = match &date_const {
-            Some(c) => normalize::parse_date_text(c, &self.dates),
-            None => parse_date(&date_cell, &self.dates),
+        // Exports repeat a date on many rows in a row: the last plain date text is remembered.
+        let repeated = match (&date_const, &date_cell) {
+            (None, Cell::Text(t)) if *t == self.last_date.0 => Some(self.last_date.1),
+            _ => None,
         };
+        let parsed = match (&date_const, repeated) {
+            (_, Some(d)) => Ok(DateParse::Date {
+                date: d,
+                had_time: false,
+            }),
+            (Some(c), None) => normalize::parse_date_text(c, &self.dates),
+            (None, None) => parse_date(&date_cell, &self.dates),
+        };
+        if repeated.is_none()
+            && date_const.is_none()
+            && let (
+                Cell::Text(t),
+                Ok(DateParse::Date {
+                    date: d,
+                    had_time: false,
+                }),
+            ) = (&date_cell, &parsed)
+        {
+            self.last_date.0.clear();
+            self.last_date.0.push_str(t);
+            self.last_date.1 = *d;
+        }
         let mut date = NaiveDate::MIN;
         let mut pending: Option<(u32, u32, i32, String)> = None;
         match parsed {
