@@ -30,7 +30,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Import a file: map, check against the catalog, dedupe; --dry-run shows the plan
+    /// Import a file: check every cell against the catalog, then write the new and changed
+    /// records; --dry-run --diff shows what would change
     Import(cmd::import::Args),
     /// Revert an import: restore the values it overwrote, delete the records it created
     Undo(cmd::undo::Args),

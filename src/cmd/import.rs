@@ -1,5 +1,6 @@
 //! `vsimport import FILE`: read, map, normalise, validate and dedupe a file against the
-//! tenant's catalog, and show the plan (`--dry-run`) with every problem pointing at its cell.
+//! tenant's catalog and show the plan with every problem pointing at its cell; then (without
+//! `--dry-run`) compare with the server and write through the upload stage.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -26,7 +27,7 @@ pub enum Format {
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Exit codes: 0 every row planned; 1 some rows rejected; 2 nothing could be done."
+    after_help = "Exit codes: 0 every row planned (and every record written); 1 some rows rejected or records failed (see the report); 2 nothing could be done.\n\nWriting, the journal, resuming and undo: docs/UPLOAD.md."
 )]
 pub struct Args {
     /// The exported file (CSV, xlsx, xlsm, xlsb, xls, ods)
@@ -41,7 +42,7 @@ pub struct Args {
     /// Use a saved catalog (`vsimport kpis --save FILE`) instead of asking the server
     #[arg(long, value_name = "FILE")]
     pub catalog: Option<PathBuf>,
-    /// Write report.json and rejected.csv into DIR
+    /// Write report.json and rejected.csv (imports: failed.csv) into DIR
     #[arg(long, value_name = "DIR")]
     pub report: Option<PathBuf>,
     /// Output: text for people, json (the report document) for scripts
@@ -632,7 +633,7 @@ async fn compare(
 ) -> Result<Compared, Error> {
     let items = crate::upload::items(v);
     let keys: Vec<crate::api::RecordKey> = items.iter().map(|i| i.key).collect();
-    let spinner = report::progress::counter("reading current values", "records", ui.quiet);
+    let spinner = report::progress::spinner("reading the server's current values", ui.quiet);
     let (current, _requests) =
         crate::upload::read_current(client, v.index, &keys, (up.concurrency as usize).max(4))
             .await?;

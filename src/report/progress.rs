@@ -34,3 +34,16 @@ pub fn bar(len: u64, what: &str, quiet: bool) -> ProgressBar {
     pb.enable_steady_tick(Duration::from_millis(200));
     pb
 }
+
+/// A spinner with a message and the time so far, for waits without a count.
+pub fn spinner(what: &str, quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(&format!("{{spinner}} {what}  {{elapsed}}")) {
+        pb.set_style(style);
+    }
+    pb.enable_steady_tick(Duration::from_millis(120));
+    pb
+}

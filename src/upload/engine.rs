@@ -319,8 +319,10 @@ pub async fn run(
         on_done,
         tasks,
     });
-    // Twice the concurrency, so records waiting out a backoff do not leave slots unused.
-    let workers = (limits.concurrency.max(1) * 2).min(n);
+    // More workers than slots (up to twice, at most 32 more), so records waiting out a backoff
+    // do not leave slots unused; each worker has its own connection once it sends.
+    let c = limits.concurrency.max(1);
+    let workers = (c + c.min(32)).min(n);
     let seed = Rng::from_time().next_u64();
     let mut set = tokio::task::JoinSet::new();
     for w in 0..workers {
