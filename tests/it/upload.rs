@@ -569,3 +569,52 @@ fn bad_credentials_stop_the_run_at_once() {
     assert!(r.err().contains("401"), "{}", r.err());
     assert!(!em.log().iter().any(|l| l["method"] == "PUT"));
 }
+
+#[test]
+fn answers_without_key_fields_are_read_record_by_record() {
+    // A server whose list answers carry only the values (the public schema shows no key
+    // fields): the comparison falls back to one GET per planned record.
+    let data = attendance(3, 2, 0);
+    let k = kpi("Attendance rate");
+    let actual = id_of(&k["kpiValues"], "Actual");
+    let target = id_of(&k["kpiValues"], "Target");
+    let team = k["recordingTeams"][0]["id"].as_str().unwrap().to_string();
+    let (a, t) = data.expected[&("2020-01-02".to_string(), team.clone())];
+    let known = format!("/api/exchange/kpi-data/2020-01-02/{team}/");
+    let server = TinyServer::start(20, move |path| {
+        if path.starts_with("/api/exchange/kpi-data?") {
+            let list = format!(r#"[{{"values":[{{"kpiValueId":"{actual}","value":1}}]}}]"#);
+            (200, "application/json", list)
+        } else if path.starts_with(&known) {
+            let rec = format!(
+                r#"{{"values":[{{"kpiValueId":"{actual}","value":{a}}},{{"kpiValueId":"{target}","value":{t}}}]}}"#
+            );
+            (200, "application/json", rec)
+        } else {
+            (
+                404,
+                "application/json",
+                r#"{"message":"no record"}"#.to_string(),
+            )
+        }
+    });
+    let r = run(vs(&["import"])
+        .arg(&data.csv)
+        .arg("--mapping")
+        .arg(&data.mapping)
+        .args(["--catalog", sample_catalog().to_str().unwrap()])
+        .args(["--url", &server.url, "--dry-run", "--diff"]));
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(
+        r.stdout
+            .contains("Compared with the server: 5 new, 0 changed, 1 unchanged"),
+        "{}",
+        r.stdout
+    );
+    let seen = server.seen.lock().unwrap();
+    let one_by_one = seen
+        .iter()
+        .filter(|h| h.starts_with("GET /api/exchange/kpi-data/"))
+        .count();
+    assert_eq!(one_by_one, 6, "{seen:?}");
+}
