@@ -705,7 +705,7 @@ async fn upload(
     ui: Ui,
 ) -> Result<Written, Error> {
     use crate::upload::engine::{self, Op, Task};
-    use crate::upload::journal::{Ack, Header, Journal};
+    use crate::upload::journal::{Header, Journal};
     use crate::upload::{Change, state, undo};
     use std::sync::Arc;
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -817,13 +817,7 @@ async fn upload(
         let acks = Arc::new(acks);
         Box::new(move |t, status| {
             let (key, values) = &acks[t];
-            journal
-                .ack(&Ack {
-                    key: key.clone(),
-                    values: values.clone(),
-                    status,
-                })
-                .map_err(|e| e.to_string())
+            journal.ack(key, values, status).map_err(|e| e.to_string())
         })
     };
     // The journal reaches the file every 10 ms while records are written.

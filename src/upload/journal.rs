@@ -35,14 +35,13 @@ pub struct Header {
     pub run: String,
 }
 
-/// One acknowledged record.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Ack {
+/// One acknowledged record, as read back.
+#[derive(Debug, Clone, Deserialize)]
+struct Ack {
     /// The record's path below the API base (`exchange/kpi-data/…`).
-    pub key: String,
+    key: String,
     /// Hash of the values planned from the file for this record.
-    pub values: String,
-    pub status: u16,
+    values: String,
 }
 
 pub struct Journal {
@@ -119,9 +118,21 @@ impl Journal {
     }
 
     /// Adds one acknowledged record; it reaches the file with the next [`Journal::flush`].
-    pub fn ack(&self, ack: &Ack) -> Result<(), Error> {
+    pub fn ack(&self, key: &str, values: &str, status: u16) -> Result<(), Error> {
+        #[derive(Serialize)]
+        struct Line<'a> {
+            key: &'a str,
+            values: &'a str,
+            status: u16,
+        }
+        let line = Line {
+            key,
+            values,
+            status,
+        };
         let mut pending = self.pending.lock().map_err(|_| self.poisoned())?;
-        serde_json::to_writer(&mut *pending, ack).map_err(|e| Error::io(self.path.display(), e))?;
+        serde_json::to_writer(&mut *pending, &line)
+            .map_err(|e| Error::io(self.path.display(), e))?;
         pending.push(b'\n');
         Ok(())
     }
@@ -205,12 +216,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let j = Journal::open(dir.path(), header(), false).unwrap();
         for k in ["k1", "k2"] {
-            j.ack(&Ack {
-                key: k.into(),
-                values: "v".into(),
-                status: 201,
-            })
-            .unwrap();
+            j.ack(k, "v", 201).unwrap();
         }
         let path = j.path.clone();
         j.flush().unwrap();
@@ -224,12 +230,7 @@ mod tests {
         assert_eq!(j.torn, 1);
         assert!(j.is_acked("k1", "v"));
         assert!(!j.is_acked("k1", "other values"));
-        j.ack(&Ack {
-            key: "k3".into(),
-            values: "v".into(),
-            status: 200,
-        })
-        .unwrap();
+        j.ack("k3", "v", 200).unwrap();
         j.sync().unwrap();
         drop(j);
         let j = Journal::open(dir.path(), header(), false).unwrap();
