@@ -262,12 +262,19 @@ fn read_rows(
     v: &mut Validator<'_>,
     progress: &ProgressBar,
 ) -> Result<crate::read::ReadStats, crate::read::ReadError> {
+    // Every 4096 rows: the bytes read since (CSV), or the rows (workbooks).
     let mut n = 0u32;
+    let mut last_byte: Option<u64> = None;
     src.for_each_row(|row| {
         v.row(row);
         n = n.wrapping_add(1);
         if n.is_multiple_of(4096) {
-            progress.inc(4096);
+            match (row.byte, last_byte) {
+                (Some(b), Some(l)) => progress.inc(b.saturating_sub(l)),
+                (Some(_), None) => {}
+                (None, _) => progress.inc(4096),
+            }
+            last_byte = row.byte;
         }
         true
     })
@@ -504,11 +511,12 @@ pub async fn run_with(args: &Args, client: Option<Client>, ui: Ui) -> Result<Out
     let threads = args
         .threads
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
-    let reading = report::progress::counter(
-        &format!("checking {}", args.file.display()),
-        "rows",
-        ui.quiet,
-    );
+    // CSV: a bar over the file's bytes (rows carry their offsets); workbooks: a row count.
+    let what = format!("checking {}", args.file.display());
+    let reading = match (detected.format, std::fs::metadata(&args.file)) {
+        (crate::read::Format::Csv, Ok(m)) => report::progress::bytes(m.len(), &what, ui.quiet),
+        _ => report::progress::counter(&what, "rows", ui.quiet),
+    };
     let (validated, layout) = plan(&mut planned, &mut src, args.on_conflict, threads, &reading)?;
     reading.finish_and_clear();
     let mut doc = document(&validated, &detected, mapping_path, layout, args.records);

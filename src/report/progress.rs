@@ -3,7 +3,12 @@
 
 use std::time::Duration;
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
+
+/// Items per second, whole.
+fn rate(state: &ProgressState, w: &mut dyn std::fmt::Write) {
+    let _ = write!(w, "{:.0}/s", state.per_sec());
+}
 
 /// A spinner with a running count: "reading data.csv  123,456 rows  (45,678/s)".
 pub fn counter(what: &str, unit: &str, quiet: bool) -> ProgressBar {
@@ -12,9 +17,9 @@ pub fn counter(what: &str, unit: &str, quiet: bool) -> ProgressBar {
     }
     let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
     if let Ok(style) = ProgressStyle::with_template(&format!(
-        "{{spinner}} {what}  {{human_pos}} {unit}  ({{per_sec}})  {{elapsed}}"
+        "{{spinner}} {what}  {{human_pos}} {unit}  ({{rate}})  {{elapsed}}"
     )) {
-        pb.set_style(style);
+        pb.set_style(style.with_key("rate", rate));
     }
     pb.enable_steady_tick(Duration::from_millis(120));
     pb
@@ -27,9 +32,9 @@ pub fn bar(len: u64, what: &str, quiet: bool) -> ProgressBar {
     }
     let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
     if let Ok(style) = ProgressStyle::with_template(&format!(
-        "{what} [{{bar:30}}] {{human_pos}}/{{human_len}}  {{per_sec}}  ETA {{eta}}  {{msg}}"
+        "{what} [{{bar:30}}] {{human_pos}}/{{human_len}}  {{rate}}  ETA {{eta}}  {{msg}}"
     )) {
-        pb.set_style(style.progress_chars("=> "));
+        pb.set_style(style.with_key("rate", rate).progress_chars("=> "));
     }
     pb.enable_steady_tick(Duration::from_millis(200));
     pb
@@ -45,5 +50,20 @@ pub fn spinner(what: &str, quiet: bool) -> ProgressBar {
         pb.set_style(style);
     }
     pb.enable_steady_tick(Duration::from_millis(120));
+    pb
+}
+
+/// A bar over a file's bytes with rate and ETA: "checking data.csv [=====>   ] 12 MiB/41 MiB".
+pub fn bytes(len: u64, what: &str, quiet: bool) -> ProgressBar {
+    if quiet {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(&format!(
+        "{what} [{{bar:30}}] {{bytes}}/{{total_bytes}}  {{bytes_per_sec}}  ETA {{eta}}"
+    )) {
+        pb.set_style(style.progress_chars("=> "));
+    }
+    pb.enable_steady_tick(Duration::from_millis(200));
     pb
 }
