@@ -1,6 +1,6 @@
 //! Direct HTTP/1.1 connections for the upload's writes: one connection per worker, requests
-//! built straight on hyper's connection API. The general client (reqwest) spends about twice
-//! the CPU per request on layers a PUT of a small JSON body does not need (redirects,
+//! built straight on hyper's connection API. The general client (reqwest) spends about half as
+//! much CPU again per request on layers a PUT of a small JSON body does not need (redirects,
 //! decompression, pool look-ups, URL re-parsing); an import sends hundreds of thousands.
 //!
 //! Same contract as [`Client::put_record`](super::Client::put_record): the same headers, the
