@@ -183,6 +183,8 @@ fn ten_thousand_records_through_faults_end_exact() {
     assert_eq!(s["records_failed"], 0);
     assert!(s["retries"].as_u64().unwrap() > 0, "faults were injected");
     assert!(doc["upload"]["throttled"].as_u64().unwrap() > 0);
+    // The adaptive limit went down while the server throttled.
+    assert!(doc["upload"]["min_concurrency"].as_u64().unwrap() < 16);
     // The faults really happened on the server side.
     let log = em.log();
     for fault in ["fail", "throttle", "reset"] {
@@ -617,4 +619,72 @@ fn answers_without_key_fields_are_read_record_by_record() {
         .filter(|h| h.starts_with("GET /api/exchange/kpi-data/"))
         .count();
     assert_eq!(one_by_one, 6, "{seen:?}");
+}
+
+#[test]
+fn ctrl_c_stops_sending_and_a_rerun_finishes() {
+    let data = attendance(100, 10, 4);
+    let state_file = data.dir.path().join("server.json");
+    let em = Emulator::start(&["--latency-ms", "5", "--state", state_file.to_str().unwrap()]);
+    let states = tempfile::tempdir().unwrap();
+    let child = import(
+        &em,
+        &data,
+        states.path(),
+        &["--concurrency", "2", "--format", "json"],
+    )
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .unwrap();
+    // Wait until some records are written, then interrupt as Ctrl-C would.
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while em.log().iter().filter(|l| l["method"] == "PUT").count() < 50 {
+        assert!(std::time::Instant::now() < deadline, "no writes seen");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let r: Run = child.wait_with_output().unwrap().into();
+    assert_eq!(r.code, 1, "{}", r.all());
+    let doc = report_of(&r);
+    assert_eq!(doc["upload"]["stopped"], "interrupted");
+    let s = &doc["summary"];
+    let written = s["records_written"].as_u64().unwrap();
+    let not_sent = s["records_failed"].as_u64().unwrap();
+    assert!(written >= 50 && not_sent > 0, "{s}");
+    assert_eq!(written + not_sent, 1000);
+    // Running it again sends the rest.
+    let r = run(import(&em, &data, states.path(), &["--format", "json"]));
+    assert_eq!(r.code, 0, "{}", r.all());
+    em.stop();
+    assert_state_is(&state_file, &data);
+}
+
+#[test]
+fn max_rps_spaces_the_requests() {
+    let data = attendance(6, 5, 0);
+    let em = Emulator::start(&[]);
+    let states = tempfile::tempdir().unwrap();
+    let r = run(import(
+        &em,
+        &data,
+        states.path(),
+        &["--max-rps", "100", "--concurrency", "8"],
+    ));
+    assert_eq!(r.code, 0, "{}", r.all());
+    let ms: Vec<f64> = em
+        .log()
+        .iter()
+        .filter(|l| l["method"] == "PUT")
+        .map(|l| l["ms"].as_f64().unwrap())
+        .collect();
+    assert_eq!(ms.len(), 30);
+    // 30 requests at most 100 a second: the last starts at least 290 ms after the first
+    // (a lower bound: the limit can only make it slower).
+    let span =
+        ms.iter().cloned().fold(f64::MIN, f64::max) - ms.iter().cloned().fold(f64::MAX, f64::min);
+    assert!(span >= 280.0, "30 requests within {span} ms");
 }
