@@ -88,6 +88,8 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
 
 struct Import {
     wall: f64,
+    /// The client's own CPU while writing, from its report.
+    writing_cpu: Option<f64>,
     upload_seconds: f64,
     requests: u64,
     written: u64,
@@ -137,6 +139,7 @@ fn import(em: &Emulator, csv: &Path, mapping: &Path, concurrency: u32, extra: &[
     Import {
         wall,
         upload_seconds: doc["upload"]["seconds"].as_f64().unwrap_or(f64::NAN),
+        writing_cpu: doc["upload"]["cpu_seconds"].as_f64(),
         requests: doc["upload"]["requests"].as_u64().unwrap_or(0),
         written: doc["summary"]["records_written"].as_u64().unwrap_or(0),
         client_cpu,
@@ -207,12 +210,17 @@ fn main() {
             _ => None,
         };
         println!(
-            "  run {i}: writing {:.3} s ({:.0} requests/s); client CPU per request: {} writing ({} whole import); emulator CPU {} per request (the import)",
+            "  run {i}: writing {:.3} s ({:.0} requests/s); client CPU per request: {} while writing, {} import minus dry run ({} whole import); emulator CPU {} per request (the import); client busy {}",
             r.upload_seconds,
             r.requests as f64 / r.upload_seconds,
+            per(r.writing_cpu),
             per(writing_cpu),
             per(r.client_cpu),
-            per(emu_cpu)
+            per(emu_cpu),
+            r.writing_cpu.map_or("n/a".into(), |c| format!(
+                "{:.0} % of the writing time",
+                100.0 * c / r.upload_seconds
+            )),
         );
     }
 

@@ -1,7 +1,8 @@
-//! Direct HTTP/1.1 connections for the upload's writes: one connection per worker, requests
-//! built straight on hyper's connection API. The general client (reqwest) spends about half as
-//! much CPU again per request on layers a PUT of a small JSON body does not need (redirects,
-//! decompression, pool look-ups, URL re-parsing); an import sends hundreds of thousands.
+//! Direct HTTP/1.1 connections for the upload's writes: one kept-alive connection per worker,
+//! each request one write and its answer parsed in place ([`super::wire`]). The general client
+//! (reqwest on hyper) spends about twice the CPU per request on layers a PUT of a small JSON
+//! body does not need (redirects, decompression, pooling, a connection task per socket, URL
+//! re-parsing); an import sends hundreds of thousands.
 //!
 //! Same contract as [`Client::put_record`](super::Client::put_record): the same headers, the
 //! same errors. Used for plain `http://` and for `https://` (rustls with the platform's
@@ -11,14 +12,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full};
-use hyper::client::conn::http1;
-use hyper_util::rt::TokioIo;
-use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue, USER_AGENT};
-use reqwest::{Method, StatusCode, Url};
+use reqwest::header::HeaderValue;
+use reqwest::{Method, Url};
 
-use super::error::{body_message, retry_after, status_help};
+use super::error::{body_message, status_help};
+use super::wire::{Head, Wire};
 use super::{ApiError, Client, RecordBody, RecordKey};
 
 /// Makes connections to the tenant and sends writes on them. Cheap to clone.
@@ -45,7 +43,7 @@ struct Inner {
 /// One worker's connection (made on first use, made again after a failure).
 #[derive(Default)]
 pub struct Lane {
-    tx: Option<http1::SendRequest<Full<Bytes>>>,
+    wire: Option<Wire>,
 }
 
 /// Whether the environment names a proxy for requests to `url` (then the general client,
@@ -174,11 +172,7 @@ impl Direct {
         }
     }
 
-    async fn connect(
-        &self,
-        method: &Method,
-        path: &str,
-    ) -> Result<http1::SendRequest<Full<Bytes>>, ApiError> {
+    async fn connect(&self, method: &Method, path: &str) -> Result<Wire, ApiError> {
         let i = &self.inner;
         let tcp = tokio::time::timeout(
             i.connect_timeout,
@@ -188,31 +182,14 @@ impl Direct {
         .map_err(|_| self.transport(method, path, "connecting timed out".into(), true, false))?
         .map_err(|e| self.transport(method, path, format!("cannot connect: {e}"), false, false))?;
         let _ = tcp.set_nodelay(true);
-        let handshake_err = |e: hyper::Error| {
-            self.transport(method, path, format!("HTTP handshake: {e}"), false, false)
-        };
         match &i.tls {
-            None => {
-                let (tx, conn) = http1::handshake(TokioIo::new(tcp))
-                    .await
-                    .map_err(handshake_err)?;
-                tokio::spawn(async move {
-                    let _ = conn.await;
-                });
-                Ok(tx)
-            }
+            None => Ok(Wire::new(Box::new(tcp))),
             Some((connector, name)) => {
                 let stream = connector
                     .connect(name.clone(), tcp)
                     .await
                     .map_err(|e| self.transport(method, path, format!("TLS: {e}"), false, true))?;
-                let (tx, conn) = http1::handshake(TokioIo::new(stream))
-                    .await
-                    .map_err(handshake_err)?;
-                tokio::spawn(async move {
-                    let _ = conn.await;
-                });
-                Ok(tx)
+                Ok(Wire::new(Box::new(stream)))
             }
         }
     }
@@ -227,59 +204,40 @@ impl Direct {
         allow_404: bool,
     ) -> Result<Option<u16>, ApiError> {
         let i = &self.inner;
-        let attempt = async {
-            let mut tx = match lane.tx.take() {
-                Some(tx) if !tx.is_closed() => tx,
-                _ => self.connect(&method, path).await?,
-            };
-            tx.ready().await.map_err(|e| {
-                self.transport(&method, path, format!("connection lost: {e}"), false, false)
-            })?;
-            let uri = format!("{}{path}", i.base.path());
-            let mut req = hyper::Request::builder()
-                .method(method.clone())
-                .uri(uri)
-                .header(HOST, i.authority.clone())
-                .header(AUTHORIZATION, i.auth.clone())
-                .header(ACCEPT, i.media.clone())
-                .header(
-                    USER_AGENT,
-                    HeaderValue::from_static(concat!("vsimport/", env!("CARGO_PKG_VERSION"))),
-                );
-            if body.is_some() {
-                req = req.header(CONTENT_TYPE, i.media.clone());
-            }
-            let req = req
-                .body(Full::new(Bytes::from(body.unwrap_or_default())))
-                .map_err(|e| ApiError::Config {
-                    message: format!("cannot build {}: {e}", self.describe(&method, path)),
-                    help: None,
-                })?;
-            tracing::debug!(%method, path, "sending");
-            let resp = tx
-                .send_request(req)
-                .await
-                .map_err(|e| self.transport(&method, path, format!("{e}"), false, false))?;
-            let status = resp.status();
-            let retry_after = retry_after(resp.headers());
-            let bytes = resp
-                .into_body()
-                .collect()
-                .await
-                .map_err(|e| {
-                    self.transport(
-                        &method,
-                        path,
-                        format!("reading the answer: {e}"),
-                        false,
-                        false,
-                    )
-                })?
-                .to_bytes();
-            lane.tx = Some(tx);
-            Ok((status, retry_after, bytes))
+        let target = format!("{}{path}", i.base.path());
+        let user_agent = concat!("vsimport/", env!("CARGO_PKG_VERSION")).as_bytes();
+        let with_body = [
+            ("Authorization", i.auth.as_bytes()),
+            ("Accept", i.media.as_bytes()),
+            ("User-Agent", user_agent),
+            ("Content-Type", i.media.as_bytes()),
+        ];
+        let head = Head {
+            method: method.as_str(),
+            path: &target,
+            host: i.authority.as_bytes(),
+            headers: if body.is_some() {
+                &with_body
+            } else {
+                &with_body[..3]
+            },
         };
-        let (status, retry_after, bytes) = match tokio::time::timeout(i.timeout, attempt).await {
+        let attempt = async {
+            let mut wire = match lane.wire.take() {
+                Some(w) => w,
+                None => self.connect(&method, path).await?,
+            };
+            tracing::debug!(%method, path, "sending");
+            let answer = wire
+                .exchange(&head, body.as_deref())
+                .await
+                .map_err(|e| self.transport(&method, path, e.to_string(), false, false))?;
+            if answer.keep {
+                lane.wire = Some(wire);
+            }
+            Ok::<_, ApiError>(answer)
+        };
+        let answer = match tokio::time::timeout(i.timeout, attempt).await {
             Ok(r) => r?,
             Err(_) => {
                 return Err(self.transport(
@@ -291,19 +249,20 @@ impl Direct {
                 ));
             }
         };
-        tracing::debug!(%method, path, status = status.as_u16(), "answered");
-        if status.is_success() {
-            return Ok(Some(status.as_u16()));
+        let status = answer.status;
+        tracing::debug!(%method, path, status, "answered");
+        if (200..300).contains(&status) {
+            return Ok(Some(status));
         }
-        if allow_404 && status == StatusCode::NOT_FOUND {
+        if allow_404 && status == 404 {
             return Ok(None);
         }
         Err(ApiError::Status {
             request: self.describe(&method, path),
-            status: status.as_u16(),
-            message: body_message(&String::from_utf8_lossy(&bytes)),
-            help: status_help(status.as_u16()),
-            retry_after,
+            status,
+            message: body_message(&String::from_utf8_lossy(&answer.body)),
+            help: status_help(status),
+            retry_after: answer.retry_after.map(Duration::from_secs),
         })
     }
 }

@@ -8,6 +8,7 @@ pub mod direct;
 mod error;
 pub mod models;
 mod retry;
+mod wire;
 
 pub use client::{Client, ClientConfig, parse_base_url};
 pub use error::ApiError;

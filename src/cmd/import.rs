@@ -910,6 +910,7 @@ impl Written {
             concurrency: self.concurrency,
             min_concurrency: self.sent.min_concurrency,
             targets_kept: self.targets_kept,
+            cpu_seconds: self.sent.cpu.map(|c| c.as_secs_f64()),
             stopped: self.sent.stopped.clone(),
         });
     }

@@ -133,6 +133,10 @@ pub struct UploadOut {
     pub min_concurrency: usize,
     /// Target values read from the server and sent back (`--keep-targets`).
     pub targets_kept: u64,
+    /// CPU seconds vsimport spent while writing (Linux only): against `seconds`, how busy the
+    /// client was.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cpu_seconds: Option<f64>,
     /// Why the run stopped early, if it did.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub stopped: Option<String>,

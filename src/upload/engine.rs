@@ -73,6 +73,17 @@ pub struct Sent {
     pub stopped: Option<String>,
     /// The lowest the adaptive concurrency went.
     pub min_concurrency: usize,
+    /// CPU time this process spent while sending (Linux; `None` elsewhere).
+    pub cpu: Option<Duration>,
+}
+
+/// This process's CPU time so far (user + system), from `/proc/self/stat` (Linux).
+fn process_cpu() -> Option<Duration> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks: u64 = fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
+    // USER_HZ: 100 on every Linux configuration in use.
+    Some(Duration::from_millis(ticks * 10))
 }
 
 /// Called with a task's index and status once the server acknowledged it; an error stops
@@ -288,6 +299,7 @@ pub async fn run(
     on_done: Box<OnDone>,
 ) -> Sent {
     let started = Instant::now();
+    let cpu_before = process_cpu();
     let n = tasks.len();
     let direct = if crate::api::direct::proxy_configured(client.base_url()) {
         None
@@ -367,6 +379,9 @@ pub async fn run(
         retries: shared.retries.load(Ordering::Relaxed),
         throttled: shared.throttled.load(Ordering::Relaxed),
         elapsed: started.elapsed(),
+        cpu: process_cpu()
+            .zip(cpu_before)
+            .map(|(after, before)| after.saturating_sub(before)),
         stopped,
         min_concurrency: shared.gate.min_seen(),
     }

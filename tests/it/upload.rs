@@ -688,3 +688,44 @@ fn max_rps_spaces_the_requests() {
         ms.iter().cloned().fold(f64::MIN, f64::max) - ms.iter().cloned().fold(f64::MAX, f64::min);
     assert!(span >= 280.0, "30 requests within {span} ms");
 }
+
+#[test]
+fn writes_to_a_server_that_closes_every_connection() {
+    // Not the emulator: one answer per connection (`Connection: close`), plain
+    // Content-Length bodies. Every record is written on a new connection.
+    let data = attendance(3, 2, 0);
+    let server = TinyServer::start(40, |path| {
+        if path.starts_with("/api/exchange/kpi-data?") {
+            (200, "application/json", "[]".to_string())
+        } else {
+            (201, "application/json", "{}".to_string())
+        }
+    });
+    let states = tempfile::tempdir().unwrap();
+    let r = run(vs(&["import"])
+        .arg(&data.csv)
+        .arg("--mapping")
+        .arg(&data.mapping)
+        .args(["--catalog", sample_catalog().to_str().unwrap()])
+        .args(["--url", &server.url, "--format", "json"])
+        .arg("--state-dir")
+        .arg(states.path()));
+    assert_eq!(r.code, 0, "{}", r.all());
+    let doc = report_of(&r);
+    assert_eq!(doc["summary"]["records_written"], 6);
+    assert_eq!(doc["summary"]["retries"], 0);
+    let seen = server.seen.lock().unwrap();
+    let puts: Vec<&String> = seen.iter().filter(|h| h.starts_with("PUT ")).collect();
+    assert_eq!(puts.len(), 6, "{seen:?}");
+    // The request head: the vendor media type, Basic Auth, a Host header, a body length.
+    let head = puts[0].to_lowercase();
+    for h in [
+        "host: 127.0.0.1:",
+        "authorization: basic ",
+        "accept: application/vs.v2.0+json",
+        "content-type: application/vs.v2.0+json",
+        "content-length: ",
+    ] {
+        assert!(head.contains(h), "{h} missing in {head}");
+    }
+}
