@@ -15,9 +15,6 @@ pub struct Wire {
     io: Box<dyn Io>,
     out: Vec<u8>,
     buf: Vec<u8>,
-    /// Whether an answer has been read on it (a kept connection, which the server may have
-    /// closed while it was idle).
-    pub used: bool,
 }
 
 /// An answer.
@@ -33,8 +30,8 @@ pub struct Answer {
 #[derive(Debug)]
 pub enum WireError {
     Io(std::io::Error),
-    /// The connection closed before any byte of the answer (on a kept connection: the server
-    /// closed it while idle; the request can be sent again on a new one).
+    /// The connection closed before any byte of the answer (on a kept connection, the server
+    /// may have closed it while idle; the engine retries on a new connection).
     Closed,
     /// Not an HTTP/1.x answer, or a broken body.
     Bad(String),
@@ -73,7 +70,6 @@ impl Wire {
             io,
             out: Vec::with_capacity(1024),
             buf: Vec::with_capacity(4096),
-            used: false,
         }
     }
 
@@ -107,9 +103,7 @@ impl Wire {
         self.io.write_all(&self.out).await?;
         self.io.flush().await?;
         self.buf.clear();
-        let answer = self.read_answer(head.method == "HEAD").await?;
-        self.used = true;
-        Ok(answer)
+        self.read_answer(head.method == "HEAD").await
     }
 
     /// Reads more bytes into the buffer; `Ok(0)` at the end of the connection.
