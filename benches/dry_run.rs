@@ -6,33 +6,9 @@
 mod generator;
 
 use std::path::PathBuf;
-use std::sync::OnceLock;
 
 use calamine::{Data, Reader};
 use vsimport::dedupe::OnConflict;
-
-fn csv_1m() -> &'static PathBuf {
-    static F: OnceLock<PathBuf> = OnceLock::new();
-    F.get_or_init(generator::csv_1m)
-}
-
-fn xlsx_100k() -> &'static PathBuf {
-    static F: OnceLock<PathBuf> = OnceLock::new();
-    F.get_or_init(generator::xlsx_100k)
-}
-
-fn mapping() -> &'static PathBuf {
-    static F: OnceLock<PathBuf> = OnceLock::new();
-    F.get_or_init(|| {
-        generator::bench_file("semi_wide.mapping.toml", |p| {
-            std::fs::write(
-                p,
-                "[columns]\ndate = \"Date\"\nteam = \"Team\"\nkpi = \"KPI\"\n[values]\n\"Actual\" = \"Actual\"\n\"Target\" = \"Target\"\n",
-            )
-            .expect("write mapping")
-        })
-    })
-}
 
 fn catalog() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -41,9 +17,9 @@ fn catalog() -> PathBuf {
 }
 
 fn main() {
-    csv_1m();
-    xlsx_100k();
-    mapping();
+    generator::csv_1m();
+    generator::xlsx_100k();
+    generator::semi_wide_mapping();
     divan::main();
 }
 
@@ -51,7 +27,7 @@ fn main() {
 fn csv_raw_byte_records() -> usize {
     let mut r = csv::ReaderBuilder::new()
         .has_headers(false)
-        .from_path(csv_1m())
+        .from_path(generator::csv_1m())
         .expect("open");
     let mut rec = csv::ByteRecord::new();
     let mut n = 0;
@@ -63,15 +39,20 @@ fn csv_raw_byte_records() -> usize {
 
 #[divan::bench(sample_count = 10, sample_size = 1)]
 fn csv_dry_run() -> u64 {
-    let r = vsimport::cmd::import::dry_run(csv_1m(), mapping(), &catalog(), OnConflict::Error)
-        .expect("dry run");
+    let r = vsimport::cmd::import::dry_run(
+        generator::csv_1m(),
+        generator::semi_wide_mapping(),
+        &catalog(),
+        OnConflict::Error,
+    )
+    .expect("dry run");
     assert_eq!(r.summary.values_planned, 2_000_000);
     r.summary.values_planned
 }
 
 #[divan::bench(sample_count = 5, sample_size = 1)]
 fn xlsx_raw_calamine_range() -> usize {
-    let mut wb = calamine::open_workbook_auto(xlsx_100k()).expect("open");
+    let mut wb = calamine::open_workbook_auto(generator::xlsx_100k()).expect("open");
     let name = wb.sheet_names()[0].clone();
     let range = wb.worksheet_range(&name).expect("range");
     range
@@ -82,8 +63,13 @@ fn xlsx_raw_calamine_range() -> usize {
 
 #[divan::bench(sample_count = 5, sample_size = 1)]
 fn xlsx_dry_run() -> u64 {
-    let r = vsimport::cmd::import::dry_run(xlsx_100k(), mapping(), &catalog(), OnConflict::Error)
-        .expect("dry run");
+    let r = vsimport::cmd::import::dry_run(
+        generator::xlsx_100k(),
+        generator::semi_wide_mapping(),
+        &catalog(),
+        OnConflict::Error,
+    )
+    .expect("dry run");
     assert_eq!(r.summary.values_planned, 200_000);
     r.summary.values_planned
 }

@@ -8,26 +8,13 @@
 #[path = "support/gen.rs"]
 mod generator;
 
-use std::path::PathBuf;
-use std::sync::OnceLock;
-
 use calamine::{Data, Reader};
 use vsimport::read::{Cell, Source, SourceOptions};
 
-fn csv_file() -> &'static PathBuf {
-    static F: OnceLock<PathBuf> = OnceLock::new();
-    F.get_or_init(generator::csv_1m)
-}
-
-fn xlsx_file() -> &'static PathBuf {
-    static F: OnceLock<PathBuf> = OnceLock::new();
-    F.get_or_init(generator::xlsx_100k)
-}
-
 fn main() {
     // Generate before timing.
-    csv_file();
-    xlsx_file();
+    generator::csv_1m();
+    generator::xlsx_100k();
     divan::main();
 }
 
@@ -36,7 +23,7 @@ fn csv_raw_byte_records() -> usize {
     let mut r = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .from_path(csv_file())
+        .from_path(generator::csv_1m())
         .expect("open");
     let mut rec = csv::ByteRecord::new();
     let mut bytes = 0;
@@ -50,7 +37,7 @@ fn csv_raw_byte_records() -> usize {
 
 #[divan::bench(sample_count = 10, sample_size = 1)]
 fn csv_vsimport_cells() -> usize {
-    let mut src = Source::open(csv_file(), &SourceOptions::default()).expect("open");
+    let mut src = Source::open(generator::csv_1m(), &SourceOptions::default()).expect("open");
     let width = src.detected().columns.len();
     let mut bytes = 0;
     src.for_each_row(|row| {
@@ -67,7 +54,7 @@ fn csv_vsimport_cells() -> usize {
 
 #[divan::bench(sample_count = 5, sample_size = 1)]
 fn xlsx_raw_calamine_range() -> usize {
-    let mut wb = calamine::open_workbook_auto(xlsx_file()).expect("open");
+    let mut wb = calamine::open_workbook_auto(generator::xlsx_100k()).expect("open");
     let name = wb.sheet_names()[0].clone();
     let range = wb.worksheet_range(&name).expect("range");
     range
@@ -78,7 +65,7 @@ fn xlsx_raw_calamine_range() -> usize {
 
 #[divan::bench(sample_count = 5, sample_size = 1)]
 fn xlsx_vsimport_cells() -> usize {
-    let mut src = Source::open(xlsx_file(), &SourceOptions::default()).expect("open");
+    let mut src = Source::open(generator::xlsx_100k(), &SourceOptions::default()).expect("open");
     let width = src.detected().columns.len();
     let mut n = 0;
     src.for_each_row(|row| {

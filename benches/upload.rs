@@ -33,13 +33,7 @@ fn data() -> (PathBuf, PathBuf) {
         )
         .expect("write csv")
     });
-    let mapping = generator::bench_file("semi_wide.mapping.toml", |p| {
-        std::fs::write(
-            p,
-            "[columns]\ndate = \"Date\"\nteam = \"Team\"\nkpi = \"KPI\"\n[values]\n\"Actual\" = \"Actual\"\n\"Target\" = \"Target\"\n",
-        )
-        .expect("write mapping")
-    });
+    let mapping = generator::semi_wide_mapping().clone();
     (csv, mapping)
 }
 

@@ -181,16 +181,39 @@ pub fn bench_file(name: &str, make: impl FnOnce(&Path)) -> std::path::PathBuf {
     p
 }
 
+/// A benchmark input, made on first use and then remembered for the process.
+fn cached(
+    cell: &'static std::sync::OnceLock<std::path::PathBuf>,
+    name: &str,
+    make: impl FnOnce(&Path),
+) -> &'static std::path::PathBuf {
+    cell.get_or_init(|| bench_file(name, make))
+}
+
 /// The benchmarks' CSV: 1,000,000 semi-wide rows (2,000,000 values).
-pub fn csv_1m() -> std::path::PathBuf {
-    bench_file("semi_wide_1m.csv", |p| {
+pub fn csv_1m() -> &'static std::path::PathBuf {
+    static F: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    cached(&F, "semi_wide_1m.csv", |p| {
         write_csv(p, 1_000_000, Layout::SemiWide, Locale::En).expect("write csv")
     })
 }
 
 /// The benchmarks' workbook: 100,000 semi-wide rows with real date cells.
-pub fn xlsx_100k() -> std::path::PathBuf {
-    bench_file("semi_wide_100k.xlsx", |p| {
+pub fn xlsx_100k() -> &'static std::path::PathBuf {
+    static F: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    cached(&F, "semi_wide_100k.xlsx", |p| {
         write_xlsx(p, 100_000, Layout::SemiWide).expect("write xlsx")
+    })
+}
+
+/// The mapping of the semi-wide files above (Date, Team, KPI, Actual, Target).
+pub fn semi_wide_mapping() -> &'static std::path::PathBuf {
+    static F: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    cached(&F, "semi_wide.mapping.toml", |p| {
+        std::fs::write(
+            p,
+            "[columns]\ndate = \"Date\"\nteam = \"Team\"\nkpi = \"KPI\"\n[values]\n\"Actual\" = \"Actual\"\n\"Target\" = \"Target\"\n",
+        )
+        .expect("write mapping")
     })
 }
