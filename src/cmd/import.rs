@@ -563,9 +563,9 @@ pub async fn run_with(args: &Args, client: Option<Client>, ui: Ui) -> Result<Out
     for dir in &dirs {
         report::files::write_report(dir, &doc)?;
         report::files::write_rejected(dir, &args.file, &source_opts, &validated.rejected)?;
-        if let Some(w) = &written {
+        if let (Some(w), Some(c)) = (&written, &compared) {
             if w.failed > 0 {
-                write_failed(dir, &validated, w)?;
+                write_failed(dir, &validated, &c.items, w)?;
             } else {
                 // No stale list from an earlier run in the same directory.
                 for f in ["failed.csv", "failed.mapping.toml"] {
@@ -978,9 +978,13 @@ impl Written {
     }
 }
 
-fn write_failed(dir: &Path, v: &Validated<'_>, w: &Written) -> Result<u64, Error> {
+fn write_failed(
+    dir: &Path,
+    v: &Validated<'_>,
+    items: &[crate::upload::Item],
+    w: &Written,
+) -> Result<u64, Error> {
     use crate::upload::engine::Outcome as O;
-    let items = crate::upload::items(v);
     let failed: Vec<report::files::FailedRecord<'_>> = items
         .iter()
         .zip(&w.outcome)

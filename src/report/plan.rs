@@ -337,28 +337,28 @@ pub fn report(v: &Validated<'_>, cx: &Context<'_>) -> Report {
     }
 }
 
-/// The planned records with names, for `--plan` output and the upload stage.
+/// The planned records with names, for `--records` (the upload stage's records, named).
 pub fn planned_records(v: &Validated<'_>) -> Vec<PlannedRecord> {
-    v.records
-        .iter()
-        .map(|r| {
-            let es = &v.entries[r.clone()];
-            let e = es[0];
-            let kpi = v.index.kpi(e.kpi);
-            let rows = crate::validate::source_rows(es);
+    crate::upload::items(v)
+        .into_iter()
+        .map(|it| {
+            let kpi = v.index.kpi(it.kpi);
             PlannedRecord {
-                key: v.index.record_key(e.kpi, e.team, e.date, e.sub_tile),
+                key: it.key,
                 kpi_name: kpi.name.clone(),
-                team_name: v.index.team(e.team).name.clone(),
-                values: es
+                team_name: v.index.team(it.team).name.clone(),
+                values: it
+                    .values
                     .iter()
                     .map(|x| PlannedValue {
-                        name: kpi.kpi_values[x.slot as usize].name.clone(),
-                        value: x.value,
+                        name: kpi
+                            .value(x.kpi_value_id)
+                            .map_or_else(|| x.kpi_value_id.to_string(), |n| n.name.clone()),
+                        value: x.value.as_f64().unwrap_or(f64::NAN),
                         forecast: x.forecast,
                     })
                     .collect(),
-                rows,
+                rows: it.rows,
             }
         })
         .collect()
