@@ -10,60 +10,40 @@ fn rate(state: &ProgressState, w: &mut dyn std::fmt::Write) {
     let _ = write!(w, "{:.0}/s", state.per_sec());
 }
 
-/// A spinner with a running count: "reading data.csv  123,456 rows  (45,678/s)".
-pub fn counter(what: &str, unit: &str, quiet: bool) -> ProgressBar {
+/// A bar (`len` given) or spinner drawn from `template` (with `{rate}` available).
+fn styled(len: Option<u64>, template: &str, quiet: bool) -> ProgressBar {
     if quiet {
         return ProgressBar::hidden();
     }
-    let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template(&format!(
-        "{{spinner}} {what}  {{human_pos}} {unit}  ({{rate}})  {{elapsed}}"
-    )) {
-        pb.set_style(style.with_key("rate", rate));
+    let pb = ProgressBar::with_draw_target(len, ProgressDrawTarget::stderr());
+    if let Ok(style) = ProgressStyle::with_template(template) {
+        pb.set_style(style.with_key("rate", rate).progress_chars("=> "));
     }
-    pb.enable_steady_tick(Duration::from_millis(120));
+    pb.enable_steady_tick(Duration::from_millis(if len.is_some() { 200 } else { 120 }));
     pb
+}
+
+/// A spinner with a running count: "reading data.csv  123,456 rows  (45,678/s)".
+pub fn counter(what: &str, unit: &str, quiet: bool) -> ProgressBar {
+    let t = format!("{{spinner}} {what}  {{human_pos}} {unit}  ({{rate}})  {{elapsed}}");
+    styled(None, &t, quiet)
 }
 
 /// A bar over `len` items with rate and ETA; its message shows retries and failures.
 pub fn bar(len: u64, what: &str, quiet: bool) -> ProgressBar {
-    if quiet {
-        return ProgressBar::hidden();
-    }
-    let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template(&format!(
-        "{what} [{{bar:30}}] {{human_pos}}/{{human_len}}  {{rate}}  ETA {{eta}}  {{msg}}"
-    )) {
-        pb.set_style(style.with_key("rate", rate).progress_chars("=> "));
-    }
-    pb.enable_steady_tick(Duration::from_millis(200));
-    pb
+    let t =
+        format!("{what} [{{bar:30}}] {{human_pos}}/{{human_len}}  {{rate}}  ETA {{eta}}  {{msg}}");
+    styled(Some(len), &t, quiet)
 }
 
 /// A spinner with a message and the time so far, for waits without a count.
 pub fn spinner(what: &str, quiet: bool) -> ProgressBar {
-    if quiet {
-        return ProgressBar::hidden();
-    }
-    let pb = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template(&format!("{{spinner}} {what}  {{elapsed}}")) {
-        pb.set_style(style);
-    }
-    pb.enable_steady_tick(Duration::from_millis(120));
-    pb
+    styled(None, &format!("{{spinner}} {what}  {{elapsed}}"), quiet)
 }
 
 /// A bar over a file's bytes with rate and ETA: "checking data.csv [=====>   ] 12 MiB/41 MiB".
 pub fn bytes(len: u64, what: &str, quiet: bool) -> ProgressBar {
-    if quiet {
-        return ProgressBar::hidden();
-    }
-    let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
-    if let Ok(style) = ProgressStyle::with_template(&format!(
-        "{what} [{{bar:30}}] {{bytes}}/{{total_bytes}}  {{bytes_per_sec}}  ETA {{eta}}"
-    )) {
-        pb.set_style(style.progress_chars("=> "));
-    }
-    pb.enable_steady_tick(Duration::from_millis(200));
-    pb
+    let t =
+        format!("{what} [{{bar:30}}] {{bytes}}/{{total_bytes}}  {{bytes_per_sec}}  ETA {{eta}}");
+    styled(Some(len), &t, quiet)
 }
