@@ -9,7 +9,7 @@
 mod generator;
 
 use calamine::{Data, Reader};
-use vsimport::read::{Cell, Source, SourceOptions};
+use vsimport::read::{Cell, Input, Source, SourceOptions};
 
 fn main() {
     // Generate before timing.
@@ -37,7 +37,11 @@ fn csv_raw_byte_records() -> usize {
 
 #[divan::bench(sample_count = 10, sample_size = 1)]
 fn csv_vsimport_cells() -> usize {
-    let mut src = Source::open(generator::csv_1m(), &SourceOptions::default()).expect("open");
+    let mut src = Source::open(
+        &Input::Path(generator::csv_1m().clone()),
+        &SourceOptions::default(),
+    )
+    .expect("open");
     let width = src.detected().columns.len();
     let mut bytes = 0;
     src.for_each_row(|row| {
@@ -65,7 +69,11 @@ fn xlsx_raw_calamine_range() -> usize {
 
 #[divan::bench(sample_count = 5, sample_size = 1)]
 fn xlsx_vsimport_cells() -> usize {
-    let mut src = Source::open(generator::xlsx_100k(), &SourceOptions::default()).expect("open");
+    let mut src = Source::open(
+        &Input::Path(generator::xlsx_100k().clone()),
+        &SourceOptions::default(),
+    )
+    .expect("open");
     let width = src.detected().columns.len();
     let mut n = 0;
     src.for_each_row(|row| {

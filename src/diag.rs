@@ -93,6 +93,14 @@ pub struct Diagnostic {
     pub context: Option<Context>,
 }
 
+/// Why a cell or row is refused, before it has a place: the validate stage adds the location.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Problem {
+    pub code: &'static str,
+    pub message: String,
+    pub help: Option<String>,
+}
+
 /// A row rendered as text, and where the cell is in it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Context {

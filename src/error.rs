@@ -20,7 +20,11 @@ pub enum Error {
 
     #[error(transparent)]
     #[diagnostic(transparent)]
-    Catalog(#[from] crate::emulator::store::CatalogError),
+    Catalog(#[from] crate::catalog::CatalogError),
+
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    MappingFile(Box<crate::map::MappingError>),
 
     /// Flags, environment or config file do not add up.
     #[error("{message}")]
@@ -57,6 +61,11 @@ pub enum Error {
 }
 
 impl Error {
+    /// The process exit code for this error: 2 (nothing could be done).
+    pub fn exit_code(&self) -> u8 {
+        2
+    }
+
     pub fn io(path: impl std::fmt::Display, err: impl std::fmt::Display) -> Error {
         Error::Io {
             path: path.to_string(),

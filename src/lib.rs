@@ -1,35 +1,46 @@
 //! # vsimport
 //!
 //! Loads KPI spreadsheets exported from BI tools (CSV, Excel) into ValueStreamer through its
-//! KPI REST API. The pipeline is staged; each stage takes one type in and hands one type on:
+//! KPI REST API. The pipeline is staged; each stage is a module whose documentation names the
+//! type it takes and the type it hands on ([`pipeline`] composes them):
 //!
-//! 1. **read** — a CSV or Excel file becomes a stream of typed cells that know their file,
-//!    sheet, row and column.
-//! 2. **map** — a mapping (TOML) turns columns into record keys and values.
-//! 3. **normalise / validate** — dates, times and numbers are parsed and checked against the
-//!    tenant's catalog (fetched through [`api`]).
-//! 4. **dedupe** — values for the same record key are merged; conflicts are reported.
-//! 5. **upload** — concurrent PUTs with limits, retries and a journal.
-//! 6. **report** — every problem as a diagnostic pointing at the cell, with a fix.
+//! 1. [`read`] — an [`read::Input`] (file, pipe, standard input) becomes located, typed
+//!    [`read::Row`]s; the input is read once and hashed on the way.
+//! 2. [`map`] — a checked [`map::Mapping`] and the file's header give a [`map::ColumnPlan`].
+//! 3. [`normalize`] — one [`read::Cell`] becomes a date, a number or minutes since midnight.
+//! 4. [`validate`] — rows become [`record::Entry`]s (one value each) or rejected rows, with
+//!    every problem as a diagnostic in the [`findings::Findings`].
+//! 5. [`dedupe`] — entries become [`dedupe::Records`]: sorted, grouped, each slot once.
+//! 6. [`plan`] — records become a [`plan::Plan`] of [`plan::PlannedRecord`]s, ready to send.
+//! 7. [`upload`] — compared with the server, then written: concurrent PUTs with limits,
+//!    retries, a journal and undo data.
+//! 8. [`report`] — everything the user reads: diagnostics pointing at the cell, the plan, the
+//!    diff, the summary, report.json, rejected.csv, failed.csv.
 //!
-//! Around it: [`api`] (the typed client), [`emulator`] (a faithful stand-in for the service,
-//! for tests, benchmarks and the demo) and [`settings`] (flags, environment and config file
-//! resolved once). Only `api`/`upload` touch the network and only `report`/`cmd` print.
+//! Around it: [`api`] (the typed client: one limit and one retry policy for every request),
+//! [`emulator`] (a stand-in for the service, for tests, benchmarks and the demo),
+//! [`catalog`] (the tenant's KPIs and teams as lookup tables), [`cli`] (the raw flags) and
+//! [`settings`] (flags, environment, config file and the mapping's `[source]` resolved once).
+//! Only `read` opens input files, only `api` touches the network, only `report` writes to
+//! the terminal, and only `settings` reads the environment.
 
 pub mod api;
+pub mod catalog;
 pub mod cli;
 pub mod cmd;
 pub mod dedupe;
 pub mod diag;
 pub mod emulator;
 pub mod error;
-pub mod fxhash;
+pub mod findings;
 pub mod map;
 pub mod normalize;
+mod persist;
+pub mod pipeline;
+pub mod plan;
 pub mod read;
+pub mod record;
 pub mod report;
-pub mod rng;
-pub mod secret;
 pub mod settings;
 pub mod suggest;
 pub mod upload;
@@ -51,7 +62,9 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             };
         }
     };
-    init_tracing(cli.verbose, cli.quiet);
+    let env = settings::ProcessEnv;
+    let ui = settings::Ui::resolve(cli.verbose, cli.quiet, cli.color, &env);
+    init_tracing(cli.verbose, cli.quiet, settings::log_filter(&env));
     // The emulator serves many connections and gets a thread per core. Every other command
     // is a client: one thread drives all its requests (CPU-heavy checking runs on its own
     // threads), which costs a third less CPU per request than a multi-thread scheduler
@@ -68,22 +81,22 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    match runtime.block_on(cli::dispatch(cli)) {
+    match runtime.block_on(cmd::dispatch(cli.command, ui)) {
         Ok(code) => code,
         Err(e) => {
-            report::print_error(&e);
-            ExitCode::from(2)
+            report::err(&report::render(&e, ui.color));
+            ExitCode::from(e.exit_code())
         }
     }
 }
 
-fn init_tracing(verbose: u8, quiet: bool) {
+fn init_tracing(verbose: u8, quiet: bool, filter: Option<String>) {
     use std::str::FromStr;
     use tracing_subscriber::filter::{LevelFilter, Targets};
     use tracing_subscriber::layer::SubscriberExt;
 
-    let targets = match std::env::var("RUST_LOG") {
-        Ok(s) if !s.trim().is_empty() => Targets::from_str(&s).unwrap_or_default(),
+    let targets = match filter {
+        Some(s) if !s.trim().is_empty() => Targets::from_str(&s).unwrap_or_default(),
         _ => {
             let level = match (quiet, verbose) {
                 (true, _) => LevelFilter::ERROR,

@@ -1,20 +1,8 @@
-//! "Did you mean …?" for names that match nothing: case-insensitive edit distance.
+//! "Did you mean …?" for names that match nothing: case-insensitive edit distance (strsim).
 
-/// Levenshtein distance over chars.
-pub fn distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    let mut cur = vec![0; b.len() + 1];
-    for (i, ca) in a.iter().enumerate() {
-        cur[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cost = usize::from(ca != cb);
-            cur[j + 1] = (prev[j] + cost).min(prev[j + 1] + 1).min(cur[j] + 1);
-        }
-        std::mem::swap(&mut prev, &mut cur);
-    }
-    prev[b.len()]
+/// Edit distance (Levenshtein, over characters).
+pub(crate) fn distance(a: &str, b: &str) -> usize {
+    strsim::levenshtein(a, b)
 }
 
 /// The closest candidate within a third of the name's length (at least 2 edits), if any.
@@ -22,6 +10,11 @@ pub fn did_you_mean<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    // A name is short; a long cell is not one, and comparing it with every name would cost
+    // its length times theirs.
+    if name.len() > 200 {
+        return None;
+    }
     let lower = name.trim().to_lowercase();
     let limit = (lower.chars().count() / 3).max(2);
     let candidates: Vec<&'a str> = candidates.into_iter().collect();

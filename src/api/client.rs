@@ -1,5 +1,6 @@
 //! The HTTP client: one pooled `reqwest::Client`, Basic Auth on every request, the vendor
-//! media type, timeouts, and errors that name the request.
+//! media type, timeouts, and errors that name the request. Every request goes through the
+//! client's one [`Limiter`] (concurrency, rate, pauses) and its one [`RetryPolicy`].
 
 use std::net::IpAddr;
 use std::sync::Arc;
@@ -10,16 +11,18 @@ use chrono::NaiveDate;
 use reqwest::header::{ACCEPT, AUTHORIZATION, CONTENT_TYPE, HeaderValue};
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
 use super::error::{body_message, retry_after, snippet, status_help, transport};
+use super::limit::{Limiter, Limits, Signal, Tally};
+use super::retry::Tried;
 use super::{
     ApiError, ApiVersion, Catalog, KpiDetail, KpiMeta, Named, Record, RecordBody, RecordKey,
     RetryPolicy,
 };
-use crate::secret::Secret;
+use secrecy::{ExposeSecret, SecretString};
 
 /// Everything needed to reach one tenant.
 #[derive(Debug, Clone)]
@@ -27,19 +30,28 @@ pub struct ClientConfig {
     /// The API base, e.g. `https://api-acme.valuestreamer.de/api` (a trailing slash is fine).
     pub base_url: String,
     pub user: String,
-    pub password: Secret,
+    pub password: SecretString,
     pub version: ApiVersion,
     /// Permit plain `http://` to a host that is not loopback.
     pub allow_http: bool,
     /// Whole-request timeout.
     pub timeout: Duration,
     pub connect_timeout: Duration,
-    /// Retries for the read-only requests (GET).
+    /// Retries of every request.
     pub retry: RetryPolicy,
+    /// Concurrency and rate of every request.
+    pub limits: Limits,
+    /// A proxy is configured in the environment for this server (writes then go through
+    /// the general client, which implements proxies).
+    pub proxy: bool,
 }
 
 impl ClientConfig {
-    pub fn new(base_url: impl Into<String>, user: impl Into<String>, password: Secret) -> Self {
+    pub fn new(
+        base_url: impl Into<String>,
+        user: impl Into<String>,
+        password: SecretString,
+    ) -> Self {
         ClientConfig {
             base_url: base_url.into(),
             user: user.into(),
@@ -49,6 +61,8 @@ impl ClientConfig {
             timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
+            limits: Limits::default(),
+            proxy: false,
         }
     }
 }
@@ -70,10 +84,24 @@ struct Inner {
     connect_timeout: Duration,
     version: ApiVersion,
     retry: RetryPolicy,
+    limiter: Limiter,
+    concurrency: usize,
+    /// Cancelled when the run stops (Ctrl-C): waits end, nothing more is sent.
+    stop: CancellationToken,
+}
+
+/// What one attempt's result means for the limit.
+fn signal<T>(r: &Result<T, ApiError>, policy: &RetryPolicy) -> Signal {
+    match r {
+        Ok(_) => Signal::Answered,
+        Err(e) if e.is_throttle() => Signal::Throttled(e.retry_after().map(|d| policy.capped(d))),
+        Err(ApiError::Status { .. }) => Signal::Answered,
+        Err(_) => Signal::NoAnswer,
+    }
 }
 
 /// Whether the URL's host is this machine (`localhost`, 127.0.0.0/8, ::1).
-pub(crate) fn is_loopback(url: &Url) -> bool {
+pub fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
@@ -147,15 +175,13 @@ impl Client {
                 message: format!("cannot set up the HTTP client: {e}"),
                 help: None,
             })?;
-        let mut auth = HeaderValue::from_str(&format!(
+        let credentials =
+            zeroize::Zeroizing::new(format!("{}:{}", cfg.user, cfg.password.expose_secret()));
+        let encoded = zeroize::Zeroizing::new(format!(
             "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!(
-                "{}:{}",
-                cfg.user,
-                cfg.password.expose()
-            ))
-        ))
-        .map_err(|_| ApiError::Config {
+            base64::engine::general_purpose::STANDARD.encode(credentials.as_bytes())
+        ));
+        let mut auth = HeaderValue::from_str(&encoded).map_err(|_| ApiError::Config {
             message: "the user name or password holds characters that cannot be sent".into(),
             help: Some("use a user name and password without control characters".into()),
         })?;
@@ -169,8 +195,65 @@ impl Client {
                 connect_timeout: cfg.connect_timeout,
                 version: cfg.version,
                 retry: cfg.retry,
+                limiter: Limiter::new(cfg.limits),
+                concurrency: cfg.limits.concurrency.max(1),
+                stop: CancellationToken::new(),
             }),
         })
+    }
+
+    /// Stops the client: waits end at once, and no request is sent any more.
+    pub fn stop_token(&self) -> CancellationToken {
+        self.inner.stop.clone()
+    }
+
+    /// Requests, retries and throttling answers so far.
+    pub fn tally(&self) -> Tally {
+        self.inner.limiter.tally()
+    }
+
+    /// The configured concurrency (the adaptive limit's ceiling).
+    pub fn concurrency(&self) -> usize {
+        self.inner.concurrency
+    }
+
+    /// The lowest the adaptive concurrency went.
+    pub fn min_concurrency(&self) -> usize {
+        self.inner.limiter.min_seen()
+    }
+
+    /// One request (`op` makes one attempt) through the limit and the retry policy; `stop`
+    /// ends the waits and the retries.
+    pub(crate) async fn tried<T, F, Fut>(&self, stop: &CancellationToken, mut op: F) -> Tried<T>
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Result<T, ApiError>>,
+    {
+        let limiter = &self.inner.limiter;
+        let policy = &self.inner.retry;
+        let tried = policy
+            .run(stop, || {
+                let attempt = op();
+                async move {
+                    if stop.is_cancelled() {
+                        return Err(ApiError::Stopped);
+                    }
+                    let permit = tokio::select! {
+                        p = limiter.acquire() => p,
+                        _ = stop.cancelled() => return Err(ApiError::Stopped),
+                    };
+                    let r = attempt.await;
+                    permit.done(signal(&r, policy));
+                    r
+                }
+            })
+            .await;
+        let retries = u64::from(tried.attempts.saturating_sub(1));
+        limiter
+            .counters
+            .retries
+            .fetch_add(retries, std::sync::atomic::Ordering::Relaxed);
+        tried
     }
 
     /// The `Authorization` header value (sensitive: never logged).
@@ -212,9 +295,9 @@ impl Client {
         Ok(url)
     }
 
-    /// Sends one request and returns status and body text. Non-2xx becomes `ApiError::Status`
-    /// unless `allow_404` and the status is 404 (then `Ok(None)`).
-    async fn send(
+    /// Sends one request, once, and returns status and body text. Non-2xx becomes
+    /// `ApiError::Status` unless `allow_404` and the status is 404 (then `Ok(None)`).
+    async fn once(
         &self,
         method: Method,
         path: &str,
@@ -270,12 +353,12 @@ impl Client {
         query: &[(&str, String)],
         allow_404: bool,
     ) -> Result<Option<T>, ApiError> {
-        let (res, retries) = self
-            .inner
-            .retry
-            .run(|| self.send(Method::GET, path, query, None, allow_404))
+        let tried = self
+            .tried(&self.inner.stop, || {
+                self.once(Method::GET, path, query, None, allow_404)
+            })
             .await;
-        let Some((_, text)) = res.map_err(|e| e.after_attempts(retries + 1))? else {
+        let Some((_, text)) = tried.result.map_err(|e| e.after_attempts(tried.attempts))? else {
             return Ok(None);
         };
         serde_json::from_str(&text)
@@ -314,20 +397,16 @@ impl Client {
             })
     }
 
-    /// The whole catalog: the KPI list, then every KPI's details, `concurrency` at a time.
-    /// Teams are the union of the KPIs' recording teams. KPIs come back in list order.
-    pub async fn catalog(&self, concurrency: usize) -> Result<Catalog, ApiError> {
+    /// The whole catalog: the KPI list, then every KPI's details (as many at once as the
+    /// limit allows). Teams are the union of the KPIs' recording teams. KPIs come back in list
+    /// order.
+    pub async fn catalog(&self) -> Result<Catalog, ApiError> {
         let metas = self.list_kpis().await?;
-        let sem = Arc::new(Semaphore::new(concurrency.max(1)));
         let mut set = JoinSet::new();
         for (i, meta) in metas.iter().enumerate() {
             let client = self.clone();
-            let sem = sem.clone();
             let id = meta.id;
-            set.spawn(async move {
-                let _permit = sem.acquire_owned().await;
-                (i, client.kpi(id).await)
-            });
+            set.spawn(async move { (i, client.kpi(id).await) });
         }
         let mut details: Vec<Option<KpiDetail>> = vec![None; metas.len()];
         while let Some(joined) = set.join_next().await {
@@ -405,18 +484,22 @@ impl Client {
         self.get_json(&key.path(), &[], true).await
     }
 
-    /// `PUT` one record, once (no retry: the caller decides). Returns the HTTP status.
-    pub async fn put_record(&self, key: &RecordKey, body: &RecordBody) -> Result<u16, ApiError> {
+    /// `PUT` one record, once. Returns the HTTP status.
+    pub(crate) async fn put_record_once(
+        &self,
+        key: &RecordKey,
+        body: &RecordBody,
+    ) -> Result<u16, ApiError> {
         let res = self
-            .send(Method::PUT, &key.path(), &[], Some(body), false)
+            .once(Method::PUT, &key.path(), &[], Some(body), false)
             .await?;
         Ok(res.map(|(s, _)| s.as_u16()).unwrap_or(200))
     }
 
     /// `DELETE` one record, once. `Ok(false)` when the server had no such record (404).
-    pub async fn delete_record(&self, key: &RecordKey) -> Result<bool, ApiError> {
+    pub(crate) async fn delete_record_once(&self, key: &RecordKey) -> Result<bool, ApiError> {
         Ok(self
-            .send(Method::DELETE, &key.path(), &[], None, true)
+            .once(Method::DELETE, &key.path(), &[], None, true)
             .await?
             .is_some())
     }

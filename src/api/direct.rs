@@ -271,7 +271,7 @@ impl Direct {
 mod tests {
     use super::*;
     use crate::api::ClientConfig;
-    use crate::secret::Secret;
+    use secrecy::SecretString;
 
     #[tokio::test]
     async fn tls_to_a_server_that_does_not_speak_it_is_a_permanent_error() {
@@ -286,7 +286,7 @@ mod tests {
         let client = Client::new(&ClientConfig::new(
             format!("https://127.0.0.1:{port}/api"),
             "u",
-            Secret::new("p"),
+            SecretString::from("p"),
         ))
         .unwrap();
         let direct = Direct::new(&client).unwrap();
@@ -314,14 +314,14 @@ mod tests {
         let kpi = tenant.catalog.kpis[0].clone();
         let opts = crate::emulator::Options {
             user: "u".into(),
-            password: Secret::new("p"),
+            password: SecretString::from("p"),
             ..Default::default()
         };
         let running = crate::emulator::start(tenant, opts).await.unwrap();
         let client = Client::new(&ClientConfig::new(
             running.base_url(),
             "u",
-            Secret::new("p"),
+            SecretString::from("p"),
         ))
         .unwrap();
         let direct = Direct::new(&client).unwrap();
@@ -358,7 +358,7 @@ mod tests {
         let wrong = Client::new(&ClientConfig::new(
             running.base_url(),
             "u",
-            Secret::new("x"),
+            SecretString::from("x"),
         ))
         .unwrap();
         let err = Direct::new(&wrong)

@@ -43,6 +43,11 @@ pub enum ApiError {
         detail: String,
         snippet: String,
     },
+    /// Not sent (or not sent again) because the run is stopping (Ctrl-C, or an error that
+    /// every other request would meet too).
+    #[error("not sent: the run is stopping")]
+    #[diagnostic(code(vsimport::api::stopped))]
+    Stopped,
     /// The settings cannot make a client (bad URL, plain http to a remote host).
     #[error("{message}")]
     #[diagnostic(code(vsimport::api::config))]
@@ -78,7 +83,7 @@ impl ApiError {
                 matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
             }
             ApiError::Transport { retryable, .. } => *retryable,
-            ApiError::Decode { .. } | ApiError::Config { .. } => false,
+            ApiError::Decode { .. } | ApiError::Config { .. } | ApiError::Stopped => false,
         }
     }
 
@@ -102,7 +107,7 @@ impl ApiError {
                 ApiError::Status { request, .. }
                 | ApiError::Transport { request, .. }
                 | ApiError::Decode { request, .. } => request.push_str(&note),
-                ApiError::Config { .. } => {}
+                ApiError::Config { .. } | ApiError::Stopped => {}
             }
         }
         self
@@ -117,6 +122,7 @@ impl ApiError {
             ApiError::Transport { detail, .. } => detail.clone(),
             ApiError::Decode { detail, .. } => format!("bad answer: {detail}"),
             ApiError::Config { message, .. } => message.clone(),
+            ApiError::Stopped => "not sent: the run is stopping".into(),
         }
     }
 }

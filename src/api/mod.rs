@@ -6,14 +6,16 @@
 mod client;
 pub mod direct;
 mod error;
+mod limit;
 pub mod models;
 mod retry;
 mod wire;
 
-pub use client::{Client, ClientConfig, parse_base_url};
+pub use client::{Client, ClientConfig, is_loopback, parse_base_url};
 pub use error::ApiError;
+pub use limit::{Limits, Tally};
 pub use models::{
     ApiVersion, Catalog, Interval, KpiDetail, KpiMeta, Named, Record, RecordBody, RecordKey,
     RecordValue, is_target_name,
 };
-pub use retry::RetryPolicy;
+pub use retry::{RetryPolicy, Tried};

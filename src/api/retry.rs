@@ -1,13 +1,25 @@
-//! Retrying a request: exponential backoff with full jitter, honouring `Retry-After`.
+//! The one retry policy of every request (backon): exponential backoff with full jitter,
+//! honouring `Retry-After`, stopping at once when the run is stopped.
 //!
-//! Used for the read-only meta and record GETs here, and by the upload stage for PUTs
-//! (a PUT is create-or-update, so repeating one is safe).
+//! - Retried: connection errors, timeouts, 408, 429, 500, 502, 503 and 504. Every request the
+//!   client sends is safe to repeat: GETs read, a PUT is create-or-update, and a DELETE that
+//!   finds nothing says so (404), which the caller counts as done.
+//! - The wait before attempt n+1 is `random(0, min(cap, base · 2ⁿ⁻¹))` ("full jitter"), or the
+//!   server's `Retry-After` (capped by `cap`) when it sent one.
+//! - A throttling answer with `Retry-After` is the server scheduling the request, not a
+//!   failure of it: it does not use up an attempt (at most [`MAX_SCHEDULED`] times).
 
 use std::future::Future;
+use std::sync::atomic::{AtomicU32, Ordering::Relaxed};
 use std::time::Duration;
 
+use backon::{ExponentialBuilder, Retryable};
+use tokio_util::sync::CancellationToken;
+
 use super::ApiError;
-use crate::rng::Rng;
+
+/// Throttling answers with `Retry-After` one request may get without using up its attempts.
+pub const MAX_SCHEDULED: u32 = 100;
 
 /// How often and how patiently to retry.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -30,41 +42,73 @@ impl Default for RetryPolicy {
     }
 }
 
+/// The result of a request through its retries.
+#[derive(Debug)]
+pub struct Tried<T> {
+    pub result: Result<T, ApiError>,
+    /// Attempts made (at least 1 unless stopped before the first).
+    pub attempts: u32,
+}
+
 impl RetryPolicy {
-    /// The wait before attempt `attempt + 1` (attempt counts from 1): full jitter,
-    /// `random(0, min(cap, base * 2^(attempt-1)))`, or the server's `Retry-After` when it
-    /// sent one (capped).
-    pub fn delay(&self, attempt: u32, err: &ApiError, rng: &mut Rng) -> Duration {
-        if let Some(after) = err.retry_after() {
-            return after.min(self.cap);
-        }
-        let exp = self
-            .base
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(20));
-        let ceiling = exp.min(self.cap);
-        ceiling.mul_f64(rng.next_f64())
+    /// The server's `Retry-After`, capped.
+    pub fn capped(&self, after: Duration) -> Duration {
+        after.min(self.cap)
     }
 
-    /// Runs `op` until it succeeds, fails with a non-retryable error, or the attempts are
-    /// spent. Returns the result and how many retries were made.
-    pub async fn run<T, F, Fut>(&self, mut op: F) -> (Result<T, ApiError>, u32)
+    /// Runs `attempt` until it succeeds, fails with an error that is not worth repeating, the
+    /// attempts are spent, or `stop` is cancelled (waits end at once then).
+    pub async fn run<T, F, Fut>(&self, stop: &CancellationToken, mut attempt: F) -> Tried<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ApiError>>,
     {
-        let mut rng = Rng::from_time();
-        let mut attempt = 1;
-        loop {
-            match op().await {
-                Ok(v) => return (Ok(v), attempt - 1),
-                Err(e) if e.is_retryable() && attempt < self.max_attempts => {
-                    let wait = self.delay(attempt, &e, &mut rng);
-                    tracing::debug!(attempt, ?wait, error = %e.short(), "retrying");
-                    tokio::time::sleep(wait).await;
-                    attempt += 1;
+        let attempts = AtomicU32::new(0);
+        let failures = AtomicU32::new(0);
+        let scheduled = AtomicU32::new(0);
+        let backoff = ExponentialBuilder::new()
+            .with_min_delay(self.base.max(Duration::from_millis(1)))
+            .with_max_delay(self.cap.max(Duration::from_millis(1)))
+            .with_factor(2.0)
+            .without_max_times();
+        let op = || {
+            attempts.fetch_add(1, Relaxed);
+            attempt()
+        };
+        let sleep_stop = stop.clone();
+        let result = op
+            .retry(backoff)
+            .sleep(move |d: Duration| {
+                let stop = sleep_stop.clone();
+                async move {
+                    tokio::select! {
+                        _ = tokio::time::sleep(d) => {}
+                        _ = stop.cancelled() => {}
+                    }
                 }
-                Err(e) => return (Err(e), attempt - 1),
-            }
+            })
+            .when(|e: &ApiError| e.is_retryable() && !stop.is_cancelled())
+            .adjust(|e: &ApiError, next: Option<Duration>| {
+                if let Some(after) = e.retry_after()
+                    && e.is_throttle()
+                    && scheduled.load(Relaxed) < MAX_SCHEDULED
+                {
+                    scheduled.fetch_add(1, Relaxed);
+                    return Some(self.capped(after));
+                }
+                if failures.fetch_add(1, Relaxed) + 1 >= self.max_attempts {
+                    return None;
+                }
+                // Full jitter: anywhere between no wait and the exponential ceiling.
+                next.map(|d| d.mul_f64(fastrand::f64()))
+            })
+            .notify(|e: &ApiError, wait: Duration| {
+                tracing::debug!(?wait, error = %e.short(), "retrying");
+            })
+            .await;
+        Tried {
+            result,
+            attempts: attempts.load(Relaxed),
         }
     }
 }
@@ -83,46 +127,19 @@ mod tests {
         }
     }
 
-    #[test]
-    fn delays_grow_and_are_capped() {
-        let p = RetryPolicy {
-            max_attempts: 10,
-            base: Duration::from_millis(100),
-            cap: Duration::from_secs(1),
-        };
-        let mut rng = Rng::seeded(42);
-        let e = unavailable(None);
-        for attempt in 1..10 {
-            let d = p.delay(attempt, &e, &mut rng);
-            let ceiling = Duration::from_millis(100 * (1 << (attempt - 1))).min(p.cap);
-            assert!(d <= ceiling, "attempt {attempt}: {d:?} > {ceiling:?}");
+    fn quick(max_attempts: u32) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts,
+            base: Duration::from_millis(1),
+            cap: Duration::from_millis(2),
         }
-    }
-
-    #[test]
-    fn retry_after_wins_but_is_capped() {
-        let p = RetryPolicy::default();
-        let mut rng = Rng::seeded(1);
-        assert_eq!(
-            p.delay(1, &unavailable(Some(3)), &mut rng),
-            Duration::from_secs(3)
-        );
-        assert_eq!(
-            p.delay(1, &unavailable(Some(300)), &mut rng),
-            Duration::from_secs(20)
-        );
     }
 
     #[tokio::test]
     async fn stops_on_permanent_errors() {
-        let p = RetryPolicy {
-            max_attempts: 5,
-            base: Duration::from_millis(1),
-            cap: Duration::from_millis(2),
-        };
         let mut calls = 0;
-        let (r, retries): (Result<(), _>, _) = p
-            .run(|| {
+        let t: Tried<()> = quick(5)
+            .run(&CancellationToken::new(), || {
                 calls += 1;
                 async {
                     Err(ApiError::Status {
@@ -135,26 +152,67 @@ mod tests {
                 }
             })
             .await;
-        assert!(r.is_err());
-        assert_eq!(retries, 0);
-        assert_eq!(calls, 1);
+        assert!(t.result.is_err());
+        assert_eq!((calls, t.attempts), (1, 1));
     }
 
     #[tokio::test]
     async fn gives_up_after_max_attempts() {
-        let p = RetryPolicy {
-            max_attempts: 3,
-            base: Duration::from_millis(1),
-            cap: Duration::from_millis(2),
-        };
         let mut calls = 0;
-        let (r, retries): (Result<(), _>, _) = p
-            .run(|| {
+        let t: Tried<()> = quick(3)
+            .run(&CancellationToken::new(), || {
                 calls += 1;
                 async { Err(unavailable(None)) }
             })
             .await;
-        assert!(r.is_err());
-        assert_eq!((calls, retries), (3, 2));
+        assert!(t.result.is_err());
+        assert_eq!((calls, t.attempts), (3, 3));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn retry_after_is_honoured_capped_and_does_not_use_up_attempts() {
+        let policy = RetryPolicy {
+            max_attempts: 2,
+            base: Duration::from_millis(1),
+            cap: Duration::from_secs(5),
+        };
+        let started = tokio::time::Instant::now();
+        let mut calls = 0;
+        let t: Tried<u32> = policy
+            .run(&CancellationToken::new(), || {
+                calls += 1;
+                let n = calls;
+                async move {
+                    if n <= 3 {
+                        Err(unavailable(Some(3600)))
+                    } else {
+                        Ok(n)
+                    }
+                }
+            })
+            .await;
+        assert_eq!(t.result.unwrap(), 4);
+        // Three scheduled waits of Retry-After 3600 s, each capped at 5 s.
+        assert_eq!(started.elapsed(), Duration::from_secs(15));
+    }
+
+    #[tokio::test]
+    async fn a_stop_ends_the_wait_and_the_retries() {
+        let stop = CancellationToken::new();
+        let policy = RetryPolicy {
+            max_attempts: 10,
+            base: Duration::from_secs(60),
+            cap: Duration::from_secs(60),
+        };
+        let s = stop.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            s.cancel();
+        });
+        let started = std::time::Instant::now();
+        let t: Tried<()> = policy.run(&stop, || async { Err(unavailable(None)) }).await;
+        assert!(t.result.is_err());
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(t.attempts <= 2);
     }
 }

@@ -4,29 +4,18 @@
 //! sample export: a dry run with a diff against the server, and the import itself (through
 //! the real API client over HTTP, with journal and undo data). Prints where the reports are.
 
-use std::path::{Path, PathBuf};
+use std::ffi::OsString;
+use std::path::Path;
 use std::process::ExitCode;
 
-use crate::api::{Client, ClientConfig};
+use secrecy::SecretString;
+
+use crate::api::Client;
+use crate::cli::{Cli, Command, DemoArgs};
 use crate::emulator::{self, Options, store::Tenant};
 use crate::error::Error;
-use crate::secret::Secret;
-
-use super::import::{self, Ui};
-
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// Catalog for the emulator
-    #[arg(long, default_value = "samples/catalog.json", value_name = "FILE")]
-    pub catalog: PathBuf,
-    /// Directory with the sample exports and their mappings (`NAME.mapping.toml`)
-    #[arg(long, default_value = "samples", value_name = "DIR")]
-    pub samples: PathBuf,
-    /// Where the reports, journals and undo data go [default: a new directory in the
-    /// system's temporary directory]
-    #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
-}
+use crate::report;
+use crate::settings::{self, Env, Ui};
 
 /// The sample exports, in the order the demo imports them.
 const SAMPLES: [&str; 3] = [
@@ -35,71 +24,109 @@ const SAMPLES: [&str; 3] = [
     "shift_times.xlsx",
 ];
 
-pub async fn run(args: Args, quiet: bool) -> Result<ExitCode, Error> {
+/// The demo's environment: the emulator's credentials, nothing from the process.
+struct DemoEnv;
+
+impl Env for DemoEnv {
+    fn var(&self, key: &str) -> Option<String> {
+        match key {
+            "VS_USER" | "VS_PASSWORD" => Some("demo".into()),
+            _ => None,
+        }
+    }
+}
+
+pub async fn run(args: DemoArgs, ui: Ui) -> Result<ExitCode, Error> {
     let tenant = Tenant::load(&args.catalog)?;
     let out = match &args.out {
         Some(d) => d.clone(),
-        None => std::env::temp_dir().join(format!(
+        None => settings::env::temp_dir().join(format!(
             "vsimport-demo-{}",
             crate::upload::state::new_run_id()
         )),
     };
     crate::upload::state::ensure_dir(&out)?;
-    let password = Secret::new("demo");
     let opts = Options {
         user: "demo".into(),
-        password: password.clone(),
+        password: SecretString::from("demo"),
         ..Options::default()
     };
     let running = emulator::start(tenant, opts).await?;
     let url = running.base_url();
-    eprintln!("demo: emulator listening on {url} (user demo), nothing leaves this machine");
-    let client = Client::new(&ClientConfig::new(url.as_str(), "demo", password))?;
-    let result = samples(&args.samples, &out, &client, quiet).await;
+    report::note(&format!(
+        "demo: emulator listening on {url} (user demo), nothing leaves this machine"
+    ));
+    let result = samples(&args.samples, &out, &url, ui).await;
     let records = running.record_count();
     running.shutdown().await?;
-    let mut code = result?;
-    eprintln!(
-        "demo: the emulator holds {records} records now; reports, undo data and journals are in {}",
+    let code = result?;
+    report::note(&format!(
+        "demo: the emulator held {} when it stopped; reports, undo data and journals are in {}",
+        report::count(records as u64, "record", "records"),
         out.display()
+    ));
+    report::note(
+        "demo: against a real tenant: VS_USER=... VS_PASSWORD=... vsimport import FILE -m MAPPING --tenant <name> --dry-run --diff",
     );
-    eprintln!(
-        "demo: against a real tenant: VS_USER=... VS_PASSWORD=... vsimport import FILE -m MAPPING --tenant <name> --dry-run --diff"
-    );
-    if code == ExitCode::from(1) {
-        // Rejected rows in a sample are part of the demo, not a failure of it.
-        code = ExitCode::SUCCESS;
-    }
     Ok(code)
 }
 
-async fn samples(dir: &Path, out: &Path, client: &Client, quiet: bool) -> Result<ExitCode, Error> {
-    let mut code = ExitCode::SUCCESS;
-    let ui = Ui {
-        verbose: false,
-        quiet,
+/// `vsimport import ARGS…` as the command line would give it, resolved against the demo's
+/// environment.
+fn import_settings(ui: Ui, args: &[OsString]) -> Result<settings::Import, Error> {
+    let cli = Cli::try_parse_from_args(args).map_err(|e| Error::Usage {
+        message: e.to_string(),
+        help: None,
+    })?;
+    let Command::Import(a) = cli.command else {
+        return Err(Error::Usage {
+            message: "the demo runs imports only".into(),
+            help: None,
+        });
     };
+    settings::import(&a, ui, &DemoEnv, &mut std::io::empty())
+}
+
+async fn samples(dir: &Path, out: &Path, url: &str, ui: Ui) -> Result<ExitCode, Error> {
     for name in SAMPLES {
         let file = dir.join(name);
         let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
         let mapping = dir.join(format!("{stem}.mapping.toml"));
-        let mut args = import::Args::new(&file, Some(&mapping));
-        args.upload.state_dir = Some(out.join("state"));
-        args.upload.concurrency = 16;
+        let base: Vec<OsString> = vec![
+            "vsimport".into(),
+            "import".into(),
+            file.clone().into(),
+            "--mapping".into(),
+            mapping.into(),
+            "--url".into(),
+            url.into(),
+            "--concurrency".into(),
+            "16".into(),
+            "--state-dir".into(),
+            out.join("state").into(),
+        ];
 
-        println!("\n=== {}: dry run with diff", file.display());
-        args.dry_run = true;
-        args.upload.diff = true;
-        import::run_with(&args, Some(client.clone()), ui).await?;
+        report::out(&format!("\n=== {}: dry run with diff\n", file.display()));
+        let mut dry = base.clone();
+        dry.extend(["--dry-run".into(), "--diff".into()]);
+        let s = import_settings(ui, &dry)?;
+        let client = Client::new(s.client.as_ref().ok_or_else(no_client)?)?;
+        super::import::run_with(&s, Some(&client)).await?;
 
-        println!("\n=== {}: import", file.display());
-        args.dry_run = false;
-        args.upload.diff = false;
-        args.report = Some(out.join(stem));
-        let o = import::run_with(&args, Some(client.clone()), ui).await?;
-        if o.code != ExitCode::SUCCESS {
-            code = o.code;
-        }
+        report::out(&format!("\n=== {}: import\n", file.display()));
+        let mut import = base;
+        import.extend(["--report".into(), out.join(stem).into()]);
+        let s = import_settings(ui, &import)?;
+        let client = Client::new(s.client.as_ref().ok_or_else(no_client)?)?;
+        // Rejected rows in a sample are part of the demo, not a failure of it.
+        super::import::run_with(&s, Some(&client)).await?;
     }
-    Ok(code)
+    Ok(ExitCode::SUCCESS)
+}
+
+fn no_client() -> Error {
+    Error::Usage {
+        message: "the demo's import has no server".into(),
+        help: None,
+    }
 }

@@ -1,41 +1,14 @@
 //! `vsimport export`: records back from the server into a long-layout CSV
 //! (`Date,Team,KPI,Sub-tile,Value,Amount,Forecast`), which the long mapping template reads.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
-use std::sync::Arc;
 
-use chrono::NaiveDate;
-use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
-use crate::api::{KpiDetail, Record};
+use crate::api::{KpiDetail, KpiMeta, Named, Record};
+use crate::cli::ExportArgs as Args;
 use crate::error::Error;
-use crate::settings::ConnectArgs;
-
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    #[command(flatten)]
-    pub connect: ConnectArgs,
-    /// KPI name or id (repeatable) [default: every KPI]
-    #[arg(long, value_name = "NAME|ID")]
-    pub kpi: Vec<String>,
-    /// Only this recording team (name or id)
-    #[arg(long, value_name = "NAME|ID")]
-    pub team: Option<String>,
-    /// First date (yyyy-mm-dd)
-    #[arg(long, value_name = "DATE")]
-    pub from: NaiveDate,
-    /// Last date (yyyy-mm-dd) [default: today]
-    #[arg(long, value_name = "DATE")]
-    pub to: Option<NaiveDate>,
-    /// Write to FILE instead of standard output
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// KPIs read at once
-    #[arg(long, default_value_t = 8, value_name = "N")]
-    pub concurrency: usize,
-}
+use crate::suggest::did_you_mean;
 
 pub async fn run(args: Args) -> Result<ExitCode, Error> {
     let to = args.to.unwrap_or_else(|| chrono::Local::now().date_naive());
@@ -52,22 +25,19 @@ pub async fn run(args: Args) -> Result<ExitCode, Error> {
     } else {
         args.kpi
             .iter()
-            .map(|k| super::find_kpi(k, &metas).map(|m| m.id))
+            .map(|k| find_kpi(k, &metas).map(|m| m.id))
             .collect::<Result<_, _>>()?
     };
-    let sem = Arc::new(Semaphore::new(args.concurrency.max(1)));
     let mut set = JoinSet::new();
     for (i, id) in chosen.iter().copied().enumerate() {
         let client = client.clone();
-        let sem = sem.clone();
         let team = args.team.clone();
         let from = args.from;
         let all_kpis = args.kpi.is_empty();
         set.spawn(async move {
-            let _permit = sem.acquire_owned().await;
             let kpi = client.kpi(id).await?;
             let team_id = match &team {
-                Some(t) => match super::find_team(t, &kpi) {
+                Some(t) => match find_team(t, &kpi) {
                     Ok(t) => Some(t.id),
                     // Without --kpi, --team only filters: skip KPIs the team does not record.
                     Err(_) if all_kpis => return Ok((i, kpi, Vec::new())),
@@ -89,36 +59,49 @@ pub async fn run(args: Args) -> Result<ExitCode, Error> {
     }
     let results: Vec<(KpiDetail, Vec<Record>)> = results.into_iter().flatten().collect();
     let (records, values) = write_csv(args.output.as_deref(), &results)?;
-    eprintln!(
-        "exported {records} records ({values} values) of {} KPIs, {} to {to}{}",
-        results.len(),
+    crate::report::note(&format!(
+        "exported {} ({}) of {}, {} to {to}{}",
+        crate::report::count(records as u64, "record", "records"),
+        crate::report::count(values as u64, "value", "values"),
+        crate::report::count(results.len() as u64, "KPI", "KPIs"),
         args.from,
         args.output
             .as_ref()
             .map(|p| format!(", to {}", p.display()))
             .unwrap_or_default()
-    );
+    ));
     Ok(ExitCode::SUCCESS)
 }
 
+/// Writes the records as CSV to `path` (whole or not at all) or standard output.
 fn write_csv(
     path: Option<&std::path::Path>,
     results: &[(KpiDetail, Vec<Record>)],
 ) -> Result<(usize, usize), Error> {
-    let shown = path
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "<stdout>".into());
-    let io = |e: &dyn std::fmt::Display| Error::io(&shown, e);
-    let tmp = path.map(|p| p.with_extension("tmp~"));
-    let sink: Box<dyn std::io::Write> = match &tmp {
-        Some(t) => Box::new(std::fs::File::create(t).map_err(|e| io(&e))?),
-        None => Box::new(std::io::stdout().lock()),
-    };
+    match path {
+        Some(p) => {
+            let mut counts = (0, 0);
+            crate::persist::write_atomic_with(p, |w| {
+                counts = write_records(w, results)?;
+                Ok(())
+            })?;
+            Ok(counts)
+        }
+        None => {
+            let mut out = std::io::stdout().lock();
+            write_records(&mut out, results).map_err(|e| Error::io("<stdout>", e))
+        }
+    }
+}
+
+fn write_records(
+    sink: &mut dyn std::io::Write,
+    results: &[(KpiDetail, Vec<Record>)],
+) -> std::io::Result<(usize, usize)> {
     let mut w = csv::Writer::from_writer(sink);
     w.write_record([
         "Date", "Team", "KPI", "Sub-tile", "Value", "Amount", "Forecast",
-    ])
-    .map_err(|e| io(&e))?;
+    ])?;
     let (mut n_records, mut n_values) = (0, 0);
     for (kpi, records) in results {
         let mut records: Vec<&Record> = records.iter().collect();
@@ -153,15 +136,67 @@ fn write_csv(
                     &value_name,
                     &amount,
                     if v.forecast { "true" } else { "" },
-                ])
-                .map_err(|e| io(&e))?;
+                ])?;
             }
         }
     }
-    w.flush().map_err(|e| io(&e))?;
-    drop(w);
-    if let (Some(t), Some(p)) = (tmp, path) {
-        std::fs::rename(&t, p).map_err(|e| io(&e))?;
-    }
+    w.flush()?;
     Ok((n_records, n_values))
+}
+
+/// Finds a thing by UUID or by name (exact, then case-insensitive), with a suggestion when
+/// nothing matches. `what` names the kind ("KPI", "team") for the message.
+fn find_named<'a, T>(
+    what: &str,
+    wanted: &str,
+    items: &'a [T],
+    id: impl Fn(&T) -> uuid::Uuid,
+    name: impl Fn(&T) -> &str,
+) -> Result<&'a T, Error> {
+    let wanted_t = wanted.trim();
+    if let Ok(u) = uuid::Uuid::parse_str(wanted_t)
+        && let Some(x) = items.iter().find(|x| id(x) == u)
+    {
+        return Ok(x);
+    }
+    if let Some(x) = items.iter().find(|x| name(x) == wanted_t) {
+        return Ok(x);
+    }
+    let ci: Vec<&T> = items
+        .iter()
+        .filter(|x| name(x).to_lowercase() == wanted_t.to_lowercase())
+        .collect();
+    if let [one] = ci.as_slice() {
+        return Ok(one);
+    }
+    let help = match did_you_mean(wanted_t, items.iter().map(&name)) {
+        Some(s) => format!("did you mean {s:?}?"),
+        None => format!(
+            "known: {}",
+            items
+                .iter()
+                .map(&name)
+                .take(12)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    Err(Error::Usage {
+        message: format!("no {what} named {wanted_t:?}"),
+        help: Some(help),
+    })
+}
+
+fn find_kpi<'a>(wanted: &str, kpis: &'a [KpiMeta]) -> Result<&'a KpiMeta, Error> {
+    find_named("KPI", wanted, kpis, |k| k.id, |k| &k.name)
+}
+
+fn find_team<'a>(wanted: &str, kpi: &'a KpiDetail) -> Result<&'a Named, Error> {
+    find_named(
+        &format!("recording team of KPI {:?}", kpi.name),
+        wanted,
+        &kpi.recording_teams,
+        |t| t.id,
+        |t| &t.name,
+    )
 }

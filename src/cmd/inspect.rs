@@ -2,76 +2,12 @@
 //! new export.
 
 use std::fmt::Write as _;
-use std::io::Write as _;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::cli::InspectArgs as Args;
 use crate::diag::column_letters;
 use crate::error::Error;
-use crate::read::{Cell, SheetChoice, Source, SourceOptions};
-
-#[derive(Debug, Clone, Default, clap::Args)]
-#[command(next_help_heading = "Input")]
-pub struct SourceArgs {
-    /// Sheet name or 1-based number [default: the first visible sheet]
-    #[arg(long, value_name = "NAME|N")]
-    pub sheet: Option<String>,
-    /// 1-based row (CSV: line) holding the column names [default: detected]
-    #[arg(long, value_name = "N")]
-    pub header_row: Option<u64>,
-    /// CSV delimiter: , ; tab | or any single character [default: detected]
-    #[arg(long, value_name = "CHAR")]
-    pub delimiter: Option<String>,
-    /// CSV encoding as a WHATWG label, e.g. utf-8, windows-1252, utf-16le [default: detected]
-    #[arg(long, value_name = "LABEL")]
-    pub encoding: Option<String>,
-}
-
-/// Parses a delimiter given as text.
-pub fn parse_delimiter(s: &str) -> Result<u8, Error> {
-    match s {
-        "tab" | "\\t" | "\t" => Ok(b'\t'),
-        s if s.len() == 1 && s.is_ascii() => Ok(s.as_bytes()[0]),
-        _ => Err(Error::Usage {
-            message: format!("delimiter {s:?} is not a single character"),
-            help: Some("use one of , ; tab |".into()),
-        }),
-    }
-}
-
-/// Looks up a WHATWG encoding label.
-pub fn parse_encoding(s: &str) -> Result<&'static encoding_rs::Encoding, Error> {
-    encoding_rs::Encoding::for_label(s.trim().as_bytes()).ok_or_else(|| Error::Usage {
-        message: format!("{s:?} is not an encoding label"),
-        help: Some("use a WHATWG label such as utf-8, windows-1252, iso-8859-15, utf-16le".into()),
-    })
-}
-
-impl SourceArgs {
-    pub fn options(&self) -> Result<SourceOptions, Error> {
-        Ok(SourceOptions {
-            sheet: self.sheet.as_deref().map(SheetChoice::parse),
-            header_row: self.header_row,
-            delimiter: self.delimiter.as_deref().map(parse_delimiter).transpose()?,
-            encoding: self.encoding.as_deref().map(parse_encoding).transpose()?,
-            ..SourceOptions::default()
-        })
-    }
-}
-
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    /// The exported file (CSV, xlsx, xlsm, xlsb, xls, ods)
-    pub file: PathBuf,
-    #[command(flatten)]
-    pub source: SourceArgs,
-    /// How many data rows to show
-    #[arg(long, default_value_t = 5, value_name = "N")]
-    pub rows: usize,
-    /// Print JSON instead of text
-    #[arg(long)]
-    pub json: bool,
-}
+use crate::read::{Cell, Input, Source, SourceOptions};
 
 struct Shown {
     number: u64,
@@ -83,8 +19,8 @@ fn cell_text(c: &Cell<'_>) -> (String, &'static str) {
 }
 
 pub async fn run(args: Args) -> Result<ExitCode, Error> {
-    let opts = args.source.options()?;
-    let mut src = Source::open(&args.file, &opts)?;
+    let opts = crate::settings::source_options(&args.source, SourceOptions::default())?;
+    let mut src = Source::open(&Input::from_arg(&args.file), &opts)?;
     let width = src.detected().columns.len();
     let mut first: Vec<Shown> = Vec::new();
     let stats = src.for_each_row(|row| {
@@ -121,10 +57,7 @@ pub async fn run(args: Args) -> Result<ExitCode, Error> {
     } else {
         render(&det, &stats, &problems, &first)
     };
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|_| out.flush())
-        .map_err(|e| Error::io("<stdout>", e))?;
+    crate::report::out(&text);
     Ok(ExitCode::SUCCESS)
 }
 

@@ -1,39 +1,23 @@
 //! `vsimport kpis`: the tenant's catalog as a table, as JSON, or saved as a catalog file.
 
-use std::io::Write;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use crate::api::{Catalog, KpiDetail};
+use crate::cli::KpisArgs as Args;
 use crate::error::Error;
-use crate::settings::ConnectArgs;
-
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    #[command(flatten)]
-    pub connect: ConnectArgs,
-    /// Print the catalog as JSON (the emulator's catalog format) instead of a table
-    #[arg(long)]
-    pub json: bool,
-    /// Also write the catalog to FILE (usable offline and by `vsimport emulator --catalog`)
-    #[arg(long, value_name = "FILE")]
-    pub save: Option<PathBuf>,
-    /// KPI detail requests in flight at once
-    #[arg(long, default_value_t = 16, value_name = "N")]
-    pub concurrency: usize,
-}
+use crate::report;
 
 pub async fn run(args: Args) -> Result<ExitCode, Error> {
     let client = super::connect(&args.connect)?;
-    let catalog = client.catalog(args.concurrency).await?;
+    let catalog = client.catalog().await?;
     if let Some(path) = &args.save {
         write_json_file(path, &catalog)?;
-        eprintln!(
-            "saved {} KPIs and {} teams to {}",
-            catalog.kpis.len(),
-            catalog.teams.len(),
+        report::note(&format!(
+            "saved {} and {} to {}",
+            report::count(catalog.kpis.len() as u64, "KPI", "KPIs"),
+            report::count(catalog.teams.len() as u64, "team", "teams"),
             path.display()
-        );
+        ));
     }
     let text = if args.json {
         let mut s = serde_json::to_string_pretty(&catalog).map_err(|e| Error::io("<stdout>", e))?;
@@ -42,20 +26,14 @@ pub async fn run(args: Args) -> Result<ExitCode, Error> {
     } else {
         table(&catalog)
     };
-    let mut out = std::io::stdout().lock();
-    out.write_all(text.as_bytes())
-        .and_then(|_| out.flush())
-        .map_err(|e| Error::io("<stdout>", e))?;
+    report::out(&text);
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes JSON through a temporary file and a rename, so a crash leaves no half file.
-pub fn write_json_file(path: &std::path::Path, value: &impl serde::Serialize) -> Result<(), Error> {
+/// Writes JSON whole or not at all.
+fn write_json_file(path: &std::path::Path, value: &impl serde::Serialize) -> Result<(), Error> {
     let json = serde_json::to_vec_pretty(value).map_err(|e| Error::io(path.display(), e))?;
-    let tmp = path.with_extension("tmp~");
-    std::fs::write(&tmp, json)
-        .and_then(|_| std::fs::rename(&tmp, path))
-        .map_err(|e| Error::io(path.display(), e))
+    crate::persist::write_atomic(path, &json)
 }
 
 fn yes_no(b: bool) -> &'static str {
@@ -116,9 +94,9 @@ pub fn table(catalog: &Catalog) -> String {
         out.push('\n');
     }
     out.push_str(&format!(
-        "{} KPIs, {} teams\n",
-        catalog.kpis.len(),
-        catalog.teams.len()
+        "{}, {}\n",
+        report::count(catalog.kpis.len() as u64, "KPI", "KPIs"),
+        report::count(catalog.teams.len() as u64, "team", "teams")
     ));
     out
 }

@@ -1,47 +1,24 @@
 //! `vsimport mapping init FILE`: suggest a mapping by matching a file's columns to the catalog.
 
 use std::io::Write as _;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
+use crate::cli::MappingCommand;
 use crate::error::Error;
-use crate::read::Source;
-use crate::settings::ConnectArgs;
+use crate::read::{Input, Source, SourceOptions};
+use crate::report;
 
-use super::inspect::SourceArgs;
-
-#[derive(Debug, clap::Subcommand)]
-pub enum Command {
-    /// Write a mapping for FILE: columns matched to roles and the catalog's KPIs and values
-    /// (exact, case-insensitive, then fuzzy with the score in a comment)
-    Init(InitArgs),
-}
-
-#[derive(Debug, clap::Args)]
-pub struct InitArgs {
-    /// The exported file
-    pub file: PathBuf,
-    /// Write the mapping to FILE instead of standard output (an existing file is kept)
-    #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
-    /// Use a saved catalog instead of asking the server
-    #[arg(long, value_name = "FILE")]
-    pub catalog: Option<PathBuf>,
-    #[command(flatten)]
-    pub source: SourceArgs,
-    #[command(flatten)]
-    pub connect: ConnectArgs,
-}
-
-pub async fn run(cmd: Command) -> Result<ExitCode, Error> {
-    let Command::Init(args) = cmd;
+pub async fn run(cmd: MappingCommand) -> Result<ExitCode, Error> {
+    let MappingCommand::Init(args) = cmd;
     let catalog = match &args.catalog {
-        Some(p) => super::import::load_catalog(p)?,
-        None => super::connect(&args.connect)?.catalog(16).await?,
+        Some(p) => crate::catalog::load_file(p)?,
+        None => super::connect(&args.connect)?.catalog().await?,
     };
-    let src = Source::open(&args.file, &args.source.options()?)?;
+    let opts = crate::settings::source_options(&args.source, SourceOptions::default())?;
+    let input = Input::from_arg(&args.file);
+    let src = Source::open(&input, &opts)?;
     let suggestion = crate::map::init::suggest(&src.detected().columns, &catalog);
-    let text = suggestion.to_toml(&args.file.display().to_string());
+    let text = suggestion.to_toml(&input.shown());
     match &args.output {
         Some(p) => {
             let mut f = std::fs::OpenOptions::new()
@@ -56,7 +33,7 @@ pub async fn run(cmd: Command) -> Result<ExitCode, Error> {
                 })?;
             f.write_all(text.as_bytes())
                 .map_err(|e| Error::io(p.display(), e))?;
-            eprintln!(
+            report::note(&format!(
                 "wrote {}{}",
                 p.display(),
                 if suggestion.confident {
@@ -64,9 +41,9 @@ pub async fn run(cmd: Command) -> Result<ExitCode, Error> {
                 } else {
                     ": check the lines marked unsure or TODO"
                 }
-            );
+            ));
         }
-        None => print!("{text}"),
+        None => report::out(&text),
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,15 +1,18 @@
-//! Dedupe stage: values of the same record (date + team + KPI + sub-tile) from several rows
-//! become one record. The same value twice is merged; two different values for the same slot
-//! are a conflict, settled by `--on-conflict` (`error`: both rows rejected; `first`/`last`:
-//! the earlier/later row wins). Every collapsed row is reported.
+//! Dedupe stage: the validate stage's [`Entry`]s in, [`Records`] out — entries sorted by
+//! record (date + team + KPI + sub-tile) and grouped, each slot once. The same value twice is
+//! merged; two different values for the same slot are a conflict, settled by `--on-conflict`
+//! (`error`: both rows rejected; `first`/`last`: the earlier/later row wins). Every collapsed
+//! row is reported in the [`Findings`].
 
 use std::ops::Range;
 
 use rayon::slice::ParallelSliceMut;
+use rustc_hash::FxHashSet;
 
-use crate::diag::{Diagnostic, Location, Severity};
-use crate::fxhash::FxHashSet;
-use crate::validate::{CatalogIndex, Entry, Origin, Problem};
+use crate::catalog::CatalogIndex;
+use crate::diag::{Diagnostic, Location, Problem, Severity};
+use crate::findings::Findings;
+use crate::record::{Entry, Origin};
 
 /// What to do with two different values for the same record and slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -23,14 +26,39 @@ pub enum OnConflict {
     Last,
 }
 
-pub struct Merged {
+/// Entries grouped into records.
+#[derive(Debug, Default)]
+pub struct Records {
+    /// Sorted by record (date, KPI, team, sub-tile), then slot; each slot once.
     pub entries: Vec<Entry>,
-    pub records: Vec<Range<usize>>,
+    /// Each record's range in `entries`.
+    pub ranges: Vec<Range<usize>>,
+}
+
+impl Records {
+    /// Each record's entries.
+    pub fn iter(&self) -> impl Iterator<Item = &[Entry]> {
+        self.ranges.iter().map(|r| &self.entries[r.clone()])
+    }
+
+    pub fn len(&self) -> usize {
+        self.ranges.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ranges.is_empty()
+    }
+}
+
+/// What merging found, before it goes into the findings.
+struct Merged {
+    entries: Vec<Entry>,
+    records: Vec<Range<usize>>,
     /// Rows rejected for conflicts: (row, where, why).
-    pub rejected: Vec<(u64, Location, Problem)>,
-    pub diags: Vec<Diagnostic>,
-    pub merged: u64,
-    pub conflicts: u64,
+    rejected: Vec<(u64, Location, Problem)>,
+    diags: Vec<Diagnostic>,
+    merged: u64,
+    conflicts: u64,
 }
 
 fn slot_key(e: &Entry) -> (chrono::NaiveDate, u32, u32, u16, u16, bool) {
@@ -67,8 +95,31 @@ fn describe(index: &CatalogIndex, e: &Entry) -> String {
     )
 }
 
-/// Sorts `entries` into records and merges duplicates.
+/// Sorts `entries` into records and merges duplicates; conflicts and merges are added to
+/// `findings`.
 pub fn merge(
+    entries: Vec<Entry>,
+    policy: OnConflict,
+    index: &CatalogIndex,
+    origin: &Origin,
+    findings: &mut Findings,
+) -> Records {
+    let m = merged(entries, policy, index, origin);
+    for (row, location, p) in m.rejected {
+        findings.reject_late(row, location, p);
+    }
+    for d in m.diags {
+        findings.diags.push(d);
+    }
+    findings.stats.duplicates_merged = m.merged;
+    findings.stats.conflicts = m.conflicts;
+    Records {
+        entries: m.entries,
+        ranges: m.records,
+    }
+}
+
+fn merged(
     mut entries: Vec<Entry>,
     policy: OnConflict,
     index: &CatalogIndex,
@@ -281,7 +332,7 @@ mod tests {
                     kpi: (i % 7) as u32,
                     date: base + chrono::Days::new((i / 7) as u64),
                     team: 0,
-                    sub_tile: crate::validate::NO_SUB_TILE,
+                    sub_tile: crate::record::NO_SUB_TILE,
                     slot,
                     forecast: false,
                     value: 1.0,

@@ -32,8 +32,7 @@ use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
 use crate::api::{ApiVersion, RecordBody};
-use crate::rng::Rng;
-use crate::secret::Secret;
+use secrecy::{ExposeSecret, SecretString};
 use store::{Reject, StateFile, Store, Tenant, Written, check_range, parse_date, parse_uuid};
 
 /// Everything the emulator is started with.
@@ -41,9 +40,9 @@ use store::{Reject, StateFile, Store, Tenant, Written, check_range, parse_date, 
 pub struct Options {
     pub listen: SocketAddr,
     pub user: String,
-    pub password: Secret,
+    pub password: SecretString,
     /// A user that authenticates but lacks the API permission (gets 403).
-    pub forbidden_user: Option<(String, Secret)>,
+    pub forbidden_user: Option<(String, SecretString)>,
     pub strict_dates: bool,
     pub delete_missing_status: u16,
     pub latency: Duration,
@@ -61,7 +60,7 @@ impl Default for Options {
         Options {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             user: "demo".into(),
-            password: Secret::new("demo"),
+            password: SecretString::from("demo"),
             forbidden_user: None,
             strict_dates: true,
             delete_missing_status: 404,
@@ -100,7 +99,7 @@ pub enum EmulatorError {
 struct Shared {
     store: Mutex<Store>,
     opts: Options,
-    rng: Mutex<Rng>,
+    rng: Mutex<fastrand::Rng>,
     throttle: Mutex<(Instant, u32)>,
     delays: delay::Delays,
     log: Option<Mutex<std::io::LineWriter<std::fs::File>>>,
@@ -189,7 +188,7 @@ pub async fn start(tenant: Tenant, opts: Options) -> Result<Running, EmulatorErr
         })?;
     let shared = Arc::new(Shared {
         store: Mutex::new(store),
-        rng: Mutex::new(Rng::seeded(opts.seed)),
+        rng: Mutex::new(fastrand::Rng::with_seed(opts.seed)),
         throttle: Mutex::new((Instant::now(), 0)),
         delays: delay::Delays::new(),
         opts,
@@ -226,17 +225,14 @@ fn save_state(shared: &Shared) -> Result<(), EmulatorError> {
         Err(p) => p.into_inner().snapshot(),
     };
     let shown = path.display().to_string();
-    let file_err = |e: std::io::Error| EmulatorError::File {
-        path: shown.clone(),
-        message: format!("cannot write the state file: {e}"),
-    };
-    let tmp = path.with_extension("tmp");
     let json = serde_json::to_vec_pretty(&snapshot).map_err(|e| EmulatorError::File {
         path: shown.clone(),
         message: e.to_string(),
     })?;
-    std::fs::write(&tmp, json).map_err(file_err)?;
-    std::fs::rename(&tmp, path).map_err(file_err)
+    crate::persist::write_atomic(path, &json).map_err(|e| EmulatorError::File {
+        path: shown,
+        message: format!("cannot write the state file: {e}"),
+    })
 }
 
 // ---- connections that can be dropped on purpose ------------------------------------------
@@ -442,7 +438,10 @@ fn faults_then_route(
         }
     }
     let (fail, reset) = match shared.rng.lock() {
-        Ok(mut rng) => (rng.chance(opts.fail_rate), rng.chance(opts.reset_rate)),
+        Ok(mut rng) => (
+            chance(&mut rng, opts.fail_rate),
+            chance(&mut rng, opts.reset_rate),
+        ),
         Err(_) => (false, false),
     };
     if fail {
@@ -472,6 +471,11 @@ fn faults_then_route(
     }
 }
 
+/// True with probability `p` (never for 0).
+fn chance(rng: &mut fastrand::Rng, p: f64) -> bool {
+    p > 0.0 && rng.f64() < p
+}
+
 fn authenticate(opts: &Options, headers: &HeaderMap) -> Result<(), Reject> {
     let unauthorized = |m: &str| Reject {
         status: 401,
@@ -489,16 +493,16 @@ fn authenticate(opts: &Options, headers: &HeaderMap) -> Result<(), Reject> {
         .decode(encoded.trim())
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
+        .map(zeroize::Zeroizing::new)
         .ok_or_else(|| unauthorized("malformed Basic credentials"))?;
     let (user, pass) = decoded
         .split_once(':')
         .ok_or_else(|| unauthorized("malformed Basic credentials"))?;
-    if user == opts.user && pass == opts.password.expose() {
+    if same(user, &opts.user) & same(pass, opts.password.expose_secret()) {
         return Ok(());
     }
     if let Some((fu, fp)) = &opts.forbidden_user
-        && user == fu
-        && pass == fp.expose()
+        && same(user, fu) & same(pass, fp.expose_secret())
     {
         return Err(Reject {
             status: 403,
@@ -506,6 +510,12 @@ fn authenticate(opts: &Options, headers: &HeaderMap) -> Result<(), Reject> {
         });
     }
     Err(unauthorized("bad credentials"))
+}
+
+/// Compares credentials in time that does not depend on where they first differ.
+fn same(given: &str, expected: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
 }
 
 /// Routes one authenticated request. Returns the response and whether it changed the store.

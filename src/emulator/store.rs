@@ -11,6 +11,7 @@ use serde_json::Number;
 use uuid::Uuid;
 
 use crate::api::{ApiVersion, Catalog, Interval, KpiDetail, Record, RecordBody, RecordValue};
+pub use crate::catalog::CatalogError;
 
 /// A refused request: HTTP status and the message for the error body.
 #[derive(Debug, Clone, PartialEq)]
@@ -41,17 +42,6 @@ pub struct Rules {
     pub delete_missing_status: u16,
 }
 
-/// A catalog file could not be used.
-#[derive(Debug, thiserror::Error, miette::Diagnostic)]
-#[error("{path}: {message}")]
-#[diagnostic(code(vsimport::catalog::invalid))]
-pub struct CatalogError {
-    pub path: String,
-    pub message: String,
-    #[help]
-    pub help: Option<String>,
-}
-
 /// The catalog as served: parsed details plus each KPI's JSON exactly as in the file.
 #[derive(Debug, Clone)]
 pub struct Tenant {
@@ -64,51 +54,17 @@ impl Tenant {
     /// Reads a catalog file `{"teams": [...], "kpis": [...]}`.
     pub fn load(path: &Path) -> Result<Tenant, CatalogError> {
         let shown = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|e| CatalogError {
-            path: shown.clone(),
-            message: format!("cannot read the catalog file: {e}"),
-            help: Some("pass --catalog with a JSON file such as samples/catalog.json".into()),
-        })?;
+        let text = crate::catalog::read_file(path)?;
         Tenant::parse(&shown, &text)
     }
 
     pub fn parse(shown: &str, text: &str) -> Result<Tenant, CatalogError> {
-        let err = |message: String, help: Option<&str>| CatalogError {
-            path: shown.to_string(),
-            message,
-            help: help.map(str::to_string),
-        };
-        const SHAPE: &str = r#"a catalog is {"teams": [{"id", "name"}], "kpis": [<KPI detail objects as GET /exchange/kpi/{id} returns them>]}"#;
-        let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
-            err(
-                format!(
-                    "not valid JSON at line {}, column {}: {e}",
-                    e.line(),
-                    e.column()
-                ),
-                Some(SHAPE),
-            )
-        })?;
-        let catalog: Catalog = serde_json::from_value(value.clone())
-            .map_err(|e| err(format!("not a catalog: {e}"), Some(SHAPE)))?;
-        let raw_kpis = value
-            .get("kpis")
-            .and_then(|k| k.as_array())
-            .cloned()
-            .unwrap_or_default();
+        let (catalog, raw_kpis) = crate::catalog::parse_file(shown, text)?;
         let mut raw = HashMap::new();
         let mut order = Vec::new();
         for (kpi, raw_kpi) in catalog.kpis.iter().zip(raw_kpis) {
-            if raw.insert(kpi.id, raw_kpi).is_some() {
-                return Err(err(format!("KPI id {} appears twice", kpi.id), None));
-            }
+            raw.insert(kpi.id, raw_kpi);
             order.push(kpi.id);
-            if kpi.kpi_values.is_empty() {
-                return Err(err(
-                    format!("KPI {:?} has no kpiValues", kpi.name),
-                    Some("every KPI needs at least one value slot, e.g. Actual"),
-                ));
-            }
         }
         Ok(Tenant {
             catalog,

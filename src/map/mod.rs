@@ -1,6 +1,6 @@
-//! Map stage: a mapping file (TOML) says which columns hold the date, team, KPI, value slot
-//! and amount; [`Mapping::resolve`] checks it against the file's header and gives a
-//! [`ColumnPlan`] that the validate stage applies to every row.
+//! Map stage: a [`Mapping`] (a TOML file, checked when it is loaded) and the file's header in,
+//! a [`ColumnPlan`] out — which columns hold the date, team, KPI, value slot and amount, as
+//! column indices the validate stage applies to every row ([`Mapping::resolve`]).
 //!
 //! Three layouts (templates in `templates/`):
 //! - **long**: one row per value — `kpi`, `value_name` and `value` columns;
@@ -11,35 +11,97 @@
 //! lacks, e.g. the team of a one-team export).
 
 pub mod init;
+mod load;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::error::Error;
 use crate::normalize::{DateOptions, DayOrder, Decimal};
 use crate::read::{SheetChoice, SourceOptions};
 use crate::suggest::did_you_mean;
+pub use load::MappingError;
 
 /// A column name, or a constant.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum FieldSpec {
     Column(String),
     Const { value: String },
 }
 
 /// A value slot by name (or id), optionally a forecast (API v3).
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(untagged)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum ValueSpec {
     Name(String),
-    Full {
-        value: String,
-        #[serde(default)]
-        forecast: bool,
-    },
+    Full { value: String, forecast: bool },
+}
+
+/// `"name"` or `{ value = "…" [, forecast = bool] }`, with unknown keys refused by name.
+struct SpecVisitor {
+    forecast_allowed: bool,
+}
+
+enum Spec {
+    Name(String),
+    Full { value: String, forecast: bool },
+}
+
+impl<'de> serde::de::Visitor<'de> for SpecVisitor {
+    type Value = Spec;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.forecast_allowed {
+            f.write_str("a name, or { value = \"…\", forecast = true }")
+        } else {
+            f.write_str("a column name, or { value = \"…\" } for a constant")
+        }
+    }
+
+    fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Spec, E> {
+        Ok(Spec::Name(v.to_string()))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Spec, A::Error> {
+        let fields: &[&str] = if self.forecast_allowed {
+            &["value", "forecast"]
+        } else {
+            &["value"]
+        };
+        let (mut value, mut forecast) = (None, false);
+        while let Some(key) = map.next_key::<String>()? {
+            match key.as_str() {
+                "value" => value = Some(map.next_value::<String>()?),
+                "forecast" if self.forecast_allowed => forecast = map.next_value()?,
+                other => return Err(serde::de::Error::unknown_field(other, fields)),
+            }
+        }
+        let value = value.ok_or_else(|| serde::de::Error::missing_field("value"))?;
+        Ok(Spec::Full { value, forecast })
+    }
+}
+
+impl<'de> Deserialize<'de> for FieldSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match d.deserialize_any(SpecVisitor {
+            forecast_allowed: false,
+        })? {
+            Spec::Name(n) => Ok(FieldSpec::Column(n)),
+            Spec::Full { value, .. } => Ok(FieldSpec::Const { value }),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for ValueSpec {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        match d.deserialize_any(SpecVisitor {
+            forecast_allowed: true,
+        })? {
+            Spec::Name(n) => Ok(ValueSpec::Name(n)),
+            Spec::Full { value, forecast } => Ok(ValueSpec::Full { value, forecast }),
+        }
+    }
 }
 
 impl ValueSpec {
@@ -58,7 +120,7 @@ impl ValueSpec {
 }
 
 /// A wide-layout column: which KPI and slot it fills.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct KpiSpec {
     pub kpi: String,
@@ -72,58 +134,42 @@ fn actual() -> String {
     "Actual".into()
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+/// The mapping's `[source]`: how to read the file.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct SourceSection {
     /// Sheet name, or 1-based number.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sheet: Option<toml::Value>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub header_row: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub delimiter: Option<String>,
     /// A WHATWG encoding label.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub encoding: Option<String>,
     /// `","` or `"."`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decimal: Option<String>,
     /// chrono/strftime, e.g. `"%d.%m.%Y"`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub date_format: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dayfirst: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_cells: Option<u64>,
 }
 
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+/// The mapping's `[columns]`.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ColumnsSection {
     pub date: FieldSpec,
     pub team: FieldSpec,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub kpi: Option<FieldSpec>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sub_tile: Option<FieldSpec>,
     /// Long layout: the column naming the value slot ("Actual", "Target", …).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value_name: Option<FieldSpec>,
     /// Long layout: the column with the amount.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
 }
 
-/// The mapping file as written.
-#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
-#[serde(deny_unknown_fields)]
+/// A mapping file, checked ([`Mapping::load`]).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Mapping {
-    #[serde(default)]
     pub source: SourceSection,
     pub columns: ColumnsSection,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub values: BTreeMap<String, ValueSpec>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub kpis: BTreeMap<String, KpiSpec>,
 }
 
@@ -185,6 +231,8 @@ fn mapping_error(path: &str, message: impl Into<String>, help: impl Into<String>
 }
 
 impl Mapping {
+    /// Reads and checks a mapping file: any mistake is one error at its line, before a row
+    /// is read.
     pub fn load(path: &Path) -> Result<Mapping, Error> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| {
@@ -194,47 +242,12 @@ impl Mapping {
                 "check --mapping; `vsimport mapping init FILE` writes one",
             )
         })?;
-        Mapping::parse(&shown, &text)
+        Mapping::parse(&shown, &text).map_err(Error::MappingFile)
     }
 
-    pub fn parse(shown: &str, text: &str) -> Result<Mapping, Error> {
-        let m: Mapping = toml::from_str(text).map_err(|e| {
-            mapping_error(
-                shown,
-                format!("not a valid mapping: {}", e.to_string().trim()),
-                "see the commented templates in templates/ (long, semi-wide, wide)",
-            )
-        })?;
-        let layouts = [
-            m.columns.value.is_some(),
-            !m.values.is_empty(),
-            !m.kpis.is_empty(),
-        ]
-        .iter()
-        .filter(|x| **x)
-        .count();
-        if layouts != 1 {
-            return Err(mapping_error(
-                shown,
-                "the mapping must use exactly one layout",
-                "long: [columns] value (+ value_name); semi-wide: a [values] table; wide: a [kpis] table",
-            ));
-        }
-        if m.kpis.is_empty() && m.columns.kpi.is_none() {
-            return Err(mapping_error(
-                shown,
-                "[columns] kpi is missing",
-                "name the KPI column (kpi = \"KPI\"), or give a constant (kpi = { value = \"OEE\" })",
-            ));
-        }
-        if m.columns.value.is_some() && m.columns.value_name.is_none() {
-            return Err(mapping_error(
-                shown,
-                "[columns] value_name is missing (the long layout needs the value slot per row)",
-                "name the column that says Actual/Target (value_name = \"Value\"), or a constant (value_name = { value = \"Actual\" })",
-            ));
-        }
-        Ok(m)
+    /// Parses and checks a mapping's text; `shown` names it in errors.
+    pub fn parse(shown: &str, text: &str) -> Result<Mapping, Box<MappingError>> {
+        load::parse(shown, text).map_err(Box::new)
     }
 
     /// Every column the mapping names (for finding the header row).
@@ -261,49 +274,29 @@ impl Mapping {
         v
     }
 
-    /// Read settings from `[source]`, with the mapping's column names to find the header.
-    pub fn source_options(&self, shown: &str) -> Result<SourceOptions, Error> {
+    /// How to read the file, from `[source]` (checked at load), with the mapping's column
+    /// names to find the header.
+    pub fn source_options(&self) -> SourceOptions {
         let s = &self.source;
         let sheet = match &s.sheet {
-            None => None,
             Some(toml::Value::String(n)) => Some(SheetChoice::parse(n)),
             Some(toml::Value::Integer(i)) if *i > 0 => Some(SheetChoice::Index(*i as usize)),
-            Some(other) => {
-                return Err(mapping_error(
-                    shown,
-                    format!("[source] sheet = {other} is neither a name nor a number from 1"),
-                    "sheet = \"Daten\" or sheet = 2",
-                ));
-            }
+            _ => None,
         };
-        let delimiter = match &s.delimiter {
-            Some(d) => Some(crate::cmd::inspect::parse_delimiter(d).map_err(|_| {
-                mapping_error(
-                    shown,
-                    format!("[source] delimiter {d:?} is not one character"),
-                    "use \",\", \";\", \"tab\" or \"|\"",
-                )
-            })?),
-            None => None,
-        };
-        let encoding = match &s.encoding {
-            Some(e) => Some(crate::cmd::inspect::parse_encoding(e).map_err(|_| {
-                mapping_error(
-                    shown,
-                    format!("[source] encoding {e:?} is not an encoding label"),
-                    "use a WHATWG label: utf-8, windows-1252, iso-8859-15, utf-16le, …",
-                )
-            })?),
-            None => None,
-        };
-        Ok(SourceOptions {
+        SourceOptions {
             sheet,
             header_row: s.header_row,
-            delimiter,
-            encoding,
+            delimiter: s
+                .delimiter
+                .as_deref()
+                .and_then(crate::settings::parse_delimiter),
+            encoding: s
+                .encoding
+                .as_deref()
+                .and_then(|e| encoding_rs::Encoding::for_label(e.trim().as_bytes())),
             expected_columns: self.column_names(),
             max_cells: s.max_cells,
-        })
+        }
     }
 
     pub fn date_options(&self) -> DateOptions {
@@ -319,16 +312,12 @@ impl Mapping {
         }
     }
 
-    pub fn decimal(&self, shown: &str) -> Result<Option<Decimal>, Error> {
+    /// The decimal separator `[source]` names, if any.
+    pub fn decimal(&self) -> Option<Decimal> {
         match self.source.decimal.as_deref().map(str::trim) {
-            None => Ok(None),
-            Some(",") => Ok(Some(Decimal::Comma)),
-            Some(".") => Ok(Some(Decimal::Point)),
-            Some(other) => Err(mapping_error(
-                shown,
-                format!("[source] decimal = {other:?}: use \",\" or \".\""),
-                "decimal = \",\" for German-style 85,5",
-            )),
+            Some(",") => Some(Decimal::Comma),
+            Some(".") => Some(Decimal::Point),
+            _ => None,
         }
     }
 
@@ -420,11 +409,6 @@ pub fn find_column(columns: &[String], name: &str) -> Option<usize> {
         let want = name.trim().to_lowercase();
         columns.iter().position(|c| c.trim().to_lowercase() == want)
     })
-}
-
-/// Where a mapping file would be looked for next to an input.
-pub fn default_path(input: &Path) -> PathBuf {
-    input.with_extension("mapping.toml")
 }
 
 #[cfg(test)]

@@ -1,54 +1,169 @@
-//! CSV: encoding and delimiter sniffed from the first 64 KiB, then one reused `ByteRecord`
-//! per row, so memory stays constant whatever the file's size.
+//! CSV: encoding and delimiter sniffed from the first 64 KiB, the header found in the first
+//! rows, then the text in blocks cut at record boundaries ([`super::blocks`]), each parsed
+//! with one reused `ByteRecord` per row, so that blocks can be checked on several threads and
+//! memory stays bounded whatever the file's size.
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io::{Cursor, Read};
 
-use encoding_rs::UTF_8;
-use encoding_rs_io::DecodeReaderBytesBuilder;
+use encoding_rs::{Encoding, UTF_8};
 
+use super::blocks::{Block, Blocks};
 use super::header::{self, Candidate};
+use super::input::Again;
 use super::lines::{Lines, Watch};
-use super::sniff::{self, PREFIX};
+use super::sniff;
 use super::{Detected, Format, ReadError, ReadStats, Row, RowData, SourceOptions};
 use crate::diag::{Diagnostic, Location, Severity};
 
-/// How many problems of one kind are kept (all are counted).
+/// How many problems of one kind are kept per block (all are counted).
 const KEEP_PROBLEMS: usize = 1000;
 
+/// Blocks are cut once this much text is read: large enough that the per-block work (a
+/// fresh parser, a validator fork) is noise, small enough that two threads share a 40 MB
+/// export evenly.
+const BLOCK: usize = 4 << 20;
+
 pub struct CsvSource {
-    reader: csv::Reader<Box<dyn Read + Send>>,
+    /// The first block, whose first rows were read to find the header.
+    first: Option<Part>,
+    /// The rest of the text.
+    blocks: Option<Blocks>,
+    header_len: usize,
+    delimiter: u8,
+    encoding: &'static Encoding,
+    /// Where the text starts in the file (after a UTF-8 byte-order mark).
+    start: u64,
+}
+
+/// One block's parser.
+pub struct Part {
+    reader: csv::Reader<Watch<Cursor<Vec<u8>>>>,
     /// Records read while looking for the header, after it, with their (line, byte).
     pending: VecDeque<(csv::ByteRecord, u64, u64)>,
     lines: Lines,
-    header_len: usize,
-    /// Added to csv positions: the byte-order mark the reader did not see (UTF-8 only), or
-    /// where a tail part starts.
+    /// Added to csv positions and lines: where the block starts.
     byte_shift: u64,
-    /// Added to line numbers (a tail part starts further down the file).
     line_shift: u64,
-    /// Stop before the first record starting at or after this byte (a head part).
-    stop_at: Option<u64>,
-    delimiter: u8,
 }
 
-/// The record's true (line, byte in the text csv reads).
-fn position(rec: &csv::ByteRecord, lines: &Lines) -> (u64, u64) {
-    match rec.position() {
-        Some(p) => lines.fix(p.line(), p.byte()),
-        None => (0, 0),
+impl Part {
+    fn new(block: Block, delimiter: u8) -> Part {
+        let lines = Lines::default();
+        let watch = Watch::new(Cursor::new(block.text), delimiter, lines.clone());
+        let reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .delimiter(delimiter)
+            .buffer_capacity(64 * 1024)
+            .from_reader(watch);
+        Part {
+            reader,
+            pending: VecDeque::new(),
+            lines,
+            byte_shift: block.byte,
+            line_shift: block.line - 1,
+        }
+    }
+
+    /// The next record and its true (line, byte), or `None` at the block's end.
+    fn next(&mut self, rec: &mut csv::ByteRecord) -> Result<Option<(u64, u64)>, csv::Error> {
+        if let Some((r, line, byte)) = self.pending.pop_front() {
+            *rec = r;
+            return Ok(Some((line, byte)));
+        }
+        if !self.reader.read_byte_record(rec)? {
+            return Ok(None);
+        }
+        let (line, byte) = match rec.position() {
+            Some(p) => self.lines.fix(p.line(), p.byte()),
+            None => (0, 0),
+        };
+        Ok(Some((line + self.line_shift, byte + self.byte_shift)))
+    }
+
+    /// Hands every row of the block to `f` (until it returns false).
+    pub fn for_each_row(
+        &mut self,
+        width: usize,
+        header_len: usize,
+        file: &std::sync::Arc<str>,
+        problems: &mut Vec<Diagnostic>,
+        f: &mut dyn FnMut(&Row<'_>) -> bool,
+    ) -> Result<ReadStats, ReadError> {
+        let mut stats = ReadStats::default();
+        let mut kept_ragged = 0usize;
+        let mut buf = csv::ByteRecord::new();
+        let read_err = |e: csv::Error| {
+            ReadError::new(
+                file,
+                "io",
+                format!("cannot read the file: {e}"),
+                "check that the file is complete and not being written",
+            )
+        };
+        while let Some((line, byte)) = self.next(&mut buf).map_err(read_err)? {
+            if buf.as_slice().iter().all(u8::is_ascii_whitespace) {
+                stats.empty_rows += 1;
+                continue;
+            }
+            let byte = Some(byte);
+            if buf.len() != header_len {
+                let extra_values = buf.iter().skip(width).any(|f| !f.trim_ascii().is_empty());
+                if buf.len() < header_len || extra_values {
+                    stats.ragged_rows += 1;
+                    if kept_ragged < KEEP_PROBLEMS {
+                        kept_ragged += 1;
+                        problems.push(ragged(
+                            file,
+                            line,
+                            byte,
+                            buf.len(),
+                            header_len,
+                            extra_values,
+                        ));
+                    }
+                }
+            }
+            stats.rows += 1;
+            // One UTF-8 check for the whole record (its fields then need none); the buffer
+            // moves into a StringRecord and back, without a copy.
+            let (go_on, back) = match csv::StringRecord::from_byte_record(buf) {
+                Ok(text) => {
+                    let go_on = f(&Row {
+                        number: line,
+                        byte,
+                        data: RowData::Csv(&text),
+                    });
+                    (go_on, text.into_byte_record())
+                }
+                Err(e) => {
+                    let bytes = e.into_byte_record();
+                    let go_on = f(&Row {
+                        number: line,
+                        byte,
+                        data: RowData::CsvBytes(&bytes),
+                    });
+                    (go_on, bytes)
+                }
+            };
+            buf = back;
+            if !go_on {
+                break;
+            }
+        }
+        Ok(stats)
     }
 }
 
 impl CsvSource {
+    /// Sniffs `prefix` (the first bytes; `rest` continues it) and reads up to the header.
     pub fn open(
         shown: &str,
-        mut file: std::fs::File,
+        prefix: Vec<u8>,
+        rest: Box<dyn Read + Send>,
         opts: &SourceOptions,
     ) -> Result<(CsvSource, Detected), ReadError> {
-        let mut prefix = vec![0u8; PREFIX];
-        let n = sniff::read_up_to(&mut file, &mut prefix).map_err(|e| sniff::io_error(shown, e))?;
-        prefix.truncate(n);
         let enc = sniff::encoding(&prefix, opts.encoding).map_err(|why| {
             ReadError::new(
                 shown,
@@ -89,24 +204,37 @@ impl CsvSource {
                 d
             }
         };
-        let (input, byte_shift): (Box<dyn Read + Send>, u64) = if enc.encoding == UTF_8 {
-            let rest = Cursor::new(prefix[enc.bom..].to_vec()).chain(file);
-            (Box::new(rest), enc.bom as u64)
+        // UTF-8 is read as it is, after its byte-order mark (offsets are the file's); other
+        // encodings are decoded, the decoder removing theirs (offsets are the decoded text's).
+        let (input, start): (Box<dyn Read + Send>, u64) = if enc.encoding == UTF_8 {
+            let bom = enc.bom;
+            (
+                Box::new(Cursor::new(prefix).chain(rest).skip_bytes(bom)),
+                bom as u64,
+            )
         } else {
-            let decoder = DecodeReaderBytesBuilder::new()
-                .encoding(Some(enc.encoding))
-                .bom_override(true)
-                .build(Cursor::new(prefix).chain(file));
-            (Box::new(decoder), 0)
+            (Box::new(Cursor::new(prefix).chain(rest)), 0)
         };
-        let lines = Lines::default();
-        let input: Box<dyn Read + Send> = Box::new(Watch::new(input, delimiter, lines.clone()));
-        let mut reader = csv::ReaderBuilder::new()
-            .has_headers(false)
-            .flexible(true)
-            .delimiter(delimiter)
-            .buffer_capacity(64 * 1024)
-            .from_reader(input);
+        let mut blocks = Blocks::new(input, enc.encoding, start, delimiter, BLOCK);
+        let wanted_line = opts.header_row;
+        let min_lines = wanted_line.map_or(header::SEARCH_ROWS, |l| l as usize) + 1;
+        let io = |e: std::io::Error| {
+            ReadError::new(
+                shown,
+                "io",
+                format!("cannot read the file: {e}"),
+                "check that the file is readable and not being written",
+            )
+        };
+        let first = blocks.next_block(min_lines).map_err(io)?.ok_or_else(|| {
+            ReadError::new(
+                shown,
+                "empty",
+                "the file holds no data",
+                "export the report again",
+            )
+        })?;
+        let mut part = Part::new(first, delimiter);
 
         // Read the top of the file to find the header.
         let mut top: Vec<(csv::ByteRecord, u64, u64)> = Vec::new();
@@ -118,7 +246,6 @@ impl CsvSource {
                 "check that the file is readable and not being written",
             )
         };
-        let wanted_line = opts.header_row;
         loop {
             let enough = match wanted_line {
                 Some(l) => top.last().is_some_and(|r| r.1 >= l),
@@ -128,11 +255,10 @@ impl CsvSource {
                 break;
             }
             let mut rec = csv::ByteRecord::new();
-            if !reader.read_byte_record(&mut rec).map_err(read_err)? {
-                break;
+            match part.next(&mut rec).map_err(read_err)? {
+                Some((line, byte)) => top.push((rec, line, byte)),
+                None => break,
             }
-            let (line, byte) = position(&rec, &lines);
-            top.push((rec, line, byte));
         }
         let candidates: Vec<Candidate> = top
             .iter()
@@ -156,8 +282,7 @@ impl CsvSource {
         let columns = header::names(header);
         let header_len = top[index].0.len();
         let header_row = header.number;
-        let pending: VecDeque<(csv::ByteRecord, u64, u64)> =
-            top.into_iter().skip(index + 1).collect();
+        part.pending = top.into_iter().skip(index + 1).collect();
         let detected = Detected {
             file: shown.to_string(),
             format: Format::Csv,
@@ -172,209 +297,109 @@ impl CsvSource {
         };
         Ok((
             CsvSource {
-                reader,
-                pending,
-                lines,
+                first: Some(part),
+                blocks: Some(blocks),
                 header_len,
-                byte_shift,
-                line_shift: 0,
-                stop_at: None,
                 delimiter,
+                encoding: enc.encoding,
+                start,
             },
             detected,
         ))
     }
 
-    /// Splits off the second half of a large UTF-8 file for another thread: this part then
-    /// stops where the returned one starts. Only where a split cannot land inside a quoted
-    /// field: no `"` before the split point. The split is on a line start; the tail knows its
-    /// first line's number, so locations stay exact.
-    /// Splits the rest of the file into `parts` pieces at line starts near equal byte
-    /// offsets: this source keeps the first piece, the others are returned in order. Only for
-    /// UTF-8 files without a quote before the last cut (a quoted field could hold a line
-    /// break, and a cut inside it would split a record); `None` otherwise.
-    pub fn split_parts(
-        &mut self,
-        path: &std::path::Path,
-        utf8: bool,
-        parts: usize,
-    ) -> Option<Vec<CsvSource>> {
-        if !utf8 || self.stop_at.is_some() || parts < 2 {
-            return None;
-        }
-        // Scan up to the last cut in chunks (no second copy of the file): no quote, and count
-        // lines as the watcher does (\n, and \r not followed by \n).
-        let len = std::fs::metadata(path).ok()?.len();
-        let mut f = std::io::BufReader::with_capacity(256 * 1024, std::fs::File::open(path).ok()?);
-        let targets: Vec<u64> = (1..parts as u64).map(|i| len * i / parts as u64).collect();
-        let mut cuts: Vec<(u64, u64)> = Vec::new(); // (byte, lines before)
-        let mut buf = vec![0u8; 256 * 1024];
-        let (mut at, mut lines_before, mut cr_pending) = (0u64, 0u64, false);
-        while cuts.len() < targets.len() {
-            let n = Read::read(&mut f, &mut buf).ok()?;
-            if n == 0 {
-                return None;
-            }
-            let chunk = &buf[..n];
-            if memchr::memchr(b'"', chunk).is_some() {
-                return None;
-            }
-            let mut from = 0usize;
-            loop {
-                // Past the next target, the cut is just after the first \n.
-                let target = targets.get(cuts.len()).copied();
-                let cut = target.and_then(|t| {
-                    let start = (t.saturating_sub(at) as usize).max(from);
-                    (at + n as u64 > t)
-                        .then(|| memchr::memchr(b'\n', chunk.get(start..)?).map(|i| start + i + 1))
-                        .flatten()
-                });
-                let counted = &chunk[from..cut.unwrap_or(n)];
-                if cr_pending && !counted.is_empty() && counted.first() != Some(&b'\n') {
-                    lines_before += 1;
-                }
-                lines_before += memchr::memchr_iter(b'\n', counted).count() as u64;
-                lines_before += memchr::memchr_iter(b'\r', counted)
-                    .filter(|&i| i + 1 < counted.len() && counted[i + 1] != b'\n')
-                    .count() as u64;
-                if !counted.is_empty() {
-                    cr_pending = counted.last() == Some(&b'\r');
-                }
-                match cut {
-                    Some(c) => {
-                        if cr_pending {
-                            return None;
-                        }
-                        cuts.push((at + c as u64, lines_before));
-                        from = c;
-                        if cuts.len() == targets.len() {
-                            break;
-                        }
-                    }
-                    None => break,
-                }
-            }
-            at += n as u64;
-        }
-        if cuts.last().is_none_or(|(c, _)| *c >= len) || cuts.windows(2).any(|w| w[0].0 >= w[1].0) {
-            return None;
-        }
-        let mut out = Vec::with_capacity(cuts.len());
-        for (i, &(nl, lines_before)) in cuts.iter().enumerate() {
-            let mut file = std::fs::File::open(path).ok()?;
-            std::io::Seek::seek(&mut file, std::io::SeekFrom::Start(nl)).ok()?;
-            let lines = Lines::default();
-            let input: Box<dyn Read + Send> = Box::new(Watch::new(
-                std::io::BufReader::with_capacity(64 * 1024, file),
-                self.delimiter,
-                lines.clone(),
-            ));
-            let reader = csv::ReaderBuilder::new()
-                .has_headers(false)
-                .flexible(true)
-                .delimiter(self.delimiter)
-                .buffer_capacity(64 * 1024)
-                .from_reader(input);
-            out.push(CsvSource {
-                reader,
-                pending: VecDeque::new(),
-                lines,
-                header_len: self.header_len,
-                byte_shift: nl,
-                line_shift: lines_before,
-                stop_at: cuts.get(i + 1).map(|c| c.0),
-                delimiter: self.delimiter,
-            });
-        }
-        self.stop_at = Some(cuts[0].0);
-        Some(out)
+    pub fn header_len(&self) -> usize {
+        self.header_len
     }
 
-    pub fn for_each_row(
-        &mut self,
-        width: usize,
-        file: &std::sync::Arc<str>,
-        problems: &mut Vec<Diagnostic>,
-        f: &mut dyn FnMut(&Row<'_>) -> bool,
-    ) -> Result<ReadStats, ReadError> {
-        let mut stats = ReadStats::default();
-        let mut kept_ragged = 0usize;
-        let mut buf = csv::ByteRecord::new();
-        loop {
-            let (line, byte) = match self.pending.pop_front() {
-                Some((r, line, byte)) => {
-                    buf = r;
-                    (line, byte)
-                }
-                None => {
-                    let more = self.reader.read_byte_record(&mut buf).map_err(|e| {
-                        ReadError::new(
-                            file,
-                            "io",
-                            format!("cannot read past row {}: {e}", stats.rows),
-                            "check that the file is complete and not being written",
-                        )
-                    })?;
-                    if !more {
-                        break;
-                    }
-                    position(&buf, &self.lines)
-                }
-            };
-            let (line, byte) = (line + self.line_shift, byte + self.byte_shift);
-            if self.stop_at.is_some_and(|s| byte >= s) {
-                break;
-            }
-            if buf.as_slice().iter().all(u8::is_ascii_whitespace) {
-                stats.empty_rows += 1;
-                continue;
-            }
-            let byte = Some(byte);
-            if buf.len() != self.header_len {
-                let extra_values = buf.iter().skip(width).any(|f| !f.trim_ascii().is_empty());
-                if buf.len() < self.header_len || extra_values {
-                    stats.ragged_rows += 1;
-                    if kept_ragged < KEEP_PROBLEMS {
-                        kept_ragged += 1;
-                        problems.push(ragged(
-                            file,
-                            line,
-                            byte,
-                            buf.len(),
-                            self.header_len,
-                            extra_values,
-                        ));
-                    }
-                }
-            }
-            stats.rows += 1;
-            // One UTF-8 check for the whole record (its fields then need none); the buffer
-            // moves into a StringRecord and back, without a copy.
-            let (go_on, back) = match csv::StringRecord::from_byte_record(buf) {
-                Ok(text) => {
-                    let go_on = f(&Row {
-                        number: line,
-                        byte,
-                        data: RowData::Csv(&text),
-                    });
-                    (go_on, text.into_byte_record())
+    /// The parts of the text still to read, in order: the first block, then one per block
+    /// as the input is read.
+    pub fn parts(&mut self) -> impl Iterator<Item = Result<Part, std::io::Error>> + Send {
+        let delimiter = self.delimiter;
+        let first = self.first.take().map(Ok);
+        let mut blocks = self.blocks.take();
+        first.into_iter().chain(std::iter::from_fn(move || {
+            let b = blocks.as_mut()?;
+            match b.next_block(0) {
+                Ok(Some(block)) => Some(Ok(Part::new(block, delimiter))),
+                Ok(None) => {
+                    blocks = None;
+                    None
                 }
                 Err(e) => {
-                    let bytes = e.into_byte_record();
-                    let go_on = f(&Row {
-                        number: line,
-                        byte,
-                        data: RowData::CsvBytes(&bytes),
-                    });
-                    (go_on, bytes)
+                    blocks = None;
+                    Some(Err(e))
                 }
-            };
-            buf = back;
-            if !go_on {
+            }
+        }))
+    }
+
+    /// The cells of the records that start at `bytes` (offsets in the text), read again
+    /// from the input's start.
+    pub fn fetch(
+        &self,
+        again: &Again,
+        bytes: &[u64],
+    ) -> std::io::Result<HashMap<u64, Vec<String>>> {
+        let mut out = HashMap::new();
+        let Some(&last) = bytes.iter().max() else {
+            return Ok(out);
+        };
+        let wanted: std::collections::HashSet<u64> = bytes.iter().copied().collect();
+        let input = again.reader()?;
+        let input: Box<dyn Read + Send> = if self.encoding == UTF_8 {
+            Box::new(input.skip_bytes(self.start as usize))
+        } else {
+            input
+        };
+        let mut blocks = Blocks::new(input, self.encoding, self.start, self.delimiter, BLOCK);
+        let mut rec = csv::ByteRecord::new();
+        while let Some(block) = blocks.next_block(0)? {
+            if block.byte > last {
                 break;
             }
+            let mut part = Part::new(block, self.delimiter);
+            while let Some((_, byte)) = part.next(&mut rec).map_err(std::io::Error::other)? {
+                if wanted.contains(&byte) {
+                    out.insert(
+                        byte,
+                        rec.iter()
+                            .map(|f| String::from_utf8_lossy(f).into_owned())
+                            .collect(),
+                    );
+                }
+            }
         }
-        Ok(stats)
+        Ok(out)
+    }
+}
+
+/// Skipping the first bytes of a reader.
+trait SkipBytes: Read + Sized {
+    fn skip_bytes(self, n: usize) -> Skip<Self> {
+        Skip { inner: self, n }
+    }
+}
+
+impl<R: Read> SkipBytes for R {}
+
+struct Skip<R> {
+    inner: R,
+    n: usize,
+}
+
+impl<R: Read> Read for Skip<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        while self.n > 0 {
+            let mut sink = [0u8; 16];
+            let want = self.n.min(sink.len());
+            let got = self.inner.read(&mut sink[..want])?;
+            if got == 0 {
+                return Ok(0);
+            }
+            self.n -= got;
+        }
+        self.inner.read(buf)
     }
 }
 

@@ -1,10 +1,12 @@
-//! Workbooks through calamine: xlsx, xlsm, xlsb, xls, ods. The chosen sheet is loaded once
-//! (`worksheet_range`, cached formula results included); merged cells are filled from their
-//! top-left cell; cells are converted to [`Cell`]s on access.
+//! Workbooks through calamine: xlsx, xlsm, xlsb, xls, ods, from the file's bytes read once
+//! into memory. The chosen sheet is loaded once (`worksheet_range`, cached formula results
+//! included); merged cells are filled from their top-left cell; cells are converted to
+//! [`Cell`]s on access.
 
-use std::path::Path;
+use std::io::Cursor;
+use std::sync::Arc;
 
-use calamine::{Data, DataType, Range, Reader, Sheets, open_workbook_auto};
+use calamine::{Data, DataType, Range, Reader, Sheets, open_workbook_from_rs};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
 
 use super::header::{self, Candidate};
@@ -174,11 +176,26 @@ fn open_error(shown: &str, e: calamine::Error) -> ReadError {
 impl SheetSource {
     pub fn open(
         shown: &str,
-        path: &Path,
+        bytes: Arc<[u8]>,
         format: Format,
         opts: &SourceOptions,
     ) -> Result<(SheetSource, Detected), ReadError> {
-        let mut wb = open_workbook_auto(path).map_err(|e| open_error(shown, e))?;
+        let rs = Cursor::new(bytes.clone());
+        let mut wb: Sheets<Cursor<Arc<[u8]>>> = match format {
+            Format::Xls => open_workbook_from_rs(rs)
+                .map(Sheets::Xls)
+                .map_err(calamine::Error::Xls),
+            Format::Xlsb => open_workbook_from_rs(rs)
+                .map(Sheets::Xlsb)
+                .map_err(calamine::Error::Xlsb),
+            Format::Ods => open_workbook_from_rs(rs)
+                .map(Sheets::Ods)
+                .map_err(calamine::Error::Ods),
+            _ => open_workbook_from_rs(rs)
+                .map(Sheets::Xlsx)
+                .map_err(calamine::Error::Xlsx),
+        }
+        .map_err(|e| open_error(shown, e))?;
         let metadata = wb.sheets_metadata().to_vec();
         let names: Vec<String> = metadata.iter().map(|s| s.name.clone()).collect();
         let mut notes = Vec::new();
@@ -277,7 +294,7 @@ impl SheetSource {
         }
         let (range, merges) = match &mut wb {
             Sheets::Xlsx(x) => {
-                let merges = super::xlsx_merges::merged_regions(path, &sheet)
+                let merges = super::xlsx_merges::merged_regions(&bytes, &sheet)
                     .unwrap_or_else(|| x.merge_cells_by_sheet_name(&sheet).unwrap_or_default());
                 (
                     x.worksheet_range(&sheet).map_err(calamine::Error::Xlsx),
@@ -370,6 +387,19 @@ impl SheetSource {
             },
             detected,
         ))
+    }
+
+    /// The cells of sheet row `number` (1-based), as text.
+    pub fn row_text(&self, number: u64, width: usize) -> Option<Vec<String>> {
+        let i = usize::try_from(number.checked_sub(u64::from(self.start_row) + 1)?).ok()?;
+        let cells = self.range.rows().nth(i)?;
+        Some(
+            cells
+                .iter()
+                .take(width.max(1))
+                .map(|d| convert(d).display())
+                .collect(),
+        )
     }
 
     pub fn for_each_row(&mut self, width: usize, f: &mut dyn FnMut(&Row<'_>) -> bool) -> ReadStats {

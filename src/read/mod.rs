@@ -1,12 +1,14 @@
-//! The read stage: a CSV or Excel file in, a stream of located, typed rows out.
+//! The read stage: an [`Input`] (a file, a pipe or standard input) in, a stream of located,
+//! typed [`Row`]s out.
 //!
-//! [`Source::open`] looks at the file once (format, encoding, delimiter, sheet, header row),
-//! then [`Source::for_each_row`] hands every data row to a callback as a borrowed [`Row`]. A
-//! row knows its 1-based row number (CSV: the line the record starts on; Excel: the sheet row)
-//! and, for CSV, the byte offset where it starts, so every later message can point at
-//! `export.csv:12:3` or `export.xlsx › Sheet1!C7`. Cells are converted on access
-//! ([`Row::cell`]) without copying: CSV is read in constant memory, one record at a time;
-//! a worksheet is held once, as calamine loaded it.
+//! [`Source::open`] opens the input once and looks at its start (format, encoding, delimiter,
+//! sheet, header row); [`Source::fold_rows`] then hands every data row to a callback as a
+//! borrowed [`Row`] — a CSV text in blocks on several threads, each block folded into its own
+//! state, the states returned in file order. The input is read once, front to back, and
+//! hashed on the way ([`Source::sha256`]). A row knows its 1-based row number (CSV: the line
+//! the record starts on; Excel: the sheet row) and, for CSV, the byte offset where it starts,
+//! so every later message can point at `export.csv:12:3` or `export.xlsx › Sheet1!C7`. Cells
+//! are converted on access ([`Row::cell`]) without copying.
 //!
 //! CSV cells are always text (or empty): whether `1,5` is a number depends on the file's
 //! locale, which the normalise stage decides. Excel cells keep their types: numbers, dates,
@@ -14,23 +16,26 @@
 //!
 //! Problems that do not stop the read (ragged rows, undecodable bytes) are collected as
 //! [`Diagnostic`]s; problems that do (not a spreadsheet, corrupt, encrypted, no header) are a
-//! [`ReadError`].
+//! [`ReadError`]. Rows rejected after the read can be read back with [`Source::fetch`].
 
+mod blocks;
 mod csv_source;
 mod excel;
 mod header;
+mod input;
 mod lines;
 mod sniff;
 mod xlsx_merges;
 
-use std::path::Path;
+use std::collections::HashMap;
+use std::io::Read;
 use std::sync::Arc;
 
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
 
-use crate::diag::{Diagnostic, Location};
+use crate::diag::Diagnostic;
+pub use input::Input;
 pub use sniff::Format;
-pub use sniff::read_up_to as sniff_read;
 
 /// One cell's value, borrowed from the row it came from.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -141,6 +146,9 @@ pub struct SourceOptions {
     pub max_cells: Option<u64>,
 }
 
+/// The largest workbook read into memory (compressed size).
+pub const MAX_WORKBOOK_BYTES: u64 = 512 << 20;
+
 /// The default cell limit for one worksheet: 1M rows x 50 columns.
 pub const DEFAULT_MAX_CELLS: u64 = 50_000_000;
 
@@ -192,7 +200,12 @@ impl miette::Diagnostic for ReadError {
 }
 
 impl ReadError {
-    fn new(file: &str, code: &str, message: impl Into<String>, help: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        file: &str,
+        code: &str,
+        message: impl Into<String>,
+        help: impl Into<String>,
+    ) -> Self {
         ReadError {
             file: file.to_string(),
             sheet: None,
@@ -292,41 +305,60 @@ impl<'a> Row<'a> {
     }
 }
 
-/// An opened input file, ready to stream its rows.
+/// An opened input, ready to stream its rows.
 pub struct Source {
     detected: Detected,
     file: Arc<str>,
     sheet: Option<Arc<str>>,
     inner: Inner,
     problems: Vec<Diagnostic>,
+    digest: input::Digest,
+    again: input::Again,
+    /// The size of a regular file.
+    len: Option<u64>,
 }
 
 enum Inner {
-    Csv(csv_source::CsvSource),
+    Csv(Box<csv_source::CsvSource>),
     Sheet(excel::SheetSource),
 }
 
 impl Source {
-    /// Opens `path`, detects what it is and finds the header row.
-    pub fn open(path: &Path, opts: &SourceOptions) -> Result<Source, ReadError> {
-        let shown = path.display().to_string();
-        let mut file = std::fs::File::open(path).map_err(|e| {
-            ReadError::new(
-                &shown,
-                "io",
-                format!("cannot open the file: {e}"),
-                "check the path and that the file is readable",
-            )
-        })?;
-        let format = sniff::format(&shown, path, &mut file)?;
+    /// Opens `input`, detects what it is and finds the header row.
+    pub fn open(input: &Input, opts: &SourceOptions) -> Result<Source, ReadError> {
+        let opened = input::Opened::open(input)?;
+        let shown = opened.shown.clone();
+        let (mut reader, digest, again, len) = opened.into_reader();
+        let mut prefix = vec![0u8; sniff::PREFIX];
+        let n =
+            sniff::read_up_to(&mut reader, &mut prefix).map_err(|e| sniff::io_error(&shown, e))?;
+        prefix.truncate(n);
+        let mut format = sniff::format(&shown, &prefix, &input.extension())?;
         let (inner, detected) = match format {
             Format::Csv => {
-                let (src, det) = csv_source::CsvSource::open(&shown, file, opts)?;
-                (Inner::Csv(src), det)
+                let (src, det) = csv_source::CsvSource::open(&shown, prefix, reader, opts)?;
+                (Inner::Csv(Box::new(src)), det)
             }
             _ => {
-                drop(file);
-                let (src, det) = excel::SheetSource::open(&shown, path, format, opts)?;
+                let mut bytes = prefix;
+                std::io::Read::take(
+                    reader,
+                    MAX_WORKBOOK_BYTES.saturating_sub(bytes.len() as u64) + 1,
+                )
+                .read_to_end(&mut bytes)
+                .map_err(|e| sniff::io_error(&shown, e))?;
+                if bytes.len() as u64 > MAX_WORKBOOK_BYTES {
+                    return Err(ReadError::new(
+                        &shown,
+                        "too_big",
+                        format!("the workbook is larger than {MAX_WORKBOOK_BYTES} bytes"),
+                        "split the export into smaller workbooks",
+                    ));
+                }
+                if format == Format::Xlsx && input.extension().is_empty() {
+                    format = sniff::zip_kind(&bytes);
+                }
+                let (src, det) = excel::SheetSource::open(&shown, Arc::from(bytes), format, opts)?;
                 (Inner::Sheet(src), det)
             }
         };
@@ -336,22 +368,14 @@ impl Source {
             detected,
             inner,
             problems: Vec::new(),
+            digest,
+            again,
+            len,
         })
     }
 
     pub fn detected(&self) -> &Detected {
         &self.detected
-    }
-
-    /// Where cell `col` (0-based, header-relative) of row `row` is.
-    pub fn locate(&self, row: &Row<'_>, col: Option<usize>) -> Location {
-        Location {
-            file: self.file.clone(),
-            sheet: self.sheet.clone(),
-            row: row.number,
-            column: col.map(|c| self.detected.first_column + c as u32),
-            byte: row.byte,
-        }
     }
 
     /// The file's name as shown in messages, shared.
@@ -363,9 +387,19 @@ impl Source {
         self.sheet.as_ref()
     }
 
-    /// Hands every data row below the header to `f`, in order. Empty rows are skipped and
-    /// counted; ragged CSV rows and undecodable records become problems, and reading goes on.
-    /// `f` returns `false` to stop early.
+    /// The size of a regular file (`None` for a stream).
+    pub fn size(&self) -> Option<u64> {
+        self.len
+    }
+
+    /// SHA-256 of the input's bytes, once it has been read to the end.
+    pub fn sha256(&self) -> Option<String> {
+        self.digest.sha256()
+    }
+
+    /// Hands every data row below the header to `f`, in order, on this thread. Empty rows
+    /// are skipped and counted; ragged CSV rows and undecodable records become problems, and
+    /// reading goes on. `f` returns `false` to stop early.
     pub fn for_each_row(
         &mut self,
         mut f: impl FnMut(&Row<'_>) -> bool,
@@ -374,50 +408,148 @@ impl Source {
         let file = self.file.clone();
         let sheet = self.sheet.clone();
         let problems = &mut self.problems;
-        match &mut self.inner {
-            Inner::Csv(src) => src.for_each_row(width, &file, problems, &mut f),
+        let stats = match &mut self.inner {
+            Inner::Csv(src) => {
+                let header_len = src.header_len();
+                let mut total = ReadStats::default();
+                let mut go_on = true;
+                for part in src.parts() {
+                    let mut part = part.map_err(|e| sniff::io_error(&file, e))?;
+                    let stats =
+                        part.for_each_row(width, header_len, &file, problems, &mut |r| {
+                            go_on = f(r);
+                            go_on
+                        })?;
+                    total.add(stats);
+                    if !go_on {
+                        break;
+                    }
+                }
+                Ok(total)
+            }
             Inner::Sheet(src) => Ok(src.for_each_row(width, &mut f)),
-        }
-        .map_err(|mut e| {
+        };
+        stats.map_err(|mut e: ReadError| {
             e.sheet = sheet.as_deref().map(str::to_string);
             e
         })
     }
 
-    /// For a large UTF-8 CSV file: `parts - 1` more sources reading the file's later pieces
-    /// (this one then stops where the second begins), so threads can share the work. `None`
-    /// when the file does not allow it (other formats and encodings, quotes before the last
-    /// cut, small files).
-    pub fn split(&mut self, path: &Path, parts: usize) -> Option<Vec<Source>> {
-        const MIN_BYTES: u64 = 8 << 20;
-        let Inner::Csv(csv) = &mut self.inner else {
-            return None;
+    /// Folds every data row into per-part states: a CSV text is read in blocks, each folded
+    /// on one of `threads` threads into a state made by `init`; the states come back in file
+    /// order, so that appending them gives what one fold over all rows would. `progress` is
+    /// told how far the read got (CSV: bytes; workbooks: rows).
+    pub fn fold_rows<S: Send>(
+        &mut self,
+        threads: usize,
+        init: impl Fn() -> S + Sync,
+        each: impl Fn(&mut S, &Row<'_>) + Sync,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<(Vec<S>, ReadStats), ReadError> {
+        let width = self.detected.columns.len();
+        let file = self.file.clone();
+        let Inner::Csv(src) = &mut self.inner else {
+            let mut state = init();
+            let mut n = 0u64;
+            let stats = self.for_each_row(|row| {
+                each(&mut state, row);
+                n += 1;
+                if n.is_multiple_of(4096) {
+                    progress(4096);
+                }
+                true
+            })?;
+            return Ok((vec![state], stats));
         };
-        if std::fs::metadata(path).ok()?.len() < MIN_BYTES {
-            return None;
+        let header_len = src.header_len();
+        type Done<S> = Result<(S, ReadStats, Vec<Diagnostic>), ReadError>;
+        let fold = |part: Result<csv_source::Part, std::io::Error>| -> Done<S> {
+            let mut part = part.map_err(|e| sniff::io_error(&file, e))?;
+            let mut state = init();
+            let mut problems = Vec::new();
+            let mut last: Option<u64> = None;
+            let mut n = 0u32;
+            let stats = part.for_each_row(width, header_len, &file, &mut problems, &mut |row| {
+                each(&mut state, row);
+                n = n.wrapping_add(1);
+                if n.is_multiple_of(4096) {
+                    if let (Some(b), Some(l)) = (row.byte, last) {
+                        progress(b.saturating_sub(l));
+                    }
+                    last = row.byte;
+                }
+                true
+            })?;
+            Ok((state, stats, problems))
+        };
+        let done: Vec<Done<S>> = if threads <= 1 {
+            src.parts().map(fold).collect()
+        } else {
+            use rayon::iter::{ParallelBridge, ParallelIterator};
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .map_err(|e| {
+                    ReadError::new(
+                        &file,
+                        "io",
+                        format!("cannot start {threads} threads: {e}"),
+                        "run again with --threads 1",
+                    )
+                })?;
+            let parts = src.parts().enumerate();
+            let mut done: Vec<(usize, Done<S>)> =
+                pool.install(|| parts.par_bridge().map(|(i, p)| (i, fold(p))).collect());
+            done.sort_by_key(|(i, _)| *i);
+            done.into_iter().map(|(_, d)| d).collect()
+        };
+        let mut states = Vec::with_capacity(done.len());
+        let mut total = ReadStats::default();
+        for d in done {
+            let (state, stats, problems) = d?;
+            states.push(state);
+            total.add(stats);
+            self.problems.extend(problems);
         }
-        let utf8 = self.detected.encoding.as_deref() == Some("UTF-8");
-        let rest = csv.split_parts(path, utf8, parts)?;
-        Some(
-            rest.into_iter()
-                .map(|part| Source {
-                    detected: self.detected.clone(),
-                    file: self.file.clone(),
-                    sheet: self.sheet.clone(),
-                    inner: Inner::Csv(part),
-                    problems: Vec::new(),
-                })
-                .collect(),
-        )
-    }
-
-    /// Problems found while reading (so far).
-    pub fn problems(&self) -> &[Diagnostic] {
-        &self.problems
+        Ok((states, total))
     }
 
     pub fn take_problems(&mut self) -> Vec<Diagnostic> {
         std::mem::take(&mut self.problems)
+    }
+
+    /// The cells of rows read before, as text, by row number: CSV rows by the byte offset
+    /// they start at (read again from the input, which stays open or was copied), workbook
+    /// rows from the sheet in memory. Rows that cannot be found are left out.
+    pub fn fetch(
+        &self,
+        rows: &[(u64, Option<u64>)],
+    ) -> Result<HashMap<u64, Vec<String>>, ReadError> {
+        let width = self.detected.columns.len();
+        match &self.inner {
+            Inner::Csv(src) => {
+                let bytes: Vec<u64> = rows.iter().filter_map(|(_, b)| *b).collect();
+                let by_byte = src
+                    .fetch(&self.again, &bytes)
+                    .map_err(|e| sniff::io_error(&self.file, e))?;
+                Ok(rows
+                    .iter()
+                    .filter_map(|(row, b)| Some((*row, by_byte.get(&(*b)?)?.clone())))
+                    .collect())
+            }
+            Inner::Sheet(src) => Ok(rows
+                .iter()
+                .filter_map(|(row, _)| Some((*row, src.row_text(*row, width)?)))
+                .collect()),
+        }
+    }
+}
+
+impl ReadStats {
+    fn add(&mut self, o: ReadStats) {
+        self.rows += o.rows;
+        self.empty_rows += o.empty_rows;
+        self.ragged_rows += o.ragged_rows;
     }
 }
 

@@ -1,7 +1,6 @@
 //! Looking at the first bytes of a file: its format, a text file's encoding and delimiter.
 
-use std::io::{Read, Seek, SeekFrom};
-use std::path::Path;
+use std::io::Read;
 
 use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1252};
 
@@ -35,22 +34,11 @@ impl Format {
 /// How many bytes the sniffers look at.
 pub const PREFIX: usize = 64 * 1024;
 
-fn ext(path: &Path) -> String {
-    path.extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase()
-}
-
-/// Decides the format from the magic bytes, then the extension. Leaves `file` at its start.
-pub fn format(shown: &str, path: &Path, file: &mut std::fs::File) -> Result<Format, ReadError> {
-    let mut head = [0u8; 8];
-    let n = read_up_to(file, &mut head).map_err(|e| io_error(shown, e))?;
-    file.seek(SeekFrom::Start(0))
-        .map_err(|e| io_error(shown, e))?;
-    let head = &head[..n];
-    let e = ext(path);
-    if n == 0 {
+/// Decides the format from the first bytes, then the extension `e` (lower case; empty for
+/// standard input, where a zip archive's entries tell xlsx, xlsb and ods apart later).
+pub fn format(shown: &str, head: &[u8], e: &str) -> Result<Format, ReadError> {
+    let head = &head[..head.len().min(8)];
+    if head.is_empty() {
         return Err(ReadError::new(
             shown,
             "empty",
@@ -59,7 +47,7 @@ pub fn format(shown: &str, path: &Path, file: &mut std::fs::File) -> Result<Form
         ));
     }
     if head.starts_with(b"PK\x03\x04") {
-        return Ok(match e.as_str() {
+        return Ok(match e {
             "xlsm" => Format::Xlsm,
             "xlsb" => Format::Xlsb,
             "ods" => Format::Ods,
@@ -67,7 +55,7 @@ pub fn format(shown: &str, path: &Path, file: &mut std::fs::File) -> Result<Form
         });
     }
     if head.starts_with(&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1]) {
-        if matches!(e.as_str(), "xlsx" | "xlsm" | "xlsb") {
+        if matches!(e, "xlsx" | "xlsm" | "xlsb") {
             return Err(ReadError::new(
                 shown,
                 "encrypted",
@@ -89,7 +77,7 @@ pub fn format(shown: &str, path: &Path, file: &mut std::fs::File) -> Result<Form
             return Err(not_a_spreadsheet(shown, &format!("it is {what}")));
         }
     }
-    if matches!(e.as_str(), "xlsx" | "xlsm" | "xlsb" | "ods") {
+    if matches!(e, "xlsx" | "xlsm" | "xlsb" | "ods") {
         return Err(ReadError::new(
             shown,
             "corrupt",
@@ -107,6 +95,26 @@ fn not_a_spreadsheet(shown: &str, why: &str) -> ReadError {
         format!("not a spreadsheet: {why}"),
         "vsimport reads CSV (any delimiter) and Excel/OpenDocument workbooks (xlsx, xlsm, xlsb, xls, ods)",
     )
+}
+
+/// The kind of an OOXML/ODF zip archive from its entries (for input without a name).
+pub fn zip_kind(bytes: &[u8]) -> Format {
+    let Ok(zip) = zip::ZipArchive::new(std::io::Cursor::new(bytes)) else {
+        return Format::Xlsx;
+    };
+    let names: Vec<String> = zip
+        .file_names()
+        .filter_map(Result::ok)
+        .map(|n| n.into_owned())
+        .collect();
+    let has = |n: &str| names.iter().any(|x| x == n);
+    if has("xl/workbook.bin") {
+        Format::Xlsb
+    } else if has("content.xml") && has("mimetype") {
+        Format::Ods
+    } else {
+        Format::Xlsx
+    }
 }
 
 pub fn io_error(shown: &str, e: std::io::Error) -> ReadError {

@@ -7,7 +7,6 @@
 //! the caller then asks calamine.
 
 use std::io::Read;
-use std::path::Path;
 
 use calamine::Dimensions;
 
@@ -133,10 +132,10 @@ fn scan(text: &[u8], limit: usize, out: &mut Vec<Dimensions>) -> Option<()> {
     Some(())
 }
 
-/// The merged regions of `sheet`, or `None` when the file does not look as expected.
-pub fn merged_regions(path: &Path, sheet: &str) -> Option<Vec<Dimensions>> {
-    let file = std::fs::File::open(path).ok()?;
-    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file)).ok()?;
+/// The merged regions of `sheet` in the xlsx `bytes`, or `None` when the file does not look
+/// as expected.
+pub fn merged_regions(bytes: &[u8], sheet: &str) -> Option<Vec<Dimensions>> {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).ok()?;
     let entry = sheet_entry(&mut zip, sheet)?;
     let mut f = zip.by_name(&entry).ok()?;
     let mut out = Vec::new();
@@ -185,13 +184,15 @@ mod tests {
 
     #[test]
     fn finds_the_fixture_merges() {
-        let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/export_basic.xlsx");
-        let m = merged_regions(&p, "Daten").unwrap();
+        let p =
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/export_basic.xlsx");
+        let bytes = std::fs::read(p).unwrap();
+        let m = merged_regions(&bytes, "Daten").unwrap();
         assert_eq!(m.len(), 3);
         assert!(m.contains(&Dimensions {
             start: (3, 1),
             end: (4, 1)
         }));
-        assert_eq!(merged_regions(&p, "Hinweise").unwrap(), vec![]);
+        assert_eq!(merged_regions(&bytes, "Hinweise").unwrap(), vec![]);
     }
 }

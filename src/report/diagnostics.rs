@@ -1,13 +1,13 @@
 //! Diagnostics for people: grouped by kind and column, the first few of each group rendered
-//! by miette with the source line (CSV) or the rendered row (workbooks), the rest counted.
+//! by miette with the row as the file has it (kept when the row was read, so the file is never
+//! opened again), the rest counted.
 
 use std::fmt::Write as _;
-use std::io::{Seek, SeekFrom};
 
 use miette::{LabeledSpan, MietteSpanContents, SourceCode, SourceSpan, SpanContents};
 
 use crate::diag::{Context, Diagnostic, Severity, column_letters};
-use crate::validate::{CONTEXT_PER_GROUP, Diags};
+use crate::findings::{CONTEXT_PER_GROUP, Diags};
 
 /// One line of source with its real line number.
 struct LineSource {
@@ -35,29 +35,39 @@ impl SourceCode for LineSource {
     }
 }
 
+/// Which diagnostics to render, and how.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Shown {
+    /// Every note (info), not only their counts.
+    pub notes: bool,
+    /// Errors only (`--quiet`): why rows were rejected, nothing else.
+    pub errors_only: bool,
+    pub color: bool,
+}
+
 /// A diagnostic dressed for miette.
-struct Shown<'a> {
+struct Dressed<'a> {
     d: &'a Diagnostic,
     source: Option<LineSource>,
     span: Option<(usize, usize)>,
     label: String,
 }
 
-impl std::fmt::Debug for Shown<'_> {
+impl std::fmt::Debug for Dressed<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}", self.d)
     }
 }
 
-impl std::fmt::Display for Shown<'_> {
+impl std::fmt::Display for Dressed<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}: {}", self.d.location, self.d.message)
     }
 }
 
-impl std::error::Error for Shown<'_> {}
+impl std::error::Error for Dressed<'_> {}
 
-impl miette::Diagnostic for Shown<'_> {
+impl miette::Diagnostic for Dressed<'_> {
     fn code<'a>(&'a self) -> Option<Box<dyn std::fmt::Display + 'a>> {
         Some(Box::new(self.d.code))
     }
@@ -91,54 +101,7 @@ impl miette::Diagnostic for Shown<'_> {
     }
 }
 
-/// The file's own line at `byte` (UTF-8 files), and the span of field `col` in it.
-fn csv_line(
-    file: &str,
-    byte: u64,
-    delimiter: u8,
-    col: Option<usize>,
-) -> Option<(String, Option<(usize, usize)>)> {
-    let mut f = std::fs::File::open(file).ok()?;
-    f.seek(SeekFrom::Start(byte)).ok()?;
-    let mut buf = vec![0u8; 4096];
-    let n = crate::read::sniff_read(&mut f, &mut buf).ok()?;
-    buf.truncate(n);
-    let end = buf.iter().position(|b| *b == b'\n').unwrap_or(buf.len());
-    let line = std::str::from_utf8(&buf[..end])
-        .ok()?
-        .trim_end_matches('\r')
-        .to_string();
-    let span = col.and_then(|c| field_span(&line, delimiter, c));
-    Some((line, span))
-}
-
-/// Where field `col` is in a CSV line (quotes respected).
-fn field_span(line: &str, delimiter: u8, col: usize) -> Option<(usize, usize)> {
-    let bytes = line.as_bytes();
-    let mut field = 0;
-    let mut start = 0;
-    let mut quoted = false;
-    for (i, &b) in bytes.iter().enumerate() {
-        if b == b'"' {
-            quoted = !quoted;
-        } else if b == delimiter && !quoted {
-            if field == col {
-                return Some((start, (i - start).max(1)));
-            }
-            field += 1;
-            start = i + 1;
-        }
-    }
-    (field == col).then(|| (start, (bytes.len() - start).max(1)))
-}
-
-fn shown<'d>(
-    d: &'d Diagnostic,
-    delimiter: Option<char>,
-    utf8: bool,
-    columns: &[String],
-    first_column: u32,
-) -> Shown<'d> {
+fn dressed<'d>(d: &'d Diagnostic, columns: &[String], first_column: u32) -> Dressed<'d> {
     let name = match &d.location.sheet {
         Some(sheet) => format!("{} › {sheet}", d.location.file),
         None => d.location.file.to_string(),
@@ -158,24 +121,8 @@ fn shown<'d>(
         Some(c) => format!("{column_name}(column {c})"),
         None => "here".into(),
     };
-    // CSV in UTF-8: the real line from the file.
-    if let (Some(delim), true, Some(byte)) = (delimiter, utf8, d.location.byte)
-        && let Some((text, span)) = csv_line(
-            &d.location.file,
-            byte,
-            delim as u8,
-            d.location.column.map(|c| c as usize - 1),
-        )
-    {
-        return Shown {
-            d,
-            span: span.or(Some((0, text.len().max(1)))),
-            source: Some(LineSource { name, text, line }),
-            label,
-        };
-    }
     match &d.context {
-        Some(Context { text, span, .. }) => Shown {
+        Some(Context { text, span, .. }) => Dressed {
             d,
             source: Some(LineSource {
                 name,
@@ -185,7 +132,7 @@ fn shown<'d>(
             span: (span.1 > 0).then_some(*span),
             label,
         },
-        None => Shown {
+        None => Dressed {
             d,
             source: None,
             span: None,
@@ -194,18 +141,13 @@ fn shown<'d>(
     }
 }
 
-/// Renders the diagnostics: errors, then warnings; infos only with `verbose` (else counted).
-/// `delimiter`/`utf8` say whether CSV lines can be read back from the file.
-pub fn render(
-    diags: &Diags,
-    columns: &[String],
-    first_column: u32,
-    delimiter: Option<char>,
-    utf8: bool,
-    verbose: bool,
-) -> String {
+/// Renders the diagnostics: errors, then warnings; notes only with `how.notes` (else
+/// counted); errors alone with `how.errors_only`.
+pub fn render(diags: &Diags, columns: &[String], first_column: u32, how: Shown) -> String {
+    let verbose = how.notes;
     let mut out = String::new();
-    let handler = miette::GraphicalReportHandler::new_themed(super::theme()).with_width(100);
+    let handler =
+        miette::GraphicalReportHandler::new_themed(super::theme(how.color)).with_width(100);
     let mut groups: Vec<(&(&'static str, Option<u32>), &usize)> = diags.groups.iter().collect();
     let first_of = |code: &str, col: Option<u32>| {
         diags
@@ -225,6 +167,9 @@ pub fn render(
         let Some(first) = first_of(code, *col) else {
             continue;
         };
+        if how.errors_only && first.severity != Severity::Error {
+            continue;
+        }
         if first.severity == Severity::Info && !verbose {
             infos.push((first, *total));
             continue;
@@ -236,7 +181,7 @@ pub fn render(
             .take(CONTEXT_PER_GROUP)
             .collect();
         for d in &members {
-            let s = shown(d, delimiter, utf8, columns, first_column);
+            let s = dressed(d, columns, first_column);
             let mut text = String::new();
             if handler.render_report(&mut text, &s).is_err() {
                 text = format!("{d}\n");
@@ -274,17 +219,4 @@ pub fn render(
         out.push('\n');
     }
     out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn spans_of_fields() {
-        assert_eq!(field_span("a;bb;c", b';', 1), Some((2, 2)));
-        assert_eq!(field_span("a;\"x;y\";c", b';', 2), Some((8, 1)));
-        assert_eq!(field_span("a;bb;c", b';', 2), Some((5, 1)));
-        assert_eq!(field_span("a;bb", b';', 5), None);
-    }
 }

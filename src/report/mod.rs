@@ -1,18 +1,21 @@
-//! Everything the user reads about problems and plans is made here: fatal errors, grouped
-//! diagnostics, the plan summary, `report.json` and `rejected.csv`.
+//! Everything the user reads is made here, and written to the terminal from here: fatal
+//! errors ([`render`]), grouped diagnostics ([`diagnostics`]), the plan, the comparison and
+//! what was written ([`text`]), the report document ([`document`]), the files beside it
+//! ([`files`]: report.json, rejected.csv, failed.csv) and progress bars ([`progress`]).
 
 pub mod diagnostics;
+pub mod document;
 pub mod files;
-pub mod plan;
 pub mod progress;
+pub mod text;
 
-use std::io::IsTerminal;
+use std::io::Write;
 
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
 
-/// Colours only on a terminal without `NO_COLOR`.
-pub fn theme() -> GraphicalTheme {
-    if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+/// The theme for diagnostics: colours only when the settings say the terminal wants them.
+pub fn theme(color: bool) -> GraphicalTheme {
+    if color {
         GraphicalTheme::unicode()
     } else {
         GraphicalTheme::unicode_nocolor()
@@ -20,29 +23,56 @@ pub fn theme() -> GraphicalTheme {
 }
 
 /// Renders a diagnostic at a fixed width, so output is stable in logs and tests.
-pub fn render(diag: &dyn Diagnostic) -> String {
+pub fn render(diag: &dyn Diagnostic, color: bool) -> String {
     let mut out = String::new();
-    let handler = GraphicalReportHandler::new_themed(theme()).with_width(100);
+    let handler = GraphicalReportHandler::new_themed(theme(color)).with_width(100);
     if handler.render_report(&mut out, diag).is_err() {
         out = format!("error: {diag}\n");
     }
     out
 }
 
-/// Prints a fatal error to stderr.
-pub fn print_error(diag: &dyn Diagnostic) {
-    eprint!("{}", render(diag));
+/// Writes to standard output (what the command produces). A closed pipe is not an error.
+pub fn out(text: &str) {
+    let mut o = std::io::stdout().lock();
+    let _ = o.write_all(text.as_bytes()).and_then(|_| o.flush());
 }
 
-/// `1234567` as `1,234,567`.
+/// Writes text to standard error as it is.
+pub fn err(text: &str) {
+    let mut e = std::io::stderr().lock();
+    let _ = e.write_all(text.as_bytes());
+}
+
+/// Writes a line to standard error (notices, warnings, errors).
+pub fn note(text: &str) {
+    let mut e = std::io::stderr().lock();
+    let _ = writeln!(e, "{text}");
+}
+
+/// `1234567` as `1,234,567` (indicatif's `HumanCount`).
 pub fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
+    indicatif::HumanCount(n).to_string()
+}
+
+/// `one` for 1, else `many`.
+pub fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
+}
+
+/// `1 record`, `1,234 records`.
+pub fn count(n: u64, one: &str, many: &str) -> String {
+    format!("{} {}", thousands(n), plural(n, one, many))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_read_naturally() {
+        assert_eq!(count(1, "record", "records"), "1 record");
+        assert_eq!(count(0, "record", "records"), "0 records");
+        assert_eq!(count(1234567, "team", "teams"), "1,234,567 teams");
     }
-    out
 }

@@ -8,6 +8,9 @@
 //! milliseconds of acknowledgements (those records are sent again on resume, which a PUT
 //! allows) and leaves at most one torn last line, which is ignored (and cut off) when the
 //! journal is opened again.
+//!
+//! A run that wrote everything closes its journal with a `finished` line: the journal only
+//! finishes interrupted runs, and the next import of the same file starts a run of its own.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
@@ -35,7 +38,18 @@ pub struct Header {
     pub run: String,
 }
 
-/// One acknowledged record, as read back.
+/// One line after the header, as read back: an acknowledged record, or the end of a run.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum Line {
+    Ack(Ack),
+    Finished {
+        #[allow(dead_code)]
+        finished: String,
+    },
+}
+
+/// One acknowledged record.
 #[derive(Debug, Clone, Deserialize)]
 struct Ack {
     /// The record's path below the API base (`exchange/kpi-data/…`).
@@ -72,8 +86,8 @@ impl Journal {
         }
         if !restart && path.exists() {
             let text = std::fs::read(&path).map_err(|e| Error::io(path.display(), e))?;
-            let (old_header, acked, torn, good_len) = parse(&text);
-            if let Some(old) = old_header.filter(|h| h.sha256 == header.sha256) {
+            let (old_header, acked, torn, good_len, finished) = parse(&text);
+            if let Some(old) = old_header.filter(|h| h.sha256 == header.sha256 && !finished) {
                 if good_len < text.len() {
                     // Cut a torn last line off so the next line starts clean.
                     let f = OpenOptions::new()
@@ -98,6 +112,7 @@ impl Journal {
             }
         }
         let mut file = File::create(&path).map_err(|e| Error::io(path.display(), e))?;
+        // A new run starts a new journal.
         let mut line = serde_json::to_vec(&header).map_err(|e| Error::io(path.display(), e))?;
         line.push(b'\n');
         file.write_all(&line)
@@ -151,6 +166,21 @@ impl Journal {
             .map_err(|e| Error::io(self.path.display(), e))
     }
 
+    /// Closes the journal of a run that wrote everything: a later import of the same file is
+    /// a new run.
+    pub fn finish(&self) -> Result<(), Error> {
+        let line = serde_json::json!({
+            "finished": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        });
+        {
+            let mut pending = self.pending.lock().map_err(|_| self.poisoned())?;
+            serde_json::to_writer(&mut *pending, &line)
+                .map_err(|e| Error::io(self.path.display(), e))?;
+            pending.push(b'\n');
+        }
+        self.sync()
+    }
+
     /// Writes what is left and flushes the journal to the disk (at the end of a run).
     pub fn sync(&self) -> Result<(), Error> {
         self.flush()?;
@@ -168,12 +198,13 @@ impl Journal {
     }
 }
 
-/// Reads a journal: header, acknowledged keys, lines that did not parse, and the length of
-/// the text up to the end of its last whole line.
-fn parse(text: &[u8]) -> (Option<Header>, HashMap<String, String>, usize, usize) {
+/// Reads a journal: header, acknowledged keys, lines that did not parse, the length of the
+/// text up to the end of its last whole line, and whether the run finished.
+fn parse(text: &[u8]) -> (Option<Header>, HashMap<String, String>, usize, usize, bool) {
     let mut acked = HashMap::new();
     let mut header = None;
     let mut torn = 0;
+    let mut finished = false;
     let good_len = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
     if good_len < text.len() {
         torn += 1;
@@ -186,14 +217,15 @@ fn parse(text: &[u8]) -> (Option<Header>, HashMap<String, String>, usize, usize)
             header = serde_json::from_slice::<Header>(line).ok();
             continue;
         }
-        match serde_json::from_slice::<Ack>(line) {
-            Ok(a) => {
+        match serde_json::from_slice::<Line>(line) {
+            Ok(Line::Ack(a)) => {
                 acked.insert(a.key, a.values);
             }
+            Ok(Line::Finished { .. }) => finished = true,
             Err(_) => torn += 1,
         }
     }
-    (header, acked, torn, good_len)
+    (header, acked, torn, good_len, finished)
 }
 
 #[cfg(test)]
@@ -238,5 +270,14 @@ mod tests {
         // --restart forgets.
         let j = Journal::open(dir.path(), header(), true).unwrap();
         assert!(j.acked.is_empty());
+        j.ack("k1", "v", 200).unwrap();
+        j.finish().unwrap();
+        drop(j);
+        // A finished run is not resumed: the next run starts afresh.
+        let mut next = header();
+        next.run = "r2".into();
+        let j = Journal::open(dir.path(), next, false).unwrap();
+        assert!(j.acked.is_empty());
+        assert_eq!(j.header.run, "r2");
     }
 }

@@ -56,43 +56,20 @@ pub fn file_sha256(path: &Path) -> Result<String, Error> {
         }
         ctx.update(&buf[..n]);
     }
-    Ok(hex(ctx.finish().as_ref()))
+    Ok(hex::encode(ctx.finish().as_ref()))
 }
 
 /// SHA-256 of some bytes, as hex, shortened to `len` characters.
 pub fn sha256_hex(bytes: &[u8], len: usize) -> String {
-    let mut h = hex(digest::digest(&digest::SHA256, bytes).as_ref());
+    let mut h = hex::encode(digest::digest(&digest::SHA256, bytes).as_ref());
     h.truncate(len);
     h
-}
-
-fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        s.push(DIGITS[usize::from(b >> 4)] as char);
-        s.push(DIGITS[usize::from(b & 15)] as char);
-    }
-    s
-}
-
-/// Writes `bytes` to `path` through a temporary file and a rename, so a reader never sees
-/// half a file.
-pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
-    let tmp = path.with_extension("tmp");
-    std::fs::write(&tmp, bytes).map_err(|e| Error::io(tmp.display(), e))?;
-    std::fs::rename(&tmp, path).map_err(|e| Error::io(path.display(), e))
 }
 
 /// A new run id: `YYYYMMDD-HHMMSS-xxxx` (UTC time and four random hex digits).
 pub fn new_run_id() -> String {
     let now = chrono::Utc::now();
-    let mut rng = crate::rng::Rng::from_time();
-    format!(
-        "{}-{:04x}",
-        now.format("%Y%m%d-%H%M%S"),
-        rng.next_u64() & 0xffff
-    )
+    format!("{}-{:04x}", now.format("%Y%m%d-%H%M%S"), fastrand::u16(..))
 }
 
 #[cfg(test)]

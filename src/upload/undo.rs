@@ -1,12 +1,20 @@
 //! Undo data: before an import writes, the previous values of every record it will send are
-//! saved in its run directory (`STATE/runs/ID/undo.json`). `vsimport undo ID` puts them back
-//! and deletes the records the import created.
+//! saved in its run directory (`STATE/runs/ID/undo.json`). Undoing an import ([`UndoPlan`],
+//! [`undo`]) puts them back and deletes the records the import created; records changed
+//! since are left alone unless forced.
+//!
+//! The API cannot remove a single value from a record, so a value slot that the import added
+//! to an existing record stays; the plan says how many there are.
 
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
-use crate::api::{RecordKey, RecordValue};
+use super::engine::{self, Op, Outcome, Task};
+use crate::api::{Client, RecordBody, RecordKey, RecordValue};
+use crate::catalog::CatalogIndex;
 use crate::error::Error;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -52,7 +60,7 @@ pub fn save(dir: &Path, undo: &UndoFile) -> Result<PathBuf, Error> {
     super::state::ensure_dir(dir)?;
     let path = dir.join("undo.json");
     let json = serde_json::to_vec(undo).map_err(|e| Error::io(path.display(), e))?;
-    super::state::write_atomic(&path, &json)?;
+    crate::persist::write_atomic(&path, &json)?;
     Ok(path)
 }
 
@@ -74,6 +82,156 @@ pub fn load(state: &Path, id: &str) -> Result<UndoFile, Error> {
     })?;
     serde_json::from_slice(&text)
         .map_err(|e| Error::io(path.display(), format!("not undo data: {e}")))
+}
+
+/// What undoing an import will do.
+pub struct UndoPlan {
+    pub file: UndoFile,
+    pub tasks: Vec<Task>,
+    pub to_restore: u64,
+    pub to_delete: u64,
+    /// Records the import created that are gone already.
+    pub gone: u64,
+    /// Records changed after the import (left alone without `force`), and a few of their keys.
+    pub skipped: u64,
+    pub skipped_examples: Vec<String>,
+    /// Values the import added to existing records (they stay: the API cannot remove one).
+    pub added_slots: u64,
+}
+
+impl UndoPlan {
+    /// Compares the import's records with the server's now.
+    pub async fn new(
+        client: &Client,
+        index: &CatalogIndex,
+        file: UndoFile,
+        force: bool,
+    ) -> Result<UndoPlan, Error> {
+        let keys: Vec<RecordKey> = file.records.iter().map(|r| r.key).collect();
+        let current = super::compare::read_current(client, index, &keys).await?;
+        let mut p = UndoPlan {
+            file: UndoFile {
+                records: Vec::new(),
+                ..file.clone()
+            },
+            tasks: Vec::new(),
+            to_restore: 0,
+            to_delete: 0,
+            gone: 0,
+            skipped: 0,
+            skipped_examples: Vec::new(),
+            added_slots: 0,
+        };
+        for r in &file.records {
+            let cur = current.get(&r.key);
+            let ours = cur.is_some_and(|c| super::compare::holds(c, &r.after));
+            if !ours && !force {
+                // Changed (or deleted) by someone else since the import.
+                if r.before.is_none() && cur.is_none() {
+                    p.gone += 1;
+                } else {
+                    p.skipped += 1;
+                    if p.skipped_examples.len() < 10 {
+                        p.skipped_examples.push(r.key.path());
+                    }
+                }
+                continue;
+            }
+            match &r.before {
+                None if cur.is_none() => p.gone += 1,
+                None => {
+                    p.to_delete += 1;
+                    p.tasks.push(Task {
+                        key: r.key,
+                        op: Op::Delete,
+                    });
+                }
+                Some(before) => {
+                    p.added_slots += r
+                        .after
+                        .iter()
+                        .filter(|a| {
+                            !before.iter().any(|b| {
+                                b.kpi_value_id == a.kpi_value_id && b.forecast == a.forecast
+                            })
+                        })
+                        .count() as u64;
+                    p.to_restore += 1;
+                    p.tasks.push(Task {
+                        key: r.key,
+                        op: Op::Put(RecordBody {
+                            values: before.clone(),
+                        }),
+                    });
+                }
+            }
+        }
+        p.file = file;
+        Ok(p)
+    }
+}
+
+/// What an undo did.
+#[derive(Debug, Serialize)]
+pub struct Undone {
+    pub at: String,
+    pub restored: u64,
+    pub deleted: u64,
+    pub skipped: u64,
+    pub failed: u64,
+    #[serde(skip)]
+    pub seconds: f64,
+    /// Records that could not be undone, and why.
+    #[serde(skip)]
+    pub problems: Vec<(String, String)>,
+}
+
+/// Carries out an undo plan; when everything was undone, marks the run as undone.
+pub async fn undo(
+    client: &Client,
+    direct_writes: bool,
+    plan: &UndoPlan,
+    run_dir: &Path,
+    progress: ProgressBar,
+) -> Result<Undone, Error> {
+    let sent = engine::run(
+        client.clone(),
+        direct_writes,
+        Arc::new(plan.tasks.clone()),
+        progress.clone(),
+        Box::new(|_, _| Ok(())),
+    )
+    .await;
+    progress.finish_and_clear();
+    let mut done = Undone {
+        at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        restored: 0,
+        deleted: 0,
+        skipped: plan.skipped,
+        failed: 0,
+        seconds: sent.elapsed.as_secs_f64(),
+        problems: Vec::new(),
+    };
+    for (task, o) in plan.tasks.iter().zip(&sent.outcomes) {
+        match (o, &task.op) {
+            (Outcome::Done { .. }, Op::Put(_)) => done.restored += 1,
+            (Outcome::Done { .. }, Op::Delete) => done.deleted += 1,
+            (Outcome::Failed { message, .. }, _) | (Outcome::NotSent { reason: message }, _) => {
+                done.failed += 1;
+                done.problems.push((task.key.path(), message.clone()));
+            }
+        }
+    }
+    if done.failed == 0 {
+        let json = serde_json::to_vec_pretty(&done).map_err(|e| Error::io(run_dir.display(), e))?;
+        crate::persist::write_atomic(&undone_marker(run_dir), &json)?;
+    }
+    Ok(done)
+}
+
+/// The marker an undone run gets.
+pub fn undone_marker(run_dir: &Path) -> PathBuf {
+    run_dir.join("undone.json")
 }
 
 #[cfg(test)]

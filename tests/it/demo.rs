@@ -46,7 +46,8 @@ fn demo_runs_on_the_bundled_emulator() {
         assert_eq!(report["mode"], "import");
     }
     assert!(
-        r.stderr.contains("the emulator holds 124 records now"),
+        r.stderr
+            .contains("the emulator held 124 records when it stopped"),
         "{}",
         r.stderr
     );

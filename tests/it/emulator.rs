@@ -477,7 +477,7 @@ fn state_survives_a_restart() {
         201
     );
     let stderr = f.emu.stop();
-    assert!(stderr.contains("1 records saved"), "{stderr}");
+    assert!(stderr.contains("1 record saved"), "{stderr}");
     let again = Emulator::start(&["--state", state_s]);
     let rec = again.http().get(&path);
     assert_eq!(rec.status, 200);

@@ -1,14 +1,18 @@
-//! The plan of a run: records and values per KPI and per team, date ranges, counts; as text
-//! and as the `report.json` document (schema in docs/REPORT.md).
-
-use std::fmt::Write as _;
+//! The report document of a run (`report.json`, `--format json`; schema in docs/REPORT.md):
+//! what was read, planned, compared and written, per KPI and per team, and every diagnostic
+//! kept. The text for people is made from it in [`super::text`].
 
 use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::api::RecordKey;
+use crate::catalog::CatalogIndex;
 use crate::diag::Diagnostic;
-use crate::validate::{Stats, Validated};
+use crate::findings::Findings;
+use crate::plan::{Plan, PlannedRecord};
+use crate::upload::compare::{Change, Comparison, ValueChange};
+use crate::upload::engine::Outcome;
+use crate::upload::write::Written;
 
 #[derive(Debug, Serialize)]
 pub struct KpiPlan {
@@ -49,29 +53,33 @@ pub struct Summary {
     /// An import: acknowledged by the server in this run.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub records_written: Option<u64>,
-    /// An import: acknowledged in an earlier run of the same import (from the journal).
+    /// An import: acknowledged in an earlier, interrupted run of the same import (from the
+    /// journal).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub records_already_written: Option<u64>,
-    /// An import: given up on, or not sent because the run stopped (all in failed.csv).
+    /// An import: given up on after the server refused them or did not answer (failed.csv).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub records_failed: Option<u64>,
+    /// An import: never sent because the run stopped first (running it again sends them).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub records_not_sent: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retries: Option<u64>,
 }
 
-/// A planned record, for `--format json` consumers and the upload stage.
+/// A planned record with names, for `--records`.
 #[derive(Debug, Serialize)]
-pub struct PlannedRecord {
+pub struct RecordOut {
     #[serde(flatten)]
     pub key: RecordKey,
     pub kpi_name: String,
     pub team_name: String,
-    pub values: Vec<PlannedValue>,
+    pub values: Vec<ValueOut>,
     pub rows: Vec<u64>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct PlannedValue {
+pub struct ValueOut {
     pub name: String,
     pub value: f64,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -82,6 +90,9 @@ pub struct PlannedValue {
 pub struct Report {
     pub version: u32,
     pub file: String,
+    /// SHA-256 of the input's bytes.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub sha256: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub sheet: Option<String>,
     pub mapping: Option<String>,
@@ -95,7 +106,7 @@ pub struct Report {
     pub diagnostic_counts: Vec<DiagnosticCount>,
     /// Every planned record with the rows it came from (only with `--records`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub records: Option<Vec<PlannedRecord>>,
+    pub records: Option<Vec<RecordOut>>,
     /// Records that differ from the server (`--diff` and imports; the first 1000, all with
     /// `--records`).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -112,8 +123,8 @@ pub struct ChangeOut {
     pub key: RecordKey,
     pub kpi_name: String,
     pub team_name: String,
-    pub change: crate::upload::Change,
-    pub values: Vec<crate::upload::ValueChange>,
+    pub change: Change,
+    pub values: Vec<ValueChange>,
     pub rows: Vec<u64>,
 }
 
@@ -125,6 +136,8 @@ pub struct UploadOut {
     pub run_dir: String,
     pub journal: String,
     pub url: String,
+    /// This run finished an interrupted run of the same import.
+    pub resumed: bool,
     pub seconds: f64,
     pub requests: u64,
     pub requests_per_second: f64,
@@ -193,29 +206,32 @@ pub fn diagnostic_out(d: &Diagnostic, columns: &[String], first_column: u32) -> 
     }
 }
 
-fn summary(stats: &Stats, v: &Validated<'_>) -> Summary {
+fn summary(f: &Findings, plan: &Plan) -> Summary {
+    let stats = &f.stats;
     Summary {
         rows_read: stats.rows_read,
         rows_rejected: stats.rows_rejected,
         rows_without_values: stats.rows_without_values,
-        records_planned: v.records.len() as u64,
-        values_planned: v.entries.len() as u64,
+        records_planned: plan.records.len() as u64,
+        values_planned: plan.records.entries.len() as u64,
         duplicates_merged: stats.duplicates_merged,
         conflicts: stats.conflicts,
-        errors: v.diags.count(crate::diag::Severity::Error) as u64,
-        warnings: v.diags.count(crate::diag::Severity::Warning) as u64,
+        errors: f.diags.count(crate::diag::Severity::Error) as u64,
+        warnings: f.diags.count(crate::diag::Severity::Warning) as u64,
         records_new: None,
         records_changed: None,
         records_unchanged: None,
         records_written: None,
         records_already_written: None,
         records_failed: None,
+        records_not_sent: None,
         retries: None,
     }
 }
 
 pub struct Context<'a> {
     pub file: String,
+    pub sha256: Option<String>,
     pub sheet: Option<String>,
     pub mapping: Option<String>,
     pub layout: &'a str,
@@ -224,19 +240,20 @@ pub struct Context<'a> {
     pub first_column: u32,
 }
 
-pub fn report(v: &Validated<'_>, cx: &Context<'_>) -> Report {
+/// The document of a dry run: what was read and planned, and every diagnostic kept.
+pub fn report(plan: &Plan, findings: &Findings, index: &CatalogIndex, cx: &Context<'_>) -> Report {
     // Indexed by the catalog's KPI and team numbers: one array step per record; counted in
     // chunks on all cores and combined.
     use rayon::prelude::*;
-    let n_teams = v.index.teams.len();
-    let n_kpis = v.index.catalog.kpis.len();
+    let n_teams = index.teams.len();
+    let n_kpis = index.catalog.kpis.len();
     type PerKpi = (u64, u64, Vec<bool>, NaiveDate, NaiveDate);
     type Counts = (Vec<Option<PerKpi>>, Vec<(u64, u64)>);
     let empty = || -> Counts { (vec![None; n_kpis], vec![(0, 0); n_teams]) };
     let count = |chunk: &[std::ops::Range<usize>]| {
         let (mut kpis, mut teams) = empty();
         for r in chunk {
-            let e = v.entries[r.start];
+            let e = plan.records.entries[r.start];
             let n = r.len() as u64;
             let k = kpis[e.kpi as usize]
                 .get_or_insert_with(|| (0, 0, vec![false; n_teams], e.date, e.date));
@@ -251,38 +268,37 @@ pub fn report(v: &Validated<'_>, cx: &Context<'_>) -> Report {
         }
         (kpis, teams)
     };
-    let (kpis, teams) =
-        v.records
-            .par_chunks(1 << 16)
-            .map(count)
-            .reduce(empty, |(mut ka, mut ta), (kb, tb)| {
-                for (a, b) in ka.iter_mut().zip(kb) {
-                    match (a.as_mut(), b) {
-                        (_, None) => {}
-                        (None, Some(b)) => *a = Some(b),
-                        (Some(a), Some(b)) => {
-                            a.0 += b.0;
-                            a.1 += b.1;
-                            for (x, y) in a.2.iter_mut().zip(b.2) {
-                                *x |= y;
-                            }
-                            a.3 = a.3.min(b.3);
-                            a.4 = a.4.max(b.4);
+    let (kpis, teams) = plan.records.ranges.par_chunks(1 << 16).map(count).reduce(
+        empty,
+        |(mut ka, mut ta), (kb, tb)| {
+            for (a, b) in ka.iter_mut().zip(kb) {
+                match (a.as_mut(), b) {
+                    (_, None) => {}
+                    (None, Some(b)) => *a = Some(b),
+                    (Some(a), Some(b)) => {
+                        a.0 += b.0;
+                        a.1 += b.1;
+                        for (x, y) in a.2.iter_mut().zip(b.2) {
+                            *x |= y;
                         }
+                        a.3 = a.3.min(b.3);
+                        a.4 = a.4.max(b.4);
                     }
                 }
-                for (a, b) in ta.iter_mut().zip(tb) {
-                    a.0 += b.0;
-                    a.1 += b.1;
-                }
-                (ka, ta)
-            });
+            }
+            for (a, b) in ta.iter_mut().zip(tb) {
+                a.0 += b.0;
+                a.1 += b.1;
+            }
+            (ka, ta)
+        },
+    );
     let by_kpi = kpis
         .into_iter()
         .enumerate()
         .filter_map(|(k, x)| x.map(|x| (k, x)))
         .map(|(k, (records, values, teams, first, last))| {
-            let kpi = v.index.kpi(k as u32);
+            let kpi = index.kpi(k as u32);
             KpiPlan {
                 kpi: kpi.name.clone(),
                 interval: kpi.kpi_value_time_reference.to_string(),
@@ -299,7 +315,7 @@ pub fn report(v: &Validated<'_>, cx: &Context<'_>) -> Report {
         .enumerate()
         .filter(|(_, (records, _))| *records > 0)
         .map(|(t, (records, values))| TeamPlan {
-            team: v.index.team(t as u32).name.clone(),
+            team: index.team(t as u32).name.clone(),
             records,
             values,
         })
@@ -308,20 +324,21 @@ pub fn report(v: &Validated<'_>, cx: &Context<'_>) -> Report {
     Report {
         version: 1,
         file: cx.file.clone(),
+        sha256: cx.sha256.clone(),
         sheet: cx.sheet.clone(),
         mapping: cx.mapping.clone(),
         layout: cx.layout.to_string(),
         mode: cx.mode,
-        summary: summary(&v.stats, v),
+        summary: summary(findings, plan),
         by_kpi,
         by_team,
-        diagnostics: v
+        diagnostics: findings
             .diags
             .list
             .iter()
             .map(|d| diagnostic_out(d, cx.columns, cx.first_column))
             .collect(),
-        diagnostic_counts: v
+        diagnostic_counts: findings
             .diags
             .groups
             .iter()
@@ -337,20 +354,20 @@ pub fn report(v: &Validated<'_>, cx: &Context<'_>) -> Report {
     }
 }
 
-/// The planned records with names, for `--records` (the upload stage's records, named).
-pub fn planned_records(v: &Validated<'_>) -> Vec<PlannedRecord> {
-    crate::upload::items(v)
-        .into_iter()
-        .map(|it| {
-            let kpi = v.index.kpi(it.kpi);
-            PlannedRecord {
-                key: it.key,
+/// The planned records with names, for `--records`.
+pub fn planned_records(records: &[PlannedRecord], index: &CatalogIndex) -> Vec<RecordOut> {
+    records
+        .iter()
+        .map(|r| {
+            let kpi = index.kpi(r.kpi);
+            RecordOut {
+                key: r.key,
                 kpi_name: kpi.name.clone(),
-                team_name: v.index.team(it.team).name.clone(),
-                values: it
+                team_name: index.team(r.team).name.clone(),
+                values: r
                     .values
                     .iter()
-                    .map(|x| PlannedValue {
+                    .map(|x| ValueOut {
                         name: kpi
                             .value(x.kpi_value_id)
                             .map_or_else(|| x.kpi_value_id.to_string(), |n| n.name.clone()),
@@ -358,155 +375,112 @@ pub fn planned_records(v: &Validated<'_>) -> Vec<PlannedRecord> {
                         forecast: x.forecast,
                     })
                     .collect(),
-                rows: it.rows,
+                rows: r.rows.clone(),
             }
         })
         .collect()
 }
 
-/// The plan as text: what will be written, per KPI and per team.
-pub fn text(r: &Report) -> String {
-    use super::thousands as t;
-    let s = &r.summary;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Plan for {}{} ({} layout{})",
-        r.file,
-        r.sheet
-            .as_ref()
-            .map(|x| format!(" › {x}"))
-            .unwrap_or_default(),
-        r.layout,
-        if r.mode == "dry-run" {
-            ", dry run: nothing is written"
-        } else {
-            ""
-        }
-    );
-    let _ = writeln!(
-        out,
-        "  rows: {} read, {} rejected{}",
-        t(s.rows_read),
-        t(s.rows_rejected),
-        if s.rows_without_values > 0 {
-            format!(", {} without values", t(s.rows_without_values))
-        } else {
-            String::new()
-        }
-    );
-    let _ = writeln!(
-        out,
-        "  records: {} planned with {} values; {} duplicate values merged; {} conflicts",
-        t(s.records_planned),
-        t(s.values_planned),
-        t(s.duplicates_merged),
-        t(s.conflicts)
-    );
-    if !r.by_kpi.is_empty() {
-        let w = r
-            .by_kpi
-            .iter()
-            .map(|k| k.kpi.chars().count())
-            .max()
-            .unwrap_or(3)
-            .max(3);
-        let _ = writeln!(out, "  by KPI:");
-        for k in &r.by_kpi {
-            let pad = w - k.kpi.chars().count();
-            let _ = writeln!(
-                out,
-                "    {}{}  {:<5}  {:>9} records  {:>9} values  {} … {}  {} teams",
-                k.kpi,
-                " ".repeat(pad),
-                k.interval,
-                t(k.records),
-                t(k.values),
-                k.first_date,
-                k.last_date,
-                k.teams
-            );
-        }
-        let w = r
-            .by_team
-            .iter()
-            .map(|k| k.team.chars().count())
-            .max()
-            .unwrap_or(4)
-            .max(4);
-        let _ = writeln!(out, "  by team:");
-        for k in &r.by_team {
-            let pad = w - k.team.chars().count();
-            let _ = writeln!(
-                out,
-                "    {}{}  {:>9} records  {:>9} values",
-                k.team,
-                " ".repeat(pad),
-                t(k.records),
-                t(k.values)
-            );
-        }
+impl Report {
+    /// Adds the comparison with the server (`--diff`, and every import).
+    pub fn compared(
+        &mut self,
+        records: &[PlannedRecord],
+        cmp: &Comparison,
+        index: &CatalogIndex,
+        all: bool,
+    ) {
+        self.summary.records_new = Some(cmp.count(Change::New));
+        self.summary.records_changed = Some(cmp.count(Change::Changed));
+        self.summary.records_unchanged = Some(cmp.count(Change::Unchanged));
+        let limit = if all { usize::MAX } else { 1000 };
+        self.changes = Some(
+            records
+                .iter()
+                .zip(&cmp.changes)
+                .filter(|(_, (c, _))| *c == Change::Changed)
+                .take(limit)
+                .map(|(r, (c, vals))| ChangeOut {
+                    key: r.key,
+                    kpi_name: index.kpi(r.kpi).name.clone(),
+                    team_name: index.team(r.team).name.clone(),
+                    change: *c,
+                    values: vals.clone(),
+                    rows: r.rows.clone(),
+                })
+                .collect(),
+        );
     }
-    out
+
+    /// Adds what the writing did (imports).
+    pub fn written(&mut self, w: &Written) {
+        self.mode = "import";
+        let s = &mut self.summary;
+        s.records_written = Some(w.written);
+        s.records_already_written = Some(w.already);
+        s.records_failed = Some(w.failed);
+        s.records_not_sent = Some(w.not_sent);
+        s.retries = Some(w.sent.tally.retries);
+        // Unchanged = not sent because the server already held these values.
+        s.records_unchanged = Some(w.unchanged);
+        let secs = w.sent.elapsed.as_secs_f64();
+        self.upload = Some(UploadOut {
+            run: w.run.clone(),
+            run_dir: w.run_dir.display().to_string(),
+            journal: w.journal.display().to_string(),
+            url: w.url.clone(),
+            resumed: w.resumed.is_some(),
+            seconds: (secs * 1000.0).round() / 1000.0,
+            requests: w.sent.tally.requests,
+            requests_per_second: if secs > 0.0 {
+                (w.sent.tally.requests as f64 / secs).round()
+            } else {
+                0.0
+            },
+            throttled: w.sent.tally.throttled,
+            concurrency: w.concurrency,
+            min_concurrency: w.sent.min_concurrency,
+            targets_kept: w.targets_kept,
+            cpu_seconds: w.sent.cpu.map(|c| c.as_secs_f64()),
+            stopped: w.sent.stopped.clone(),
+        });
+    }
 }
 
-/// The comparison with the server as text: counts, then the changed records (old -> new).
-pub fn diff_text(r: &Report, all: bool) -> String {
-    use super::thousands as t;
-    let s = &r.summary;
-    let mut out = String::new();
-    let _ = writeln!(
-        out,
-        "Compared with the server: {} new, {} changed, {} unchanged",
-        t(s.records_new.unwrap_or(0)),
-        t(s.records_changed.unwrap_or(0)),
-        t(s.records_unchanged.unwrap_or(0)),
-    );
-    let Some(changes) = &r.changes else {
-        return out;
-    };
-    let shown = if all {
-        changes.len()
-    } else {
-        changes.len().min(10)
-    };
-    for c in &changes[..shown] {
-        let vals: Vec<String> = c
-            .values
-            .iter()
-            .map(|v| {
-                format!(
-                    "{}{} {} -> {}",
-                    v.name,
-                    if v.forecast { " (forecast)" } else { "" },
-                    v.old
-                        .as_ref()
-                        .map_or_else(|| "(none)".to_string(), |o| o.to_string()),
-                    v.new
-                )
+/// A record that was not written (failed or not sent), for failed.csv.
+pub struct Unwritten<'a> {
+    pub record: &'a PlannedRecord,
+    pub status: Option<u16>,
+    pub message: String,
+}
+
+/// The records of `w` that were not written.
+pub fn unwritten<'a>(records: &'a [PlannedRecord], w: &Written) -> Vec<Unwritten<'a>> {
+    records
+        .iter()
+        .zip(&w.outcome)
+        .filter_map(|(r, o)| {
+            let (status, message) = match o.as_ref()? {
+                Outcome::Done { .. } => return None,
+                Outcome::Failed {
+                    status,
+                    message,
+                    attempts,
+                } => (
+                    *status,
+                    if *attempts > 1 {
+                        format!("{message} (after {attempts} attempts)")
+                    } else {
+                        message.clone()
+                    },
+                ),
+                Outcome::NotSent { reason } => (None, format!("not sent: {reason}")),
+            };
+            Some(Unwritten {
+                record: r,
+                status,
+                message,
             })
-            .collect();
-        let _ = writeln!(
-            out,
-            "    {}  {}  {}: {}",
-            c.key.date,
-            c.team_name,
-            c.kpi_name,
-            vals.join(", ")
-        );
-    }
-    let total = s.records_changed.unwrap_or(0) as usize;
-    if total > shown {
-        let _ = writeln!(
-            out,
-            "    … and {} more changed records{}",
-            t((total - shown) as u64),
-            if all {
-                ""
-            } else {
-                " (--notes lists them all; --format json has them)"
-            }
-        );
-    }
-    out
+        })
+        .collect()
 }

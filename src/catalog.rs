@@ -1,18 +1,84 @@
 //! The tenant's catalog as lookup tables: names (or ids) of KPIs, teams, value slots and
-//! sub-tiles to indices, with "did you mean" for names that match nothing.
+//! sub-tiles to indices, with "did you mean" for names that match nothing. Validate, dedupe,
+//! plan, upload and report all speak of KPIs and teams by these indices.
 
+use std::path::Path;
+
+use rustc_hash::FxHashMap;
 use uuid::Uuid;
 
 use crate::api::{Catalog, KpiDetail, Named, RecordKey};
-use crate::fxhash::FxHashMap;
+use crate::diag::Problem;
 use crate::suggest::did_you_mean;
 
-/// Why a name did not resolve.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Problem {
-    pub code: &'static str,
+/// A catalog file could not be used.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{path}: {message}")]
+#[diagnostic(code(vsimport::catalog::invalid))]
+pub struct CatalogError {
+    pub path: String,
     pub message: String,
+    #[help]
     pub help: Option<String>,
+}
+
+/// A catalog file's text (`vsimport kpis --save`, the emulator's `--catalog`).
+pub fn read_file(path: &Path) -> Result<String, CatalogError> {
+    std::fs::read_to_string(path).map_err(|e| CatalogError {
+        path: path.display().to_string(),
+        message: format!("cannot read the catalog file: {e}"),
+        help: Some("pass --catalog with a JSON file such as samples/catalog.json".into()),
+    })
+}
+
+/// Reads a catalog file.
+pub fn load_file(path: &Path) -> Result<Catalog, CatalogError> {
+    let text = read_file(path)?;
+    Ok(parse_file(&path.display().to_string(), &text)?.0)
+}
+
+/// Parses a catalog file `{"teams": [...], "kpis": [...]}`: the catalog, and each KPI's JSON
+/// exactly as the file has it. Each KPI needs an id of its own and at least one value slot.
+pub fn parse_file(
+    shown: &str,
+    text: &str,
+) -> Result<(Catalog, Vec<serde_json::Value>), CatalogError> {
+    let err = |message: String, help: Option<&str>| CatalogError {
+        path: shown.to_string(),
+        message,
+        help: help.map(str::to_string),
+    };
+    const SHAPE: &str = r#"a catalog is {"teams": [{"id", "name"}], "kpis": [<KPI detail objects as GET /exchange/kpi/{id} returns them>]}"#;
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|e| {
+        err(
+            format!(
+                "not valid JSON at line {}, column {}: {e}",
+                e.line(),
+                e.column()
+            ),
+            Some(SHAPE),
+        )
+    })?;
+    let catalog: Catalog = serde_json::from_value(value.clone())
+        .map_err(|e| err(format!("not a catalog: {e}"), Some(SHAPE)))?;
+    let raw_kpis = value
+        .get("kpis")
+        .and_then(|k| k.as_array())
+        .cloned()
+        .unwrap_or_default();
+    let mut seen = std::collections::HashSet::new();
+    for kpi in &catalog.kpis {
+        if !seen.insert(kpi.id) {
+            return Err(err(format!("KPI id {} appears twice", kpi.id), None));
+        }
+        if kpi.kpi_values.is_empty() {
+            return Err(err(
+                format!("KPI {:?} has no kpiValues", kpi.name),
+                Some("every KPI needs at least one value slot, e.g. Actual"),
+            ));
+        }
+    }
+    Ok((catalog, raw_kpis))
 }
 
 /// Indices into the catalog.
@@ -227,10 +293,8 @@ impl CatalogIndex {
             date,
             team: self.team(team).id,
             kpi: k.id,
-            sub_tile: (sub_tile != NO_SUB_TILE).then(|| k.sub_tiles[sub_tile as usize].id),
+            sub_tile: (sub_tile != crate::record::NO_SUB_TILE)
+                .then(|| k.sub_tiles[sub_tile as usize].id),
         }
     }
 }
-
-/// `sub_tile` of an entry without one.
-pub const NO_SUB_TILE: u16 = u16::MAX;

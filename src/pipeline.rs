@@ -1,0 +1,378 @@
+//! The import, stage by stage, for every caller (`import`, `demo`, benchmarks, folder watch):
+//!
+//! ```text
+//! Input ──read──▶ Row ──map──▶ ColumnPlan ──validate──▶ Entry ──dedupe──▶ Records ──plan──▶ Plan
+//!                                 (normalise: Cell → date, number, minutes)
+//! Plan ──compare──▶ Comparison ──upload──▶ Written ──report──▶ text, report.json, rejected.csv, failed.csv
+//! ```
+//!
+//! [`check`] runs read → plan (a dry run); [`run`] adds the comparison with the server and the
+//! writing, and writes the report files. The stages are modules of their own; this only
+//! passes one stage's output to the next.
+
+use std::path::{Path, PathBuf};
+
+use crate::api::{Catalog, Client};
+use crate::catalog::CatalogIndex;
+use crate::error::Error;
+use crate::findings::Findings;
+use crate::map::Mapping;
+use crate::plan::{Plan, PlannedRecord};
+use crate::read::{Detected, Format, Source};
+use crate::record::Origin;
+use crate::report::document::{self, Report};
+use crate::report::{self, progress};
+use crate::settings::Import;
+use crate::upload::compare::Comparison;
+use crate::upload::write::{self, Imported, Written};
+use crate::validate::Validator;
+
+/// What reading, mapping, validating, deduping and planning a file gave.
+pub struct Checked {
+    /// The input, still open: rows rejected after the read are read back from it.
+    pub source: Source,
+    pub detected: Detected,
+    /// The mapping file as shown; `None` when the columns were matched automatically.
+    pub mapping: Option<String>,
+    /// Columns matched to the catalog without a mapping file: (column, what it is).
+    pub matched: Vec<(String, String)>,
+    pub layout: &'static str,
+    pub origin: Origin,
+    pub plan: Plan,
+    pub findings: Findings,
+}
+
+/// The catalog: a saved one, or the server's.
+pub async fn catalog(s: &Import, client: Option<&Client>) -> Result<Catalog, Error> {
+    match (&s.catalog, client) {
+        (Some(p), _) => Ok(crate::catalog::load_file(p)?),
+        (None, Some(c)) => Ok(c.catalog().await?),
+        (None, None) => Err(Error::Usage {
+            message: "no catalog: give --catalog FILE or a server".into(),
+            help: None,
+        }),
+    }
+}
+
+/// Reads the input once and takes it through map, validate, dedupe and plan.
+pub fn check(s: &Import, index: &CatalogIndex) -> Result<Checked, Error> {
+    let mut source = Source::open(&s.input, &s.source)?;
+    let detected = source.detected().clone();
+    let (mapping, shown, matched) = match &s.mapping {
+        Some((m, shown)) => (m.clone(), Some(shown.clone()), Vec::new()),
+        None => suggested(&detected, index)?,
+    };
+    let shown_mapping = shown
+        .clone()
+        .unwrap_or_else(|| "the suggested mapping".to_string());
+    let columns = mapping.resolve(&shown_mapping, &detected.file, &detected.columns)?;
+    let layout = columns.layout.name();
+    let origin = Origin {
+        file: source.file_name().clone(),
+        sheet: source.sheet_name().cloned(),
+        first_column: detected.first_column,
+        columns: detected.columns.clone(),
+        delimiter: detected.delimiter,
+    };
+    let mut validator = Validator::new(
+        index,
+        std::sync::Arc::new(columns),
+        origin.clone(),
+        mapping.date_options(),
+        mapping.decimal(),
+    )
+    .map_err(|p| Error::Mapping {
+        path: shown_mapping.clone(),
+        message: p.message,
+        help: p.help,
+    })?;
+
+    // CSV from a regular file: a bar over its bytes; otherwise a row count.
+    let what = format!("checking {}", detected.file);
+    let bar = match (detected.format, source.size()) {
+        (Format::Csv, Some(len)) => progress::bytes(len, &what, s.ui.quiet),
+        _ => progress::counter(&what, "rows", s.ui.quiet),
+    };
+    if let Some(len) = source.size()
+        && detected.format == Format::Csv
+    {
+        // Room for the values up front (a guess from the size; untouched room costs no
+        // memory), so the vector is not copied as it grows.
+        validator.reserve((len / 16).min(50_000_000) as usize);
+    }
+    let fork = || validator.fork();
+    let (parts, _stats) =
+        source.fold_rows(s.threads, fork, |v, row| v.row(row), &|n| bar.inc(n))?;
+    bar.finish_and_clear();
+    for part in parts {
+        validator.append(part);
+    }
+    let mut validated = validator.finish();
+    for d in source.take_problems() {
+        validated.findings.diags.push(d);
+    }
+    let mut findings = validated.findings;
+    let records = crate::dedupe::merge(
+        validated.entries,
+        s.on_conflict,
+        index,
+        &validated.origin,
+        &mut findings,
+    );
+    let plan = Plan::new(records, index, &origin, &mut findings);
+    Ok(Checked {
+        source,
+        detected,
+        mapping: shown,
+        matched,
+        layout,
+        origin,
+        plan,
+        findings,
+    })
+}
+
+/// A mapping, its name as shown (`None`: suggested), and the columns matched to the catalog.
+type Chosen = (Mapping, Option<String>, Vec<(String, String)>);
+
+/// The mapping suggested from the file's columns, when every match is sure; else an error
+/// showing the suggestion.
+fn suggested(detected: &Detected, index: &CatalogIndex) -> Result<Chosen, Error> {
+    let suggestion = crate::map::init::suggest(&detected.columns, &index.catalog);
+    let file = &detected.file;
+    if !suggestion.confident {
+        let toml = suggestion.to_toml(file);
+        return Err(Error::Mapping {
+            path: file.clone(),
+            message: format!(
+                "no --mapping given, and the columns could not all be matched with confidence. Suggested mapping:\n\n{toml}"
+            ),
+            help: Some(format!(
+                "save it (vsimport mapping init {file} -o mapping.toml), check the lines marked unsure or TODO, and pass --mapping mapping.toml"
+            )),
+        });
+    }
+    let matched = suggestion
+        .matches
+        .iter()
+        .map(|m| (m.column.clone(), m.what.clone()))
+        .collect();
+    Ok((suggestion.mapping, None, matched))
+}
+
+/// What a run of `import` produced.
+pub struct Outcome {
+    pub checked: Checked,
+    pub report: Report,
+    pub planned: Vec<PlannedRecord>,
+    pub comparison: Option<Comparison>,
+    pub written: Option<Written>,
+    /// `--no-partial` held the writing back.
+    pub held_back: bool,
+    /// Directories the report files were written to.
+    pub report_dirs: Vec<PathBuf>,
+}
+
+/// How a run ended, as an exit code (see `vsimport --help`).
+pub fn exit_code(o: &Outcome) -> u8 {
+    let rejected = o.checked.findings.stats.rows_rejected > 0;
+    let unwritten = o
+        .written
+        .as_ref()
+        .is_some_and(|w| w.failed + w.not_sent > 0);
+    if o.checked.plan.is_empty() && !rejected {
+        3
+    } else if rejected || unwritten || o.held_back {
+        1
+    } else {
+        0
+    }
+}
+
+/// `import`: check, compare with the server (`--diff` and every import), write, and write
+/// the report files.
+pub async fn run(s: &Import, client: Option<&Client>) -> Result<Outcome, Error> {
+    let index = CatalogIndex::new(catalog(s, client).await?);
+    let checked = check(s, &index)?;
+    let cx = document::Context {
+        file: checked.detected.file.clone(),
+        sha256: checked.source.sha256(),
+        sheet: checked.detected.sheet.clone(),
+        mapping: checked.mapping.clone(),
+        layout: checked.layout,
+        mode: "dry-run",
+        columns: &checked.detected.columns,
+        first_column: checked.detected.first_column,
+    };
+    let mut doc = document::report(&checked.plan, &checked.findings, &index, &cx);
+    let needs_records = s.records || s.compare;
+    let planned = if needs_records {
+        checked.plan.planned(&index)
+    } else {
+        Vec::new()
+    };
+    if s.records {
+        doc.records = Some(document::planned_records(&planned, &index));
+    }
+
+    let mut comparison = None;
+    if s.compare && !checked.plan.is_empty() {
+        let Some(client) = client else {
+            return Err(Error::Usage {
+                message: "--diff needs the server".into(),
+                help: Some("give --url (or VS_URL) and the credentials".into()),
+            });
+        };
+        let spinner = progress::spinner("reading the server's current values", s.ui.quiet);
+        let c = Comparison::read(client, &index, &planned).await?;
+        spinner.finish_and_clear();
+        doc.compared(&planned, &c, &index, s.notes);
+        comparison = Some(c);
+    }
+
+    let mut written = None;
+    let rejected = checked.findings.stats.rows_rejected;
+    let held_back = s.write.is_some() && rejected > 0 && s.no_partial;
+    if let (Some(opts), Some(client), Some(c), false) = (&s.write, client, &comparison, held_back) {
+        let sha256 = checked.source.sha256().unwrap_or_default();
+        let quiet = s.ui.quiet;
+        let w = write::write(
+            client,
+            &index,
+            &planned,
+            c,
+            Imported {
+                file: &checked.detected.file,
+                sha256: &sha256,
+            },
+            opts,
+            |n| progress::bar(n, "writing", quiet),
+        )
+        .await?;
+        doc.written(&w);
+        written = Some(w);
+    }
+
+    // Files: the run directory of an import always gets the report; --report DIR too.
+    let mut report_dirs: Vec<PathBuf> = Vec::new();
+    if let Some(w) = &written {
+        report_dirs.push(w.run_dir.clone());
+    }
+    if let Some(dir) = &s.report_dir {
+        report_dirs.push(dir.clone());
+    }
+    let outcome = Outcome {
+        checked,
+        report: doc,
+        planned,
+        comparison,
+        written,
+        held_back,
+        report_dirs,
+    };
+    write_reports(&outcome, &index)?;
+    Ok(outcome)
+}
+
+/// Writes report.json, rejected.csv and (when records were not written) failed.csv into
+/// every report directory; rows rejected after the read are read back from the input once.
+fn write_reports(o: &Outcome, index: &CatalogIndex) -> Result<(), Error> {
+    if o.report_dirs.is_empty() {
+        return Ok(());
+    }
+    let findings = &o.checked.findings;
+    let late: Vec<(u64, Option<u64>)> = findings
+        .rejected
+        .iter()
+        .filter(|(_, r)| r.cells.is_none())
+        .map(|(row, r)| (*row, r.byte))
+        .collect();
+    let fetched = if late.is_empty() {
+        Default::default()
+    } else {
+        o.checked.source.fetch(&late)?
+    };
+    let delimiter = o
+        .checked
+        .detected
+        .delimiter
+        .map(|c| c as u8)
+        .unwrap_or(b',');
+    let unwritten = o
+        .written
+        .as_ref()
+        .map(|w| document::unwritten(&o.planned, w))
+        .unwrap_or_default();
+    for dir in &o.report_dirs {
+        report::files::write_report(dir, &o.report)?;
+        report::files::write_rejected(
+            dir,
+            &o.checked.detected.columns,
+            delimiter,
+            &findings.rejected,
+            &fetched,
+        )?;
+        if o.written.is_some() {
+            if unwritten.is_empty() {
+                // No stale list from an earlier run in the same directory.
+                for f in ["failed.csv", "failed.mapping.toml"] {
+                    let _ = std::fs::remove_file(dir.join(f));
+                }
+            } else {
+                report::files::write_failed(dir, &unwritten, index)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A dry run of `file` with a mapping file and a saved catalog, as a library call (for
+/// benchmarks and embedding): the report document.
+pub fn dry_run(
+    file: &Path,
+    mapping: &Path,
+    catalog_file: &Path,
+    on_conflict: crate::dedupe::OnConflict,
+) -> Result<Report, Error> {
+    let m = Mapping::load(mapping)?;
+    let source = m.source_options();
+    let s = Import {
+        input: crate::read::Input::Path(file.to_path_buf()),
+        mapping: Some((m, mapping.display().to_string())),
+        source,
+        dry_run: true,
+        compare: false,
+        catalog: Some(catalog_file.to_path_buf()),
+        report_dir: None,
+        format: crate::cli::Format::Json,
+        on_conflict,
+        notes: false,
+        records: false,
+        threads: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+        no_partial: false,
+        write: None,
+        client: None,
+        ui: crate::settings::Ui {
+            quiet: true,
+            ..Default::default()
+        },
+    };
+    let index = CatalogIndex::new(crate::catalog::load_file(catalog_file)?);
+    let checked = check(&s, &index)?;
+    let cx = document::Context {
+        file: checked.detected.file.clone(),
+        sha256: checked.source.sha256(),
+        sheet: checked.detected.sheet.clone(),
+        mapping: checked.mapping.clone(),
+        layout: checked.layout,
+        mode: "dry-run",
+        columns: &checked.detected.columns,
+        first_column: checked.detected.first_column,
+    };
+    Ok(document::report(
+        &checked.plan,
+        &checked.findings,
+        &index,
+        &cx,
+    ))
+}

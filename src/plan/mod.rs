@@ -1,0 +1,192 @@
+//! Plan stage: the dedupe stage's [`Records`] in, a [`Plan`] out — the records to write, each
+//! as a [`PlannedRecord`] (API key, the values to send, the rows they came from), and what the
+//! records show that no single row did (KPIs with target slots whose records carry no target),
+//! added to the [`Findings`].
+
+use std::collections::BTreeMap;
+
+use crate::api::{RecordKey, RecordValue, is_target_name};
+use crate::catalog::CatalogIndex;
+use crate::dedupe::Records;
+use crate::diag::{Diagnostic, Severity};
+use crate::findings::Findings;
+use crate::record::{Origin, source_rows};
+
+/// The records to write.
+#[derive(Debug, Default)]
+pub struct Plan {
+    pub records: Records,
+}
+
+/// A record ready to send.
+#[derive(Debug, Clone)]
+pub struct PlannedRecord {
+    pub key: RecordKey,
+    pub values: Vec<RecordValue>,
+    /// Catalog indices (for names in reports).
+    pub kpi: u32,
+    pub team: u32,
+    pub sub_tile: u16,
+    /// Source rows, ascending.
+    pub rows: Vec<u64>,
+}
+
+impl PlannedRecord {
+    /// A short hash of the planned values: a journal entry counts only for the same values.
+    /// (SipHash with fixed keys: should another Rust release hash differently, an interrupted
+    /// import sends its acknowledged records once more, which a PUT allows.)
+    pub fn values_hash(&self) -> String {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::hash::DefaultHasher::new();
+        for v in &self.values {
+            v.kpi_value_id.as_bytes().hash(&mut h);
+            v.value.as_i64().hash(&mut h);
+            v.value.as_f64().map(f64::to_bits).hash(&mut h);
+            v.forecast.hash(&mut h);
+        }
+        format!("{:016x}", h.finish())
+    }
+}
+
+/// A JSON number for a planned value: whole numbers as integers (`177`, not `177.0`).
+pub fn number(v: f64) -> Option<serde_json::Number> {
+    if v.fract() == 0.0 && v.abs() < 9.0e15 {
+        Some(serde_json::Number::from(v as i64))
+    } else {
+        serde_json::Number::from_f64(v)
+    }
+}
+
+impl Plan {
+    /// Plans `records`, adding what the plan shows to `findings`.
+    pub fn new(
+        records: Records,
+        index: &CatalogIndex,
+        origin: &Origin,
+        findings: &mut Findings,
+    ) -> Plan {
+        warn_missing_targets(&records, index, origin, findings);
+        Plan { records }
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// The records as the API takes them, in plan order.
+    pub fn planned(&self, index: &CatalogIndex) -> Vec<PlannedRecord> {
+        self.records
+            .iter()
+            .map(|es| {
+                let e = es[0];
+                let kpi = index.kpi(e.kpi);
+                PlannedRecord {
+                    key: index.record_key(e.kpi, e.team, e.date, e.sub_tile),
+                    values: es
+                        .iter()
+                        .filter_map(|x| {
+                            Some(RecordValue {
+                                kpi_value_id: kpi.kpi_values.get(x.slot as usize)?.id,
+                                value: number(x.value)?,
+                                forecast: x.forecast,
+                            })
+                        })
+                        .collect(),
+                    kpi: e.kpi,
+                    team: e.team,
+                    sub_tile: e.sub_tile,
+                    rows: source_rows(es),
+                }
+            })
+            .collect()
+    }
+}
+
+/// A warning per KPI whose records carry none of its target slots (the server may then set
+/// the targets to 0 or a historical value).
+fn warn_missing_targets(
+    records: &Records,
+    index: &CatalogIndex,
+    origin: &Origin,
+    findings: &mut Findings,
+) {
+    // Per KPI, its target slots as bits (slots past 127 are not checked).
+    let targets: Vec<u128> = index
+        .catalog
+        .kpis
+        .iter()
+        .map(|kpi| {
+            kpi.kpi_values
+                .iter()
+                .enumerate()
+                .filter(|(i, v)| *i < 128 && is_target_name(&v.name))
+                .fold(0u128, |m, (i, _)| m | (1u128 << i))
+        })
+        .collect();
+    // Per KPI: records without a target, and the first such record's row; the records are
+    // counted in chunks on all cores, the chunks combined in order.
+    use rayon::prelude::*;
+    let entries = &records.entries;
+    let count = |chunk: &[std::ops::Range<usize>]| {
+        let mut m: BTreeMap<u32, (usize, u64)> = BTreeMap::new();
+        for r in chunk {
+            let es = &entries[r.clone()];
+            let targets = targets[es[0].kpi as usize];
+            if targets == 0 {
+                continue;
+            }
+            let has_target = es
+                .iter()
+                .any(|e| !e.forecast && e.slot < 128 && targets & (1u128 << e.slot) != 0);
+            if !has_target {
+                m.entry(es[0].kpi).or_insert((0, es[0].row())).0 += 1;
+            }
+        }
+        m
+    };
+    let per_kpi =
+        records
+            .ranges
+            .par_chunks(1 << 16)
+            .map(count)
+            .reduce(BTreeMap::new, |mut left, right| {
+                for (k, (n, row)) in right {
+                    left.entry(k).or_insert((0, row)).0 += n;
+                }
+                left
+            });
+    for (kpi, (n, row)) in per_kpi {
+        let k = index.kpi(kpi);
+        findings.diags.push(Diagnostic {
+            code: "vsimport::plan::targets_missing",
+            severity: Severity::Warning,
+            location: origin.location(row, None, None),
+            message: format!(
+                "{} of KPI {:?} carry no target value: the server may set their targets to 0 or a historical target",
+                crate::report::count(n as u64, "record", "records"),
+                k.name
+            ),
+            help: Some(
+                "map the target column; an import keeps the server's targets for these records (it reads them and sends them back) unless --no-keep-targets"
+                    .into(),
+            ),
+            context: None,
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn whole_numbers_are_integers() {
+        assert_eq!(number(177.0).unwrap().to_string(), "177");
+        assert_eq!(number(87.5).unwrap().to_string(), "87.5");
+        assert!(number(f64::NAN).is_none());
+    }
+}

@@ -1,0 +1,272 @@
+//! A CSV text cut into blocks at record boundaries, so that blocks can be parsed on several
+//! threads while the input is read once, front to back (a file, a pipe or standard input).
+//!
+//! The input is decoded to UTF-8 on the way (windows-1252, UTF-16, … through encoding_rs;
+//! UTF-8 passes as it is). A block ends just after a line feed that is outside quotes, as the
+//! csv crate reads quotes: a `"` opens a quoted field only at the start of a field, `""` inside
+//! is a quote, and a line break inside quotes is data. Each block knows the byte offset (in the
+//! decoded text) and the line its first byte is on, so every row keeps its exact location.
+
+use std::io::Read;
+
+use encoding_rs::{Decoder, Encoding, UTF_8};
+use memchr::{memchr, memchr2, memrchr};
+
+/// Bytes read from the input at a time.
+const CHUNK: usize = 256 * 1024;
+
+/// One block of decoded text.
+pub struct Block {
+    pub text: Vec<u8>,
+    /// Offset of `text[0]` in the decoded text.
+    pub byte: u64,
+    /// 1-based line of `text[0]`.
+    pub line: u64,
+}
+
+pub struct Blocks {
+    input: Box<dyn Read + Send>,
+    /// `None` for UTF-8: the bytes pass as they are.
+    decoder: Option<Decoder>,
+    /// Decoded bytes not yet handed out; `pending[0]` is at a record boundary.
+    pending: Vec<u8>,
+    byte: u64,
+    line: u64,
+    eof: bool,
+    delimiter: u8,
+    /// Blocks are cut once this many bytes are pending.
+    size: usize,
+    raw: Vec<u8>,
+}
+
+impl Blocks {
+    /// `input` starts after any byte-order mark of UTF-8 (`byte` is where the text starts);
+    /// other encodings are decoded, their byte-order mark removed.
+    pub fn new(
+        input: Box<dyn Read + Send>,
+        encoding: &'static Encoding,
+        byte: u64,
+        delimiter: u8,
+        size: usize,
+    ) -> Blocks {
+        let decoder = (encoding != UTF_8).then(|| encoding.new_decoder_with_bom_removal());
+        Blocks {
+            input,
+            decoder,
+            pending: Vec::new(),
+            byte,
+            line: 1,
+            eof: false,
+            delimiter,
+            size: size.max(1),
+            raw: vec![0u8; CHUNK],
+        }
+    }
+
+    /// Reads one chunk and decodes it onto `pending`.
+    fn fill(&mut self) -> std::io::Result<()> {
+        let n = loop {
+            match self.input.read(&mut self.raw) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        };
+        if n == 0 {
+            self.eof = true;
+        }
+        let src = &self.raw[..n];
+        match &mut self.decoder {
+            None => self.pending.extend_from_slice(src),
+            Some(d) => {
+                let room = d
+                    .max_utf8_buffer_length(src.len())
+                    .unwrap_or(src.len() * 3 + 16);
+                let at = self.pending.len();
+                self.pending.resize(at + room, 0);
+                let (_, _, written, _) = d.decode_to_utf8(src, &mut self.pending[at..], self.eof);
+                self.pending.truncate(at + written);
+            }
+        }
+        Ok(())
+    }
+
+    /// The next block with at least `min_lines` line breaks (or the rest of the input).
+    pub fn next_block(&mut self, min_lines: usize) -> std::io::Result<Option<Block>> {
+        loop {
+            if !self.eof && (self.pending.len() < self.size || !has_lines(&self.pending, min_lines))
+            {
+                self.fill()?;
+                continue;
+            }
+            let cut = if self.eof {
+                Some(self.pending.len())
+            } else {
+                last_boundary(&self.pending, self.delimiter)
+            };
+            match cut {
+                Some(0) if self.eof => return Ok(None),
+                Some(cut) if cut > 0 => {
+                    let rest = self.pending.split_off(cut);
+                    let text = std::mem::replace(&mut self.pending, rest);
+                    let block = Block {
+                        byte: self.byte,
+                        line: self.line,
+                        text,
+                    };
+                    self.byte += block.text.len() as u64;
+                    self.line += lines_in(&block.text);
+                    return Ok(Some(block));
+                }
+                // No boundary yet (one record longer than a block): read more.
+                _ => self.fill()?,
+            }
+        }
+    }
+}
+
+/// Line breaks as editors count them: `\n`, `\r\n`, and a `\r` alone.
+fn lines_in(text: &[u8]) -> u64 {
+    let lf = memchr::memchr_iter(b'\n', text).count();
+    let lone_cr = match memchr(b'\r', text) {
+        None => 0,
+        Some(_) => memchr::memchr_iter(b'\r', text)
+            .filter(|&i| text.get(i + 1) != Some(&b'\n'))
+            .count(),
+    };
+    (lf + lone_cr) as u64
+}
+
+/// Whether `text` has at least `n` line feeds.
+fn has_lines(text: &[u8], n: usize) -> bool {
+    n == 0 || memchr::memchr_iter(b'\n', text).take(n).count() == n
+}
+
+/// The end of the last whole record in `text` (just after a line feed outside quotes), if
+/// any; `text` starts at a record boundary.
+fn last_boundary(text: &[u8], delimiter: u8) -> Option<usize> {
+    if memchr(b'"', text).is_none() {
+        return memrchr(b'\n', text).map(|i| i + 1);
+    }
+    let mut inside = false;
+    let mut cut = None;
+    let mut i = 0;
+    while let Some(off) = memchr2(b'"', b'\n', &text[i..]) {
+        let p = i + off;
+        if text[p] == b'\n' {
+            if !inside {
+                cut = Some(p + 1);
+            }
+            i = p + 1;
+        } else if inside {
+            match text.get(p + 1) {
+                // An escaped quote.
+                Some(b'"') => i = p + 2,
+                Some(_) => {
+                    inside = false;
+                    i = p + 1;
+                }
+                None => break,
+            }
+        } else {
+            let opens = match p.checked_sub(1).map(|q| text[q]) {
+                None | Some(b'\n' | b'\r') => true,
+                Some(b) => b == delimiter,
+            };
+            inside = opens;
+            i = p + 1;
+        }
+    }
+    cut
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A reader that gives at most three bytes at a time.
+    struct Trickle(Vec<u8>, usize);
+
+    impl Read for Trickle {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = (self.0.len() - self.1).min(3).min(buf.len());
+            buf[..n].copy_from_slice(&self.0[self.1..self.1 + n]);
+            self.1 += n;
+            Ok(n)
+        }
+    }
+
+    fn blocks(text: &str, size: usize) -> Vec<(String, u64, u64)> {
+        let mut b = Blocks::new(
+            Box::new(Trickle(text.as_bytes().to_vec(), 0)),
+            UTF_8,
+            0,
+            b',',
+            size,
+        );
+        let mut out = Vec::new();
+        while let Some(block) = b.next_block(0).unwrap() {
+            out.push((
+                String::from_utf8(block.text).unwrap(),
+                block.byte,
+                block.line,
+            ));
+        }
+        out
+    }
+
+    #[test]
+    fn cuts_at_line_ends_outside_quotes() {
+        let text = "a,b\n1,\"x\ny\"\n2,3\n4,5";
+        let b = blocks(text, 1);
+        let joined: String = b.iter().map(|x| x.0.as_str()).collect();
+        assert_eq!(joined, text);
+        assert_eq!(
+            b.iter().map(|x| x.0.as_str()).collect::<Vec<_>>(),
+            vec!["a,b\n", "1,\"x\ny\"\n", "2,3\n", "4,5"]
+        );
+        assert_eq!(
+            b.iter().map(|x| (x.1, x.2)).collect::<Vec<_>>(),
+            vec![(0, 1), (4, 2), (12, 4), (16, 5)]
+        );
+        // Large blocks cut at the last boundary they hold.
+        let whole = Blocks::new(
+            Box::new(std::io::Cursor::new(text.as_bytes().to_vec())),
+            UTF_8,
+            0,
+            b',',
+            1,
+        )
+        .next_block(0)
+        .unwrap()
+        .unwrap();
+        assert_eq!(whole.text, b"a,b\n1,\"x\ny\"\n2,3\n");
+    }
+
+    #[test]
+    fn quotes_mid_field_are_literal_and_escapes_stay_inside() {
+        assert_eq!(last_boundary(b"12\" pipe,3\n4", b','), Some(11));
+        assert_eq!(last_boundary(b"\"a\"\"\nb\",1\nx", b','), Some(10));
+        assert_eq!(last_boundary(b"\"open\nstill open", b','), None);
+        assert_eq!(last_boundary(b"x;\"a\nb\";1\r\nz", b';'), Some(11));
+    }
+
+    #[test]
+    fn lines_count_like_editors() {
+        assert_eq!(lines_in(b"a\r\nb\rc\n"), 3);
+        assert_eq!(lines_in(b"abc"), 0);
+    }
+
+    #[test]
+    fn decodes_windows_1252_on_the_way() {
+        let mut b = Blocks::new(
+            Box::new(std::io::Cursor::new(b"S\xfcd,1\n".to_vec())),
+            encoding_rs::WINDOWS_1252,
+            0,
+            b',',
+            1 << 20,
+        );
+        let block = b.next_block(0).unwrap().unwrap();
+        assert_eq!(std::str::from_utf8(&block.text).unwrap(), "Süd,1\n");
+    }
+}

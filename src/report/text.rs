@@ -1,0 +1,365 @@
+//! Everything the user reads about a run, as text: the plan, the comparison with the
+//! server, what an import wrote, what undo will do and did, and the notices in between. Made
+//! from the report document and the stages' results; printed only by `cmd`.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use super::document::Report;
+use super::{count, plural, thousands as t};
+use crate::upload::write::Written;
+
+/// The plan as text: what will be written, per KPI and per team.
+pub fn plan(r: &Report) -> String {
+    let s = &r.summary;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Plan for {}{} ({} layout{})",
+        r.file,
+        r.sheet
+            .as_ref()
+            .map(|x| format!(" › {x}"))
+            .unwrap_or_default(),
+        r.layout,
+        if r.mode == "dry-run" {
+            ", dry run: nothing is written"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(
+        out,
+        "  rows: {} read, {} rejected{}",
+        t(s.rows_read),
+        t(s.rows_rejected),
+        if s.rows_without_values > 0 {
+            format!(", {} without values", t(s.rows_without_values))
+        } else {
+            String::new()
+        }
+    );
+    let _ = writeln!(
+        out,
+        "  records: {} planned with {}; {} merged; {}",
+        t(s.records_planned),
+        count(s.values_planned, "value", "values"),
+        count(s.duplicates_merged, "duplicate value", "duplicate values"),
+        count(s.conflicts, "conflict", "conflicts")
+    );
+    if !r.by_kpi.is_empty() {
+        let w = r
+            .by_kpi
+            .iter()
+            .map(|k| k.kpi.chars().count())
+            .max()
+            .unwrap_or(3)
+            .max(3);
+        let _ = writeln!(out, "  by KPI:");
+        for k in &r.by_kpi {
+            let pad = w - k.kpi.chars().count();
+            let _ = writeln!(
+                out,
+                "    {}{}  {:<5}  {:>9} {}  {:>9} {}  {} … {}  {}",
+                k.kpi,
+                " ".repeat(pad),
+                k.interval,
+                t(k.records),
+                plural(k.records, "record ", "records"),
+                t(k.values),
+                plural(k.values, "value ", "values"),
+                k.first_date,
+                k.last_date,
+                count(k.teams, "team", "teams")
+            );
+        }
+        let w = r
+            .by_team
+            .iter()
+            .map(|k| k.team.chars().count())
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        let _ = writeln!(out, "  by team:");
+        for k in &r.by_team {
+            let pad = w - k.team.chars().count();
+            let _ = writeln!(
+                out,
+                "    {}{}  {:>9} {}  {:>9} {}",
+                k.team,
+                " ".repeat(pad),
+                t(k.records),
+                plural(k.records, "record ", "records"),
+                t(k.values),
+                plural(k.values, "value ", "values")
+            );
+        }
+    }
+    out
+}
+
+/// The comparison with the server as text: counts, then the changed records (old -> new).
+pub fn diff(r: &Report, all: bool) -> String {
+    let s = &r.summary;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Compared with the server: {} new, {} changed, {} unchanged",
+        t(s.records_new.unwrap_or(0)),
+        t(s.records_changed.unwrap_or(0)),
+        t(s.records_unchanged.unwrap_or(0)),
+    );
+    let Some(changes) = &r.changes else {
+        return out;
+    };
+    let shown = if all {
+        changes.len()
+    } else {
+        changes.len().min(10)
+    };
+    for c in &changes[..shown] {
+        let vals: Vec<String> = c
+            .values
+            .iter()
+            .map(|v| {
+                format!(
+                    "{}{} {} -> {}",
+                    v.name,
+                    if v.forecast { " (forecast)" } else { "" },
+                    v.old
+                        .as_ref()
+                        .map_or_else(|| "(none)".to_string(), |o| o.to_string()),
+                    v.new
+                )
+            })
+            .collect();
+        let _ = writeln!(
+            out,
+            "    {}  {}  {}: {}",
+            c.key.date,
+            c.team_name,
+            c.kpi_name,
+            vals.join(", ")
+        );
+    }
+    let total = s.records_changed.unwrap_or(0) as usize;
+    if total > shown {
+        let _ = writeln!(
+            out,
+            "    … and {} more{}",
+            count((total - shown) as u64, "changed record", "changed records"),
+            if all {
+                ""
+            } else {
+                " (--notes lists them all; --format json has them)"
+            }
+        );
+    }
+    out
+}
+
+/// What an import wrote, with where the reports are and how to undo it.
+pub fn written(w: &Written, r: &Report) -> String {
+    let mut out = String::new();
+    let secs = w.sent.elapsed.as_secs_f64();
+    let earlier = if w.already > 0 {
+        format!(
+            ", {} by the interrupted run this one finished",
+            count(w.already, "written", "written")
+        )
+    } else {
+        String::new()
+    };
+    if w.sent.outcomes.is_empty() {
+        let _ = writeln!(
+            out,
+            "Nothing to send to {}: {} unchanged on the server{earlier}",
+            w.url,
+            count(w.unchanged, "record", "records"),
+        );
+    } else {
+        let rate = r.upload.as_ref().map_or(0.0, |u| u.requests_per_second);
+        let _ = writeln!(
+            out,
+            "Written to {}: {}{earlier}; {} unchanged (not sent); {} failed{}; {}; {:.1} s, {} requests/s",
+            w.url,
+            count(w.written, "record", "records"),
+            t(w.unchanged),
+            t(w.failed),
+            if w.not_sent > 0 {
+                format!("; {} not sent", t(w.not_sent))
+            } else {
+                String::new()
+            },
+            count(w.sent.tally.retries, "retried request", "retried requests"),
+            secs,
+            t(rate as u64),
+        );
+    }
+    if w.targets_kept > 0 {
+        let _ = writeln!(
+            out,
+            "  kept {} the server had (the file has no targets for those records)",
+            count(w.targets_kept, "target value", "target values")
+        );
+    }
+    if let Some(why) = &w.sent.stopped {
+        let _ = writeln!(
+            out,
+            "  stopped early: {why}; run the same command again to send the rest"
+        );
+    }
+    if w.failed + w.not_sent > 0 {
+        let _ = writeln!(
+            out,
+            "  records not written: {} (re-import it with its failed.mapping.toml)",
+            w.run_dir.join("failed.csv").display()
+        );
+    }
+    if w.written > 0 || w.resumed.is_some() {
+        let _ = writeln!(
+            out,
+            "  undo: vsimport undo {}{}",
+            w.run,
+            if w.resumed.is_some() {
+                " (covers the interrupted run too)"
+            } else {
+                ""
+            },
+        );
+    }
+    let _ = writeln!(out, "  report: {}", w.run_dir.join("report.json").display());
+    out
+}
+
+/// An interrupted run of the same import is being finished.
+pub fn resuming(run: &str, started: &str, acked: usize) -> String {
+    format!(
+        "finishing the interrupted run {run} of this import (started {started}, {} written): records the server already holds are not sent again (--restart starts afresh)",
+        count(acked as u64, "record", "records")
+    )
+}
+
+/// Incomplete journal lines were ignored.
+pub fn torn_journal(journal: &Path, torn: usize) -> String {
+    format!(
+        "{}: {} ignored (the last run was cut off while writing it)",
+        journal.display(),
+        count(
+            torn as u64,
+            "incomplete journal line",
+            "incomplete journal lines"
+        )
+    )
+}
+
+/// The first Ctrl-C.
+pub const STOPPING: &str = "\nstopping: waiting for the requests in flight (Ctrl-C again quits at once); run the same command again to finish";
+
+/// `--no-partial` held the import back.
+pub fn held_back(rejected: u64) -> String {
+    format!(
+        "nothing written: {} rejected and --no-partial is set",
+        count(rejected, "row was", "rows were")
+    )
+}
+
+/// Where the report files went.
+pub fn report_files(dir: &Path, unwritten: bool) -> String {
+    format!(
+        "report: {} (report.json, rejected.csv{})",
+        dir.display(),
+        if unwritten { ", failed.csv" } else { "" }
+    )
+}
+
+/// The columns were matched to the catalog without a mapping file.
+pub fn auto_mapping(matches: &[(String, String)]) -> String {
+    format!(
+        "no --mapping given: columns matched to the catalog ({}); `vsimport mapping init` saves this mapping",
+        matches
+            .iter()
+            .map(|(column, what)| format!("{column:?} = {what}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    )
+}
+
+/// What undoing an import will do (or would, with `--dry-run`).
+pub fn undo_plan(p: &crate::upload::undo::UndoPlan, dry_run: bool) -> String {
+    let f = &p.file;
+    let verb = if dry_run { "would" } else { "will" };
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Undo of import {} ({}, {}) at {}: {verb} restore {} and delete {} it created",
+        f.run,
+        f.file,
+        f.created,
+        f.url,
+        count(p.to_restore, "record", "records"),
+        count(p.to_delete, "record", "records"),
+    );
+    if p.gone > 0 {
+        let _ = writeln!(
+            out,
+            "  {} the import created {} gone already",
+            count(p.gone, "record", "records"),
+            plural(p.gone, "is", "are")
+        );
+    }
+    if p.skipped > 0 {
+        let _ = writeln!(
+            out,
+            "  {} changed after the import and {} left alone (--force restores them anyway), e.g.:",
+            count(p.skipped, "record was", "records were"),
+            plural(p.skipped, "is", "are")
+        );
+        for k in &p.skipped_examples {
+            let _ = writeln!(out, "    {k}");
+        }
+    }
+    if p.added_slots > 0 {
+        let _ = writeln!(
+            out,
+            "  {} the import added to existing records {}: the API cannot remove a single value",
+            count(p.added_slots, "value", "values"),
+            plural(p.added_slots, "stays", "stay")
+        );
+    }
+    if dry_run {
+        out.push_str("dry run: nothing changed\n");
+    }
+    out
+}
+
+/// The records an undo could not restore or delete, and why.
+pub fn undo_problems(u: &crate::upload::undo::Undone) -> String {
+    let mut out = String::new();
+    for (key, why) in &u.problems {
+        let _ = writeln!(out, "could not undo {key}: {why}");
+    }
+    out
+}
+
+/// What an undo did.
+pub fn undone(u: &crate::upload::undo::Undone) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "Undone: {} restored, {} deleted, {} failed ({:.1} s)",
+        count(u.restored, "record", "records"),
+        t(u.deleted),
+        t(u.failed),
+        u.seconds
+    );
+    out
+}
+
+/// The import was undone before.
+pub fn already_undone(id: &str, marker: &Path) -> String {
+    format!(
+        "import {id} was already undone ({}); --force undoes it again",
+        marker.display()
+    )
+}

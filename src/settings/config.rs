@@ -1,0 +1,88 @@
+//! The config file: `--config FILE`, `VSIMPORT_CONFIG`, or the default
+//! `<config dir>/vsimport/config.toml`. Unknown keys are an error, so a typo does not silently
+//! do nothing.
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use super::env::Env;
+use super::settings_error;
+use crate::error::Error;
+
+/// The config file. Unknown keys are an error, so a typo does not silently do nothing.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigFile {
+    pub url: Option<String>,
+    pub tenant: Option<String>,
+    pub user: Option<String>,
+    /// A shell command whose standard output is the password (e.g. `pass show vs/api`).
+    pub password_command: Option<String>,
+    pub api_version: Option<u8>,
+    pub allow_http: Option<bool>,
+    pub timeout_secs: Option<u64>,
+    /// Requests in flight at most (`--concurrency`).
+    pub concurrency: Option<u32>,
+    /// Requests per second at most (`--max-rps`).
+    pub max_rps: Option<f64>,
+    /// Attempts per request (`--max-attempts`).
+    pub max_attempts: Option<u32>,
+    /// First backoff in milliseconds (`--retry-base-ms`).
+    pub retry_base_ms: Option<u64>,
+    /// Longest wait before a retry, in seconds (`--retry-cap`).
+    pub retry_cap_secs: Option<u64>,
+    /// Where journals and undo data are kept (`--state-dir`).
+    pub state_dir: Option<PathBuf>,
+}
+
+/// The keys a config file may have, for the error message.
+pub const KEYS: &str = "url, tenant, user, password_command, api_version, allow_http, timeout_secs, concurrency, max_rps, max_attempts, retry_base_ms, retry_cap_secs, state_dir";
+
+/// The default config file: `$XDG_CONFIG_HOME/vsimport/config.toml`, else
+/// `~/.config/vsimport/config.toml` (`%APPDATA%\vsimport\config.toml` on Windows).
+pub fn default_config_path(env: &dyn Env) -> Option<PathBuf> {
+    let base = if cfg!(windows) {
+        env.path("APPDATA")
+    } else {
+        env.path("XDG_CONFIG_HOME")
+            .or_else(|| env.path("HOME").map(|h| h.join(".config")))
+    };
+    base.map(|b| b.join("vsimport").join("config.toml"))
+}
+
+/// Reads the config file: an explicit one must exist; the default one may be absent.
+pub fn load_config(explicit_path: Option<&Path>, env: &dyn Env) -> Result<ConfigFile, Error> {
+    let (path, explicit) = match explicit_path
+        .map(Path::to_path_buf)
+        .or_else(|| env.path("VSIMPORT_CONFIG"))
+    {
+        Some(p) => (p, true),
+        None => match default_config_path(env) {
+            Some(p) => (p, false),
+            None => return Ok(ConfigFile::default()),
+        },
+    };
+    let text = match std::fs::read_to_string(&path) {
+        Ok(t) => t,
+        Err(e) if !explicit && e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(ConfigFile::default());
+        }
+        Err(e) => {
+            return Err(settings_error(
+                format!("{}: cannot read the config file: {e}", path.display()),
+                "check --config / VSIMPORT_CONFIG",
+            ));
+        }
+    };
+    toml::from_str(&text).map_err(|e| {
+        settings_error(
+            format!(
+                "{}: not a valid config file: {}",
+                path.display(),
+                e.message()
+            ),
+            format!("keys: {KEYS}"),
+        )
+    })
+}

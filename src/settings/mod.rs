@@ -1,0 +1,497 @@
+//! Raw flags ([`crate::cli`]), the environment, the config file and the mapping's `[source]`
+//! resolved once into the typed settings the stages use. No other module reads the
+//! environment ([`env`]) or the config file ([`config`]).
+//!
+//! Precedence, highest first: command-line flag, environment variable, config file, mapping
+//! (for how to read the input), default. The password comes from `--password-stdin`, else
+//! `VS_PASSWORD`, else the config file's `password_command`; it is never accepted as a flag.
+
+pub mod config;
+pub mod env;
+mod password;
+
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::SecretString;
+
+use crate::api::{ApiVersion, ClientConfig, Limits, RetryPolicy};
+use crate::cli::{Color, ConnectArgs, Format, ImportArgs, SourceArgs};
+use crate::dedupe::OnConflict;
+use crate::error::Error;
+use crate::map::Mapping;
+use crate::read::{Input, SheetChoice, SourceOptions};
+use crate::upload::write::WriteOptions;
+pub use env::{Env, ProcessEnv};
+
+pub(crate) fn settings_error(message: impl Into<String>, help: impl Into<String>) -> Error {
+    Error::Settings {
+        message: message.into(),
+        help: Some(help.into()),
+    }
+}
+
+/// How the terminal output looks.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Ui {
+    pub verbose: u8,
+    pub quiet: bool,
+    /// Colours in diagnostics.
+    pub color: bool,
+}
+
+impl Ui {
+    /// From the global flags and the environment (`NO_COLOR`, `CLICOLOR_FORCE`, a terminal).
+    pub fn resolve(verbose: u8, quiet: bool, color: Color, env: &dyn Env) -> Ui {
+        let color = match color {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => {
+                env.var("CLICOLOR_FORCE").is_some_and(|v| v != "0")
+                    || (env.var("NO_COLOR").is_none() && std::io::stderr().is_terminal())
+            }
+        };
+        Ui {
+            verbose,
+            quiet,
+            color,
+        }
+    }
+}
+
+/// The log filter: `RUST_LOG` when set.
+pub fn log_filter(env: &dyn Env) -> Option<String> {
+    env.var("RUST_LOG")
+}
+
+/// Resolves the connection flags, the environment and the config file into a client
+/// configuration: the server, the credentials, and the limits of every request.
+pub fn client(
+    args: &ConnectArgs,
+    env: &dyn Env,
+    stdin: &mut dyn Read,
+) -> Result<ClientConfig, Error> {
+    let file = config::load_config(args.config.as_deref(), env)?;
+    let tenant_url = |t: &str| format!("https://api-{}.valuestreamer.de/api", t.trim());
+    let url = args
+        .url
+        .clone()
+        .or_else(|| args.tenant.as_deref().map(tenant_url))
+        .or_else(|| env.var("VS_URL"))
+        .or_else(|| file.url.clone())
+        .or_else(|| file.tenant.as_deref().map(tenant_url))
+        .ok_or_else(|| {
+            settings_error(
+                "no server given",
+                "pass --url https://api-<tenant>.valuestreamer.de/api (or --tenant, VS_URL, or url in the config file)",
+            )
+        })?;
+    let user = args
+        .user
+        .clone()
+        .or_else(|| env.var("VS_USER"))
+        .or_else(|| file.user.clone())
+        .ok_or_else(|| {
+            settings_error(
+                "no API user given",
+                "set VS_USER (or --user, or user in the config file)",
+            )
+        })?;
+    let password = if args.password_stdin {
+        password::read_password_line(stdin)?
+    } else if let Some(p) = env.var("VS_PASSWORD") {
+        SecretString::from(p)
+    } else if let Some(cmd) = &file.password_command {
+        password::run_password_command(cmd)?
+    } else {
+        return Err(settings_error(
+            "no password given",
+            "set VS_PASSWORD, pipe it in with --password-stdin, or set password_command in the config file",
+        ));
+    };
+    let version_n = args.api_version.or(file.api_version).unwrap_or(2);
+    let version = ApiVersion::from_number(version_n).ok_or_else(|| {
+        settings_error(
+            format!("api_version {version_n} is not supported"),
+            "use 2 or 3",
+        )
+    })?;
+    let in_range = |key: &str, v: f64, lo: f64, hi: f64| {
+        if (lo..=hi).contains(&v) {
+            Ok(())
+        } else {
+            Err(settings_error(
+                format!("{key} = {v} in the config file is out of range"),
+                format!("use a value from {lo} to {hi}"),
+            ))
+        }
+    };
+    let concurrency = args.concurrency.or(file.concurrency).unwrap_or(8);
+    in_range("concurrency", f64::from(concurrency), 1.0, 512.0)?;
+    let max_rps = args.max_rps.or(file.max_rps);
+    if let Some(r) = max_rps {
+        in_range("max_rps", r, 0.001, 100_000.0)?;
+    }
+    let max_attempts = args.max_attempts.or(file.max_attempts).unwrap_or(6);
+    in_range("max_attempts", f64::from(max_attempts), 1.0, 50.0)?;
+    let retry_base_ms = args.retry_base_ms.or(file.retry_base_ms).unwrap_or(200);
+    in_range("retry_base_ms", retry_base_ms as f64, 1.0, 600_000.0)?;
+    let retry_cap = args.retry_cap.or(file.retry_cap_secs).unwrap_or(20);
+    in_range("retry_cap_secs", retry_cap as f64, 1.0, 3600.0)?;
+    let timeout = args.timeout.or(file.timeout_secs).unwrap_or(30);
+    in_range("timeout_secs", timeout as f64, 1.0, 3600.0)?;
+    let mut cfg = ClientConfig::new(url, user, password);
+    cfg.version = version;
+    cfg.allow_http = args.allow_http || file.allow_http.unwrap_or(false);
+    cfg.timeout = Duration::from_secs(timeout);
+    cfg.limits = Limits {
+        concurrency: concurrency as usize,
+        max_rps,
+    };
+    cfg.retry = RetryPolicy {
+        max_attempts,
+        base: Duration::from_millis(retry_base_ms),
+        cap: Duration::from_secs(retry_cap),
+    };
+    cfg.proxy = proxy_configured(&cfg.base_url, env);
+    Ok(cfg)
+}
+
+/// Whether the environment names a proxy for requests to `url` (writes then go through the
+/// general client, which implements proxies).
+fn proxy_configured(url: &str, env: &dyn Env) -> bool {
+    let loopback = crate::api::parse_base_url(url, true)
+        .map(|u| crate::api::is_loopback(&u))
+        .unwrap_or(false);
+    if loopback {
+        return false;
+    }
+    let set = |k: &str| env.var(k).is_some() || env.var(&k.to_lowercase()).is_some();
+    set("ALL_PROXY")
+        || set(if url.trim_start().starts_with("https:") {
+            "HTTPS_PROXY"
+        } else {
+            "HTTP_PROXY"
+        })
+}
+
+/// The state directory: `--state-dir`, else `VS_STATE_DIR`, else the config file's
+/// `state_dir`, else `$XDG_STATE_HOME/vsimport`, else `~/.local/state/vsimport`
+/// (`%LOCALAPPDATA%\vsimport` on Windows).
+pub fn state_dir(
+    flag: Option<&Path>,
+    config: Option<&Path>,
+    env: &dyn Env,
+) -> Result<PathBuf, Error> {
+    if let Some(p) = flag {
+        return Ok(p.to_path_buf());
+    }
+    if let Some(p) = env.path("VS_STATE_DIR") {
+        return Ok(p);
+    }
+    if let Some(p) = config::load_config(config, env)?.state_dir {
+        return Ok(p);
+    }
+    if let Some(p) = env.path("XDG_STATE_HOME") {
+        return Ok(p.join("vsimport"));
+    }
+    if cfg!(windows)
+        && let Some(p) = env.path("LOCALAPPDATA")
+    {
+        return Ok(p.join("vsimport"));
+    }
+    if let Some(home) = env.path("HOME").filter(|h| h.is_dir()) {
+        return Ok(home.join(".local").join("state").join("vsimport"));
+    }
+    Err(settings_error(
+        "no directory for the import journal and undo data",
+        "pass --state-dir DIR or set VS_STATE_DIR",
+    ))
+}
+
+/// The emulator's password: `--password`, else `VS_EMULATOR_PASSWORD`, else `demo`.
+pub fn emulator_password(flag: Option<&str>, env: &dyn Env) -> SecretString {
+    SecretString::from(
+        flag.map(str::to_string)
+            .or_else(|| env.var("VS_EMULATOR_PASSWORD"))
+            .unwrap_or_else(|| "demo".to_string()),
+    )
+}
+
+/// Parses a delimiter given as text: `,` `;` `tab` `|` or any single ASCII character.
+pub fn parse_delimiter(s: &str) -> Option<u8> {
+    match s {
+        "tab" | "\\t" | "\t" => Some(b'\t'),
+        s if s.len() == 1 && s.is_ascii() => Some(s.as_bytes()[0]),
+        _ => None,
+    }
+}
+
+/// The input flags as read options (over the mapping's `[source]`, when there is one).
+pub fn source_options(args: &SourceArgs, over: SourceOptions) -> Result<SourceOptions, Error> {
+    let mut opts = over;
+    if let Some(s) = &args.sheet {
+        opts.sheet = Some(SheetChoice::parse(s));
+    }
+    if let Some(r) = args.header_row {
+        opts.header_row = Some(r);
+    }
+    if let Some(d) = &args.delimiter {
+        opts.delimiter = Some(parse_delimiter(d).ok_or_else(|| Error::Usage {
+            message: format!("--delimiter {d:?} is not a single character"),
+            help: Some("use one of , ; tab |".into()),
+        })?);
+    }
+    if let Some(e) = &args.encoding {
+        opts.encoding = Some(
+            encoding_rs::Encoding::for_label(e.trim().as_bytes()).ok_or_else(|| Error::Usage {
+                message: format!("--encoding {e:?} is not an encoding label"),
+                help: Some(
+                    "use a WHATWG label such as utf-8, windows-1252, iso-8859-15, utf-16le".into(),
+                ),
+            })?,
+        );
+    }
+    Ok(opts)
+}
+
+/// Everything `import` (and each file of `watch`) runs with.
+#[derive(Debug)]
+pub struct Import {
+    pub input: Input,
+    /// The mapping file, checked, and its name as shown; `None`: suggested from the columns.
+    pub mapping: Option<(Mapping, String)>,
+    /// How to read the input: flags over the mapping's `[source]`.
+    pub source: SourceOptions,
+    pub dry_run: bool,
+    /// Compare with the server (`--diff`, and every import).
+    pub compare: bool,
+    /// A saved catalog instead of the server's.
+    pub catalog: Option<PathBuf>,
+    /// `--report DIR`.
+    pub report_dir: Option<PathBuf>,
+    pub format: Format,
+    pub on_conflict: OnConflict,
+    /// Every note, and every changed record.
+    pub notes: bool,
+    /// Every planned record in the JSON report.
+    pub records: bool,
+    pub threads: usize,
+    /// Write nothing when any row was rejected.
+    pub no_partial: bool,
+    /// How to write (imports only).
+    pub write: Option<WriteOptions>,
+    /// The server (`None` only for a dry run against a saved catalog).
+    pub client: Option<ClientConfig>,
+    pub ui: Ui,
+}
+
+/// Resolves `import`'s flags.
+pub fn import(
+    args: &ImportArgs,
+    ui: Ui,
+    env: &dyn Env,
+    stdin: &mut dyn Read,
+) -> Result<Import, Error> {
+    let input = Input::from_arg(&args.file);
+    if input == Input::Stdin && args.connect.password_stdin {
+        return Err(Error::Usage {
+            message:
+                "--password-stdin cannot be used when the file is read from standard input (-)"
+                    .into(),
+            help: Some("set VS_PASSWORD or password_command in the config file instead".into()),
+        });
+    }
+    let mapping = match &args.mapping {
+        Some(p) => Some((Mapping::load(p)?, p.display().to_string())),
+        None => None,
+    };
+    let from_mapping = match &mapping {
+        Some((m, _)) => m.source_options(),
+        None => SourceOptions::default(),
+    };
+    let source = source_options(&args.source, from_mapping)?;
+    let dry_run = args.dry_run;
+    let compare = !dry_run || args.write.diff;
+    let needs_server = args.catalog.is_none() || compare;
+    let client = if needs_server {
+        Some(client(&args.connect, env, stdin)?)
+    } else {
+        None
+    };
+    let write = if dry_run {
+        None
+    } else {
+        let direct_writes = client.as_ref().is_some_and(|c| !c.proxy);
+        Some(WriteOptions {
+            skip_unchanged: !args.write.no_skip_unchanged,
+            keep_targets: !args.write.no_keep_targets,
+            restart: args.write.restart,
+            direct_writes,
+            state_dir: state_dir(
+                args.state.state_dir.as_deref(),
+                args.connect.config.as_deref(),
+                env,
+            )?,
+        })
+    };
+    let threads = args
+        .threads
+        .map(usize::from)
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, std::num::NonZero::get));
+    Ok(Import {
+        input,
+        mapping,
+        source,
+        dry_run,
+        compare,
+        catalog: args.catalog.clone(),
+        report_dir: args.report.clone(),
+        format: args.format,
+        on_conflict: args.on_conflict,
+        notes: args.notes,
+        records: args.records,
+        threads,
+        no_partial: args.write.no_partial,
+        write,
+        client,
+        ui,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::env::fixed::env;
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn flags_beat_env() {
+        let args = ConnectArgs {
+            url: Some("http://127.0.0.1:1/api".into()),
+            ..Default::default()
+        };
+        let e = env(&[
+            ("VS_URL", "https://other/api"),
+            ("VS_USER", "u"),
+            ("VS_PASSWORD", "p"),
+        ]);
+        let cfg = client(&args, &e, &mut std::io::empty()).unwrap();
+        assert_eq!(cfg.base_url, "http://127.0.0.1:1/api");
+        assert_eq!(cfg.user, "u");
+        assert_eq!(cfg.password.expose_secret(), "p");
+        assert_eq!(cfg.limits.concurrency, 8);
+    }
+
+    #[test]
+    fn password_from_stdin_first_line() {
+        let args = ConnectArgs {
+            tenant: Some("acme".into()),
+            user: Some("u".into()),
+            password_stdin: true,
+            ..Default::default()
+        };
+        let cfg = client(&args, &env(&[]), &mut &b"s3cret\r\nrest"[..]).unwrap();
+        assert_eq!(cfg.password.expose_secret(), "s3cret");
+        assert_eq!(cfg.base_url, "https://api-acme.valuestreamer.de/api");
+    }
+
+    #[test]
+    fn config_file_limits_and_password_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "url = \"http://127.0.0.1:9/api\"\nuser = \"cfg\"\npassword_command = \"echo from-cmd\"\napi_version = 3\nconcurrency = 3\nmax_rps = 2.5\n",
+        )
+        .unwrap();
+        let mut args = ConnectArgs {
+            config: Some(path),
+            ..Default::default()
+        };
+        let cfg = client(&args, &env(&[]), &mut std::io::empty()).unwrap();
+        assert_eq!(cfg.user, "cfg");
+        assert_eq!(cfg.password.expose_secret(), "from-cmd");
+        assert_eq!(cfg.version, ApiVersion::V3);
+        assert_eq!(cfg.limits.concurrency, 3);
+        assert_eq!(cfg.limits.max_rps, Some(2.5));
+        // A flag beats the file.
+        args.concurrency = Some(5);
+        let cfg = client(&args, &env(&[]), &mut std::io::empty()).unwrap();
+        assert_eq!(cfg.limits.concurrency, 5);
+    }
+
+    #[test]
+    fn config_values_out_of_range_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(
+            &path,
+            "url = \"http://127.0.0.1:9/api\"\nuser = \"u\"\nmax_rps = 1e-300\n",
+        )
+        .unwrap();
+        let args = ConnectArgs {
+            config: Some(path),
+            ..Default::default()
+        };
+        let e = client(&args, &env(&[("VS_PASSWORD", "p")]), &mut std::io::empty()).unwrap_err();
+        assert!(e.to_string().contains("max_rps"), "{e}");
+    }
+
+    #[test]
+    fn unknown_config_keys_are_errors() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.toml");
+        std::fs::write(&path, "pasword = \"x\"\n").unwrap();
+        let args = ConnectArgs {
+            config: Some(path),
+            ..Default::default()
+        };
+        let e = client(&args, &env(&[]), &mut std::io::empty()).unwrap_err();
+        assert!(e.to_string().contains("not a valid config file"), "{e}");
+    }
+
+    #[test]
+    fn missing_password_says_how() {
+        let args = ConnectArgs {
+            url: Some("http://127.0.0.1:1/api".into()),
+            user: Some("u".into()),
+            ..Default::default()
+        };
+        let e = client(&args, &env(&[]), &mut std::io::empty()).unwrap_err();
+        assert!(e.to_string().contains("no password"));
+    }
+
+    #[test]
+    fn proxies_apply_to_remote_servers_only() {
+        let e = env(&[("HTTPS_PROXY", "http://proxy:3128")]);
+        assert!(proxy_configured(
+            "https://api-acme.valuestreamer.de/api",
+            &e
+        ));
+        assert!(!proxy_configured("http://127.0.0.1:8080/api", &e));
+        assert!(!proxy_configured(
+            "https://api-acme.valuestreamer.de/api",
+            &env(&[])
+        ));
+    }
+
+    #[test]
+    fn state_dir_precedence() {
+        let e = env(&[("VS_STATE_DIR", "/from-env"), ("XDG_STATE_HOME", "/xdg")]);
+        assert_eq!(
+            state_dir(Some(Path::new("/flag")), None, &e).unwrap(),
+            PathBuf::from("/flag")
+        );
+        assert_eq!(
+            state_dir(None, None, &e).unwrap(),
+            PathBuf::from("/from-env")
+        );
+        let e = env(&[("XDG_STATE_HOME", "/xdg")]);
+        assert_eq!(
+            state_dir(None, None, &e).unwrap(),
+            PathBuf::from("/xdg/vsimport")
+        );
+    }
+}

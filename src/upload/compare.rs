@@ -1,0 +1,290 @@
+//! Compare: the plan's [`PlannedRecord`]s in, a [`Comparison`] out — what the server holds
+//! for each (read in windowed GETs), and whether each record is new, changed (old -> new) or
+//! unchanged. The upload writes only new and changed records, and undo data comes from here.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::NaiveDate;
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::api::{ApiError, Client, KpiDetail, RecordKey, RecordValue, is_target_name};
+use crate::catalog::CatalogIndex;
+use crate::plan::PlannedRecord;
+
+/// The planned records next to the server's current ones.
+pub struct Comparison {
+    pub current: Current,
+    /// Per planned record, in plan order.
+    pub changes: Vec<(Change, Vec<ValueChange>)>,
+}
+
+impl Comparison {
+    /// Reads the server's records for `records` and compares.
+    pub async fn read(
+        client: &Client,
+        index: &CatalogIndex,
+        records: &[PlannedRecord],
+    ) -> Result<Comparison, ApiError> {
+        let keys: Vec<RecordKey> = records.iter().map(|r| r.key).collect();
+        let current = read_current(client, index, &keys).await?;
+        let changes = records
+            .iter()
+            .map(|r| classify(index.kpi(r.kpi), &r.values, current.get(&r.key)))
+            .collect();
+        Ok(Comparison { current, changes })
+    }
+
+    pub fn count(&self, c: Change) -> u64 {
+        self.changes.iter().filter(|(x, _)| *x == c).count() as u64
+    }
+}
+
+/// What the server holds now, by record key.
+pub type Current = HashMap<RecordKey, Vec<RecordValue>>;
+
+/// Reads the server's current records for `keys`: per KPI, one `GET /exchange/kpi-data` per
+/// window of the interval's range limit that holds a planned date (as many at once as the
+/// client's limit allows).
+/// When the server's answers do not carry the key fields (the public schema does not show
+/// them), the records of that window are read one by one instead.
+pub async fn read_current(
+    client: &Client,
+    index: &CatalogIndex,
+    keys: &[RecordKey],
+) -> Result<Current, ApiError> {
+    let mut by_kpi: BTreeMap<Uuid, Vec<NaiveDate>> = BTreeMap::new();
+    for k in keys {
+        by_kpi.entry(k.kpi).or_default().push(k.date);
+    }
+    let kpis: HashMap<Uuid, &KpiDetail> = index.catalog.kpis.iter().map(|k| (k.id, k)).collect();
+    let mut windows: Vec<(Uuid, NaiveDate, NaiveDate)> = Vec::new();
+    for (kpi, dates) in &mut by_kpi {
+        dates.sort_unstable();
+        dates.dedup();
+        let (Some(first), Some(last), Some(detail)) = (dates.first(), dates.last(), kpis.get(kpi))
+        else {
+            continue;
+        };
+        for (from, to) in detail
+            .kpi_value_time_reference
+            .windows(*first, *last, client.version())
+        {
+            let i = dates.partition_point(|d| *d < from);
+            if dates.get(i).is_some_and(|d| *d <= to) {
+                windows.push((*kpi, from, to));
+            }
+        }
+    }
+    let mut set = tokio::task::JoinSet::new();
+    for (kpi, from, to) in windows.iter().copied() {
+        let client = client.clone();
+        set.spawn(async move {
+            (
+                kpi,
+                from,
+                to,
+                client.records_window(kpi, None, from, to).await,
+            )
+        });
+    }
+    let mut current = Current::new();
+    let mut unkeyed: Vec<(Uuid, NaiveDate, NaiveDate)> = Vec::new();
+    while let Some(joined) = set.join_next().await {
+        let (kpi, from, to, res) = joined.map_err(|e| ApiError::Config {
+            message: format!("a request task failed: {e}"),
+            help: None,
+        })?;
+        let has_sub_tiles = kpis.get(&kpi).is_some_and(|k| !k.sub_tiles.is_empty());
+        let recs = res?;
+        if recs.iter().any(|r| {
+            r.date.is_none() || r.team_id.is_none() || (has_sub_tiles && r.sub_tile_id.is_none())
+        }) {
+            unkeyed.push((kpi, from, to));
+            continue;
+        }
+        for r in recs {
+            if let (Some(date), Some(team)) = (r.date, r.team_id) {
+                let key = RecordKey {
+                    date,
+                    team,
+                    kpi,
+                    sub_tile: r.sub_tile_id,
+                };
+                current.insert(key, r.values);
+            }
+        }
+    }
+    // Answers without key fields: one GET per planned record in those windows.
+    let wanted: Vec<RecordKey> = keys
+        .iter()
+        .filter(|k| {
+            unkeyed
+                .iter()
+                .any(|(kpi, from, to)| k.kpi == *kpi && k.date >= *from && k.date <= *to)
+        })
+        .copied()
+        .collect();
+    let mut set = tokio::task::JoinSet::new();
+    for key in wanted {
+        let client = client.clone();
+        set.spawn(async move { (key, client.record(&key).await) });
+    }
+    while let Some(joined) = set.join_next().await {
+        let (key, res) = joined.map_err(|e| ApiError::Config {
+            message: format!("a request task failed: {e}"),
+            help: None,
+        })?;
+        if let Some(r) = res? {
+            current.insert(key, r.values);
+        }
+    }
+    Ok(current)
+}
+
+/// How a planned record compares with the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Change {
+    New,
+    Changed,
+    Unchanged,
+}
+
+/// One value that differs from the server's.
+#[derive(Debug, Clone, Serialize)]
+pub struct ValueChange {
+    pub name: String,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub forecast: bool,
+    pub old: Option<serde_json::Number>,
+    pub new: serde_json::Number,
+}
+
+fn same(a: &serde_json::Number, b: &serde_json::Number) -> bool {
+    match (a.as_i64(), b.as_i64()) {
+        (Some(x), Some(y)) => x == y,
+        _ => a.as_f64() == b.as_f64(),
+    }
+}
+
+/// Whether every value of `part` is in `whole` with the same number.
+pub fn holds(whole: &[RecordValue], part: &[RecordValue]) -> bool {
+    part.iter().all(|p| {
+        whole.iter().any(|w| {
+            w.kpi_value_id == p.kpi_value_id && w.forecast == p.forecast && same(&w.value, &p.value)
+        })
+    })
+}
+
+/// Compares a planned record with the server's record (if any).
+pub fn classify(
+    kpi: &KpiDetail,
+    planned: &[RecordValue],
+    current: Option<&Vec<RecordValue>>,
+) -> (Change, Vec<ValueChange>) {
+    let Some(cur) = current else {
+        return (Change::New, Vec::new());
+    };
+    let mut changes = Vec::new();
+    for v in planned {
+        let old = cur
+            .iter()
+            .find(|c| c.kpi_value_id == v.kpi_value_id && c.forecast == v.forecast)
+            .map(|c| &c.value);
+        if old.is_some_and(|o| same(o, &v.value)) {
+            continue;
+        }
+        changes.push(ValueChange {
+            name: kpi
+                .value(v.kpi_value_id)
+                .map_or_else(|| v.kpi_value_id.to_string(), |n| n.name.clone()),
+            forecast: v.forecast,
+            old: old.cloned(),
+            new: v.value.clone(),
+        });
+    }
+    if changes.is_empty() {
+        (Change::Unchanged, changes)
+    } else {
+        (Change::Changed, changes)
+    }
+}
+
+/// The body to send: the planned values plus, with `keep_targets`, the server's current
+/// values of the target slots the file does not carry (so the server does not reset them).
+/// Returns the values and how many were kept from the server.
+pub fn body_values(
+    kpi: &KpiDetail,
+    planned: &[RecordValue],
+    current: Option<&Vec<RecordValue>>,
+    keep_targets: bool,
+) -> (Vec<RecordValue>, usize) {
+    let mut values = planned.to_vec();
+    let mut kept = 0;
+    if keep_targets && let Some(cur) = current {
+        for c in cur {
+            let is_target = !c.forecast
+                && kpi
+                    .value(c.kpi_value_id)
+                    .is_some_and(|n| is_target_name(&n.name));
+            if is_target
+                && !planned
+                    .iter()
+                    .any(|p| p.kpi_value_id == c.kpi_value_id && !p.forecast)
+            {
+                values.push(c.clone());
+                kept += 1;
+            }
+        }
+    }
+    (values, kept)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::api::Named;
+    fn kpi() -> KpiDetail {
+        serde_json::from_value(serde_json::json!({
+            "id": "00000000-0000-0000-0000-0000000000a1", "name": "OEE",
+            "kpiValueTimeReference": "DAY",
+            "kpiValues": [{"id": "00000000-0000-0000-0000-0000000000b1", "name": "Actual"},
+                          {"id": "00000000-0000-0000-0000-0000000000b2", "name": "Target"}],
+            "recordingTeams": []
+        }))
+        .unwrap()
+    }
+
+    fn v(slot: &Named, n: serde_json::Number) -> RecordValue {
+        RecordValue {
+            kpi_value_id: slot.id,
+            value: n,
+            forecast: false,
+        }
+    }
+
+    #[test]
+    fn classify_and_keep_targets() {
+        let k = kpi();
+        let (actual, target) = (&k.kpi_values[0], &k.kpi_values[1]);
+        let planned = vec![v(actual, 85.into())];
+        assert_eq!(classify(&k, &planned, None).0, Change::New);
+        let cur = vec![
+            v(actual, crate::plan::number(85.0).unwrap()),
+            v(target, 90.into()),
+        ];
+        assert_eq!(classify(&k, &planned, Some(&cur)).0, Change::Unchanged);
+        let cur2 = vec![v(actual, 80.into()), v(target, 90.into())];
+        let (c, changes) = classify(&k, &planned, Some(&cur2));
+        assert_eq!(c, Change::Changed);
+        assert_eq!(changes[0].old.as_ref().unwrap().to_string(), "80");
+        let (body, kept) = body_values(&k, &planned, Some(&cur2), true);
+        assert_eq!((body.len(), kept), (2, 1));
+        assert_eq!(body[1], v(target, 90.into()));
+        assert_eq!(body_values(&k, &planned, Some(&cur2), false).1, 0);
+        // A file that carries the target keeps its own.
+        let both = vec![v(actual, 85.into()), v(target, 95.into())];
+        assert_eq!(body_values(&k, &both, Some(&cur2), true).1, 0);
+    }
+}

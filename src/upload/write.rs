@@ -1,0 +1,230 @@
+//! An import's writing: the plan's records and their [`Comparison`] in, [`Written`] out.
+//!
+//! Decides what to send (new and changed records; unchanged ones only with
+//! `--no-skip-unchanged`), adds the server's targets to records that carry none
+//! (`--no-keep-targets` turns that off), saves undo data before the first PUT, and sends
+//! through the [`engine`](super::engine), recording every acknowledged record in the
+//! [`journal`](super::journal). The journal only finishes an interrupted run: a record the
+//! server no longer holds as written is sent again, and a finished run's journal is closed,
+//! so the next import of the same file is a run of its own.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use indicatif::ProgressBar;
+
+use super::compare::{Change, Comparison, body_values};
+use super::engine::{self, Op, Outcome, Sent, Task};
+use super::journal::{Header, Journal};
+use super::{state, undo};
+use crate::api::{Client, RecordBody};
+use crate::catalog::CatalogIndex;
+use crate::error::Error;
+use crate::plan::PlannedRecord;
+
+/// How to write.
+#[derive(Debug, Clone)]
+pub struct WriteOptions {
+    /// Leave out records the server already holds with the same values.
+    pub skip_unchanged: bool,
+    /// Send the server's target values back for records whose file has no targets.
+    pub keep_targets: bool,
+    /// Ignore an interrupted run's journal and send everything.
+    pub restart: bool,
+    /// Writes on direct connections (no proxy in the way).
+    pub direct_writes: bool,
+    /// Where journals and run directories live.
+    pub state_dir: PathBuf,
+}
+
+/// The input being imported, as the journal knows it.
+#[derive(Debug, Clone)]
+pub struct Imported<'a> {
+    /// The name shown.
+    pub file: &'a str,
+    /// SHA-256 of its bytes.
+    pub sha256: &'a str,
+}
+
+/// An earlier, interrupted run of the same import that this one finishes.
+#[derive(Debug, Clone)]
+pub struct Resumed {
+    pub started: String,
+    /// Records it had written.
+    pub acked: usize,
+}
+
+/// What the writing did.
+#[derive(Debug)]
+pub struct Written {
+    pub run: String,
+    pub run_dir: PathBuf,
+    pub journal: PathBuf,
+    pub url: String,
+    pub resumed: Option<Resumed>,
+    /// Incomplete journal lines ignored (the last run was cut off while writing one).
+    pub torn: usize,
+    /// Per planned record: `None` not sent (unchanged, or written by the interrupted run),
+    /// else how its write ended.
+    pub outcome: Vec<Option<Outcome>>,
+    /// Not sent: written by the interrupted run this one finishes.
+    pub already: u64,
+    /// Not sent: the server already holds these values.
+    pub unchanged: u64,
+    pub written: u64,
+    pub failed: u64,
+    /// Never sent because the run stopped first.
+    pub not_sent: u64,
+    pub targets_kept: u64,
+    pub sent: Sent,
+    pub concurrency: usize,
+}
+
+/// Writes `records` (with their comparison) through `client`.
+pub async fn write(
+    client: &Client,
+    index: &CatalogIndex,
+    records: &[PlannedRecord],
+    cmp: &Comparison,
+    input: Imported<'_>,
+    opts: &WriteOptions,
+    progress: impl FnOnce(u64) -> ProgressBar,
+) -> Result<Written, Error> {
+    let url = client.base_url().to_string();
+    let header = Header {
+        journal: 1,
+        file: input.file.to_string(),
+        sha256: input.sha256.to_string(),
+        url: url.clone(),
+        started: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        run: state::new_run_id(),
+    };
+    let new_run = header.run.clone();
+    let journal = Journal::open(&opts.state_dir, header, opts.restart)?;
+    let run = journal.header.run.clone();
+    let resumed = (run != new_run).then(|| Resumed {
+        started: journal.header.started.clone(),
+        acked: journal.acked.len(),
+    });
+    let run_dir = undo::run_dir(&opts.state_dir, &run);
+
+    // Decide what to send.
+    let mut outcome: Vec<Option<Outcome>> = vec![None; records.len()];
+    let mut tasks: Vec<Task> = Vec::new();
+    let mut task_record: Vec<usize> = Vec::new();
+    let mut acks: Vec<(String, String)> = Vec::new();
+    let (mut already, mut unchanged, mut targets_kept) = (0u64, 0u64, 0u64);
+    let mut undo_records: Vec<undo::UndoRecord> = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        let path = r.key.path();
+        let hash = r.values_hash();
+        let acked = journal.is_acked(&path, &hash);
+        let server_holds_it = cmp.changes[i].0 == Change::Unchanged;
+        if server_holds_it && (opts.skip_unchanged || acked) {
+            if acked {
+                already += 1;
+            } else {
+                unchanged += 1;
+            }
+            continue;
+        }
+        let cur = cmp.current.get(&r.key);
+        let (values, kept) = body_values(index.kpi(r.kpi), &r.values, cur, opts.keep_targets);
+        targets_kept += kept as u64;
+        undo_records.push(undo::UndoRecord {
+            key: r.key,
+            before: cur.cloned(),
+            after: values.clone(),
+        });
+        tasks.push(Task {
+            key: r.key,
+            op: Op::Put(RecordBody { values }),
+        });
+        task_record.push(i);
+        acks.push((path, hash));
+    }
+
+    // Undo data before the first write; a resumed run adds what the first run lacked.
+    let mut undo_file = match undo::load(&opts.state_dir, &run) {
+        Ok(u) if resumed.is_some() => u,
+        _ => undo::UndoFile {
+            version: 1,
+            run: run.clone(),
+            created: journal.header.started.clone(),
+            url: url.clone(),
+            file: input.file.to_string(),
+            records: Vec::new(),
+        },
+    };
+    let known: std::collections::HashSet<crate::api::RecordKey> =
+        undo_file.records.iter().map(|r| r.key).collect();
+    undo_file
+        .records
+        .extend(undo_records.into_iter().filter(|r| !known.contains(&r.key)));
+    undo::save(&run_dir, &undo_file)?;
+
+    // Send, the journal reaching the file every 10 ms.
+    let journal = Arc::new(journal);
+    let on_done: Box<engine::OnDone> = {
+        let journal = journal.clone();
+        let acks = Arc::new(acks);
+        Box::new(move |t, status| {
+            let (key, values) = &acks[t];
+            journal.ack(key, values, status).map_err(|e| e.to_string())
+        })
+    };
+    let flusher = {
+        let journal = journal.clone();
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(std::time::Duration::from_millis(10));
+            loop {
+                tick.tick().await;
+                if let Err(e) = journal.flush() {
+                    tracing::warn!("{e}");
+                }
+            }
+        })
+    };
+    let bar = progress(tasks.len() as u64);
+    let sent = engine::run(
+        client.clone(),
+        opts.direct_writes,
+        Arc::new(tasks),
+        bar.clone(),
+        on_done,
+    )
+    .await;
+    bar.finish_and_clear();
+    flusher.abort();
+    journal.sync()?;
+    let (mut written, mut failed, mut not_sent) = (0, 0, 0);
+    for (t, o) in sent.outcomes.iter().enumerate() {
+        match o {
+            Outcome::Done { .. } => written += 1,
+            Outcome::Failed { .. } => failed += 1,
+            Outcome::NotSent { .. } => not_sent += 1,
+        }
+        outcome[task_record[t]] = Some(o.clone());
+    }
+    if failed == 0 && not_sent == 0 {
+        // Everything is on the server: nothing is left for a re-run to finish.
+        journal.finish()?;
+    }
+    Ok(Written {
+        run,
+        run_dir,
+        journal: journal.path.clone(),
+        url,
+        resumed,
+        torn: journal.torn,
+        outcome,
+        already,
+        unchanged,
+        written,
+        failed,
+        not_sent,
+        targets_kept,
+        sent,
+        concurrency: client.concurrency(),
+    })
+}

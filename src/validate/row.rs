@@ -1,0 +1,434 @@
+//! One row through the mapping: its date, team, KPI(s), sub-tile and values resolved and
+//! checked, its entries planned — or the row rejected with a diagnostic at each bad cell.
+
+use std::borrow::Cow;
+
+use chrono::NaiveDate;
+
+use super::Validator;
+use super::evidence::{
+    PendingDate, PendingNumber, check_integer, decimal_evidence, slash_evidence,
+};
+use super::lookup::{CellProblem, name_text};
+use crate::diag::{Problem, Severity};
+use crate::findings::RejectedRow;
+use crate::map::{ColumnPlan, Field, Layout};
+use crate::normalize::{
+    self, DateParse, DayOrder, Decimal, NumParse, parse_date, parse_number, parse_time,
+};
+use crate::read::{Cell, Row};
+use crate::record::{Entry, NO_SUB_TILE};
+
+/// An ambiguous number: (column, its reading with a decimal comma, its text).
+type Ambiguity = Option<(usize, f64, String)>;
+
+/// A value of the row being validated, ready to plan.
+pub(super) struct Resolved {
+    kpi: u32,
+    sub: u16,
+    slot: u16,
+    forecast: bool,
+    value: f64,
+    ambiguous: Ambiguity,
+}
+
+impl Validator<'_> {
+    pub fn row(&mut self, row: &Row<'_>) {
+        let Some(plan) = self.plan.take() else {
+            return;
+        };
+        self.row_with(&plan, row);
+        self.plan = Some(plan);
+    }
+
+    fn row_with(&mut self, plan: &ColumnPlan, row: &Row<'_>) {
+        self.findings.stats.rows_read += 1;
+        let mut problems: Vec<CellProblem> = Vec::new();
+        let first_entry = self.entries.len();
+
+        // Date.
+        let (date_cell, date_col, date_const) = self.cell(row, &plan.date);
+        // Exports repeat a date on many rows in a row: the last plain date text is remembered.
+        let repeated = match (&date_const, &date_cell) {
+            (None, Cell::Text(t)) if *t == self.last_date.0 => Some(self.last_date.1),
+            _ => None,
+        };
+        let parsed = match (&date_const, repeated) {
+            (_, Some(d)) => Ok(DateParse::Date {
+                date: d,
+                had_time: false,
+            }),
+            (Some(c), None) => normalize::parse_date_text(c, &self.dates),
+            (None, None) => parse_date(&date_cell, &self.dates),
+        };
+        if repeated.is_none()
+            && date_const.is_none()
+            && let (
+                Cell::Text(t),
+                Ok(DateParse::Date {
+                    date: d,
+                    had_time: false,
+                }),
+            ) = (&date_cell, &parsed)
+        {
+            self.last_date.0.clear();
+            self.last_date.0.push_str(t);
+            self.last_date.1 = *d;
+        }
+        let mut date = NaiveDate::MIN;
+        let mut pending: Option<(u32, u32, i32, String)> = None;
+        match parsed {
+            Ok(DateParse::Date { date: d, had_time }) => {
+                date = d;
+                if had_time {
+                    let p = Problem {
+                        code: "vsimport::date::time_dropped",
+                        message: format!(
+                            "{} has a time of day; only the date {d} is used",
+                            date_cell.display()
+                        ),
+                        help: Some("records are per day: the time part is dropped".into()),
+                    };
+                    self.diag(row, date_col, Severity::Warning, &p);
+                }
+                if self.dates.order.is_none()
+                    && self.dates.format.is_none()
+                    && let Cell::Text(t) = date_cell
+                {
+                    match slash_evidence(t) {
+                        Some(DayOrder::DayFirst) if self.day_first_seen.is_none() => {
+                            self.day_first_seen = Some((row.number, t.to_string()))
+                        }
+                        Some(DayOrder::MonthFirst) if self.month_first_seen.is_none() => {
+                            self.month_first_seen = Some((row.number, t.to_string()))
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            Ok(DateParse::Slash { a, b, year }) => {
+                pending = Some((a, b, year, date_cell.display()));
+            }
+            Err(e) => problems.push(CellProblem {
+                col: date_col,
+                problem: Problem {
+                    code: "vsimport::date::invalid",
+                    message: format!("{e} ({})", self.column_name(date_col)),
+                    help: Some(
+                        "write dates as 2025-01-31, 31.01.2025 or 31/01/2025, or set date_format in [source] (e.g. \"%d.%m.%Y\")"
+                            .into(),
+                    ),
+                },
+            }),
+        }
+
+        // Team.
+        let team = match self.const_team {
+            Some(t) => Some(t),
+            None => self.named(row, &plan.team, "team", &mut problems, (0, Self::team_of)),
+        };
+
+        // KPI(s) and values: (KPI, slot, forecast, column).
+        let mut wanted = std::mem::take(&mut self.wanted);
+        wanted.clear();
+        let row_kpi = match (&plan.kpi, self.const_kpi) {
+            (_, Some(k)) => Some(k),
+            (Some(f), None) => self.named(row, f, "KPI", &mut problems, (1, Self::kpi_of)),
+            (None, None) => None,
+        };
+        match &plan.layout {
+            Layout::Long { value_name, amount } => {
+                if let Some(k) = row_kpi {
+                    let (c, col, constant) = self.cell(row, value_name);
+                    let name = match constant {
+                        Some(v) => Ok(Cow::Owned(v)),
+                        None => name_text(&c),
+                    };
+                    match name {
+                        Ok(n) => {
+                            let slot = self.long_slot_of(k, &n);
+                            wanted.push((k, slot, false, *amount));
+                        }
+                        Err(e) => problems.push(self.name_problem(col, "value name", e)),
+                    }
+                }
+            }
+            Layout::SemiWide { values } => {
+                if let Some(k) = row_kpi {
+                    for (i, (col, target)) in values.iter().enumerate() {
+                        if row.cell_is_empty(*col) {
+                            continue;
+                        }
+                        let slot = self.slot_of(k, i, target);
+                        wanted.push((k, slot, target.forecast, *col));
+                    }
+                }
+            }
+            Layout::Wide { .. } => {
+                for &(col, k, slot, forecast) in &self.wide_kpis {
+                    wanted.push((k, Ok(slot), forecast, col));
+                }
+            }
+        }
+
+        // Sub-tile, per KPI.
+        let sub_field = &plan.sub_tile;
+        let mut resolved = std::mem::take(&mut self.resolved);
+        resolved.clear();
+        let mut checked_kpis = std::mem::take(&mut self.checked_kpis);
+        checked_kpis.clear();
+        for (k, slot, forecast, col) in wanted.drain(..) {
+            let cell = row.cell(col);
+            if cell.is_empty() {
+                continue; // empty means "no value", not 0
+            }
+            let sub = match checked_kpis.iter().find(|(x, _)| *x == k) {
+                Some((_, s)) => *s,
+                None => {
+                    let kpi = self.index.kpi(k);
+                    let has_tiles = !kpi.sub_tiles.is_empty();
+                    let s = match &sub_field {
+                        None if has_tiles => {
+                            problems.push(CellProblem {
+                                col: None,
+                                problem: Problem {
+                                    code: "vsimport::catalog::sub_tile_missing",
+                                    message: format!("KPI {:?} has sub-tiles, and the row names none", kpi.name),
+                                    help: Some(format!(
+                                        "map a sub_tile column (or constant); the sub-tiles are: {}",
+                                        kpi.sub_tiles.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
+                                    )),
+                                },
+                            });
+                            NO_SUB_TILE
+                        }
+                        None => NO_SUB_TILE,
+                        Some(f) => {
+                            let (c, scol, constant) = self.cell(row, f);
+                            let text = match constant {
+                                Some(v) => Ok(Cow::Owned(v)),
+                                None => name_text(&c),
+                            };
+                            match text {
+                                Ok(n) => match self.sub_tile_of(k, &n) {
+                                    Ok(s) => s,
+                                    Err(p) => {
+                                        problems.push(CellProblem {
+                                            col: scol,
+                                            problem: p,
+                                        });
+                                        NO_SUB_TILE
+                                    }
+                                },
+                                Err(_) if !has_tiles => NO_SUB_TILE,
+                                Err(e) => {
+                                    problems.push(self.name_problem(scol, "sub-tile", e));
+                                    NO_SUB_TILE
+                                }
+                            }
+                        }
+                    };
+                    checked_kpis.push((k, s));
+                    if let Some(t) = team
+                        && let Err(p) = self.index.check_recording(k, t)
+                    {
+                        let col = match &plan.team {
+                            Field::Column(c) => Some(*c),
+                            Field::Const(_) => None,
+                        };
+                        problems.push(CellProblem { col, problem: p });
+                    }
+                    s
+                }
+            };
+            let slot = match slot {
+                Ok(s) => s,
+                Err(p) => {
+                    problems.push(CellProblem {
+                        col: Some(col),
+                        problem: p,
+                    });
+                    continue;
+                }
+            };
+            match self.value(k, &cell, col, row) {
+                Ok((value, ambiguous)) => resolved.push(Resolved {
+                    kpi: k,
+                    sub,
+                    slot,
+                    forecast,
+                    value,
+                    ambiguous,
+                }),
+                Err(p) => problems.push(CellProblem {
+                    col: Some(col),
+                    problem: p,
+                }),
+            }
+        }
+
+        self.wanted = wanted;
+        self.checked_kpis = checked_kpis;
+        if !problems.is_empty() {
+            self.resolved = resolved;
+            self.reject(row, problems);
+            return;
+        }
+        let Some(team) = team else {
+            self.resolved = resolved;
+            return;
+        };
+        if resolved.is_empty() {
+            self.resolved = resolved;
+            self.findings.stats.rows_without_values += 1;
+            let p = Problem {
+                code: "vsimport::row::no_values",
+                message: "the row has no values: nothing is planned from it".into(),
+                help: Some("empty cells mean \"no value\"; write 0 where 0 is meant".into()),
+            };
+            self.diag(row, None, Severity::Warning, &p);
+            return;
+        }
+        for Resolved {
+            kpi: k,
+            sub,
+            slot,
+            forecast,
+            value,
+            ambiguous,
+        } in resolved.drain(..)
+        {
+            if let Some((col, comma, text)) = ambiguous {
+                self.pending_numbers.push(PendingNumber {
+                    entry: self.entries.len(),
+                    comma,
+                    byte: row.byte,
+                    col,
+                    text,
+                });
+            }
+            self.snap_needed |= self.index.snaps[k as usize];
+            self.entries.push(Entry {
+                kpi: k,
+                date,
+                team,
+                sub_tile: sub,
+                slot,
+                forecast,
+                value,
+                row: u32::try_from(row.number).unwrap_or(u32::MAX),
+            });
+        }
+        self.resolved = resolved;
+        if let Some((a, b, year, text)) = pending {
+            self.pending_dates.push(PendingDate {
+                entries: first_entry..self.entries.len(),
+                a,
+                b,
+                year,
+                row: row.number,
+                byte: row.byte,
+                col: date_col,
+                text,
+            });
+        }
+    }
+
+    /// Parses and checks one value cell for KPI `k`. The second part is set when the number
+    /// is ambiguous.
+    fn value(
+        &mut self,
+        k: u32,
+        cell: &Cell<'_>,
+        col: usize,
+        row: &Row<'_>,
+    ) -> Result<(f64, Ambiguity), Problem> {
+        let kpi = self.index.kpi(k);
+        if self.index.time[k as usize] {
+            let m = parse_time(cell).map_err(|e| Problem {
+                code: "vsimport::time::invalid",
+                message: format!("KPI {:?} has unit Time: {e}", kpi.name),
+                help: Some(
+                    "write times of day as 14:43 or 2:43 PM, or minutes since midnight (0 to 1439)"
+                        .into(),
+                ),
+            })?;
+            if m.dropped_seconds {
+                let p = Problem {
+                    code: "vsimport::time::seconds_dropped",
+                    message: format!(
+                        "{} has seconds; Time KPIs take whole minutes",
+                        cell.display()
+                    ),
+                    help: Some("the seconds are dropped".into()),
+                };
+                self.diag(row, Some(col), Severity::Warning, &p);
+            }
+            return Ok((f64::from(m.minutes), None));
+        }
+        let parsed = parse_number(cell, self.decimal).map_err(|e| Problem {
+            code: "vsimport::number::invalid",
+            message: format!("{e} (KPI {:?})", kpi.name),
+            help: Some(match self.decimal {
+                Some(_) => "check the decimal setting in [source]".to_string(),
+                None => {
+                    "write numbers as 85.5 or 85,5; set decimal in [source] if the file mixes them"
+                        .to_string()
+                }
+            }),
+        })?;
+        if let Cell::Text(t) = cell {
+            if self.decimal.is_none() {
+                match decimal_evidence(t) {
+                    Some(Decimal::Comma) if self.comma_seen.is_none() => {
+                        self.comma_seen = Some((row.number, t.to_string()))
+                    }
+                    Some(Decimal::Point) if self.point_seen.is_none() => {
+                        self.point_seen = Some((row.number, t.to_string()))
+                    }
+                    _ => {}
+                }
+            }
+            if !self.index.percent[k as usize] && t.trim_end().ends_with('%') {
+                let p = Problem {
+                    code: "vsimport::number::percent",
+                    message: format!(
+                        "{:?} has a percent sign, but KPI {:?} is measured in {}",
+                        t.trim(),
+                        kpi.name,
+                        kpi.unit.as_deref().unwrap_or("no unit")
+                    ),
+                    help: Some("the number is used without the sign".into()),
+                };
+                self.diag(row, Some(col), Severity::Warning, &p);
+            }
+        }
+        match parsed {
+            NumParse::Number(v) => {
+                check_integer(kpi, v)?;
+                Ok((v, None))
+            }
+            NumParse::Ambiguous { point, comma } => Ok((point, Some((col, comma, cell.display())))),
+        }
+    }
+
+    /// Rejects the row, keeping its cells (for rejected.csv) and a diagnostic per problem.
+    fn reject(&mut self, row: &Row<'_>, problems: Vec<CellProblem>) {
+        self.findings.stats.rows_rejected += 1;
+        let mut reasons = Vec::new();
+        for p in problems {
+            reasons.push(p.problem.message.clone());
+            self.diag(row, p.col, Severity::Error, &p.problem);
+        }
+        let width = row.len().max(self.origin.columns.len());
+        let cells = (0..width).map(|i| row.cell(i).display()).collect();
+        self.findings.rejected.insert(
+            row.number,
+            RejectedRow {
+                reasons,
+                byte: row.byte,
+                cells: Some(cells),
+            },
+        );
+    }
+}
