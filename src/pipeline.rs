@@ -100,7 +100,14 @@ pub fn check(s: &Import, index: &CatalogIndex) -> Result<Checked, Error> {
         // memory), so the vector is not copied as it grows.
         validator.reserve((len / 16).min(50_000_000) as usize);
     }
-    let fork = || validator.fork();
+    // Each block's values, with room for them (about one per 16 bytes of text).
+    let fork = || {
+        let mut v = validator.fork();
+        if detected.format == Format::Csv {
+            v.reserve(crate::read::CSV_BLOCK_BYTES / 16);
+        }
+        v
+    };
     let (parts, _stats) =
         source.fold_rows(s.threads, fork, |v, row| v.row(row), &|n| bar.inc(n))?;
     bar.finish_and_clear();

@@ -296,6 +296,7 @@ impl Mapping {
                 .and_then(|e| encoding_rs::Encoding::for_label(e.trim().as_bytes())),
             expected_columns: self.column_names(),
             max_cells: s.max_cells,
+            hash: false,
         }
     }
 

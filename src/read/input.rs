@@ -65,26 +65,24 @@ pub struct Digest {
 struct DigestState {
     ctx: Option<digest::Context>,
     done: Option<String>,
-    bytes: u64,
 }
 
 impl Digest {
-    fn new() -> Digest {
+    /// A digest that hashes (`hash`), or one that only passes the bytes on.
+    fn new(hash: bool) -> Digest {
         Digest {
             state: Arc::new(Mutex::new(DigestState {
-                ctx: Some(digest::Context::new(&digest::SHA256)),
+                ctx: hash.then(|| digest::Context::new(&digest::SHA256)),
                 done: None,
-                bytes: 0,
             })),
         }
     }
 
     fn update(&self, bytes: &[u8]) {
-        if let Ok(mut s) = self.state.lock() {
-            s.bytes += bytes.len() as u64;
-            if let Some(c) = s.ctx.as_mut() {
-                c.update(bytes);
-            }
+        if let Ok(mut s) = self.state.lock()
+            && let Some(c) = s.ctx.as_mut()
+        {
+            c.update(bytes);
         }
     }
 
@@ -96,7 +94,7 @@ impl Digest {
         }
     }
 
-    /// The SHA-256 of every byte, once the input has been read to its end.
+    /// The SHA-256 of every byte, once the input has been read to its end (when asked for).
     pub fn sha256(&self) -> Option<String> {
         self.state.lock().ok().and_then(|s| s.done.clone())
     }
@@ -161,8 +159,8 @@ impl Read for Passing {
 }
 
 impl Opened {
-    /// Opens `input` for one pass.
-    pub fn open(input: &Input) -> Result<Opened, ReadError> {
+    /// Opens `input` for one pass; `hash`: compute its SHA-256 on the way.
+    pub fn open(input: &Input, hash: bool) -> Result<Opened, ReadError> {
         let shown = input.shown();
         let io = |what: &str, e: std::io::Error| {
             ReadError::new(
@@ -204,7 +202,7 @@ impl Opened {
                 (Some(c.clone()), Again::Copy(c))
             }
         };
-        let digest = Digest::new();
+        let digest = Digest::new(hash);
         Ok(Opened {
             shown,
             reader: Box::new(Passing {

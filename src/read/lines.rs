@@ -107,6 +107,11 @@ impl<R: Read> Watch<R> {
         }
     }
 
+    /// The reader it watched.
+    pub fn into_inner(self) -> R {
+        self.inner
+    }
+
     /// Counts a line terminator byte.
     fn terminator(&mut self, b: u8) {
         if b == b'\r' || !self.after_cr {

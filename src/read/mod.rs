@@ -34,6 +34,7 @@ use std::sync::Arc;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
 
 use crate::diag::Diagnostic;
+pub use csv_source::BLOCK as CSV_BLOCK_BYTES;
 pub use input::Input;
 pub use sniff::Format;
 
@@ -144,6 +145,8 @@ pub struct SourceOptions {
     pub expected_columns: Vec<String>,
     /// Refuse worksheets with more cells than this (a guard against decompression bombs).
     pub max_cells: Option<u64>,
+    /// Compute the input's SHA-256 while reading it (for the journal of an import).
+    pub hash: bool,
 }
 
 /// The largest workbook read into memory (compressed size).
@@ -326,7 +329,7 @@ enum Inner {
 impl Source {
     /// Opens `input`, detects what it is and finds the header row.
     pub fn open(input: &Input, opts: &SourceOptions) -> Result<Source, ReadError> {
-        let opened = input::Opened::open(input)?;
+        let opened = input::Opened::open(input, opts.hash)?;
         let shown = opened.shown.clone();
         let (mut reader, digest, again, len) = opened.into_reader();
         let mut prefix = vec![0u8; sniff::PREFIX];
@@ -462,6 +465,7 @@ impl Source {
             return Ok((vec![state], stats));
         };
         let header_len = src.header_len();
+        let spare = src.spare();
         type Done<S> = Result<(S, ReadStats, Vec<Diagnostic>), ReadError>;
         let fold = |part: Result<csv_source::Part, std::io::Error>| -> Done<S> {
             let mut part = part.map_err(|e| sniff::io_error(&file, e))?;
@@ -480,6 +484,9 @@ impl Source {
                 }
                 true
             })?;
+            if let Some(spare) = &spare {
+                spare.give(part.into_buffer());
+            }
             Ok((state, stats, problems))
         };
         let done: Vec<Done<S>> = if threads <= 1 {

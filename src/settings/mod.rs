@@ -311,8 +311,10 @@ pub fn import(
         Some((m, _)) => m.source_options(),
         None => SourceOptions::default(),
     };
-    let source = source_options(&args.source, from_mapping)?;
+    let mut source = source_options(&args.source, from_mapping)?;
     let dry_run = args.dry_run;
+    // The journal of an import is keyed by the input's content.
+    source.hash = !dry_run;
     let compare = !dry_run || args.write.diff;
     let needs_server = args.catalog.is_none() || compare;
     let client = if needs_server {
