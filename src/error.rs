@@ -26,6 +26,10 @@ pub enum Error {
     #[diagnostic(transparent)]
     MappingFile(Box<crate::map::MappingError>),
 
+    #[error(transparent)]
+    #[diagnostic(transparent)]
+    Write(#[from] crate::persist::WriteError),
+
     /// Flags, environment or config file do not add up.
     #[error("{message}")]
     #[diagnostic(code(vsimport::settings))]
@@ -58,6 +62,12 @@ pub enum Error {
     #[error("{path}: {message}")]
     #[diagnostic(code(vsimport::io))]
     Io { path: String, message: String },
+}
+
+impl From<Box<crate::map::MappingError>> for Error {
+    fn from(e: Box<crate::map::MappingError>) -> Error {
+        Error::MappingFile(e)
+    }
 }
 
 impl Error {

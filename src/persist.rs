@@ -4,12 +4,19 @@
 //! same target never share a temporary name.
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-use crate::error::Error;
+/// A file that could not be written.
+#[derive(Debug, thiserror::Error, miette::Diagnostic)]
+#[error("{}: {message}", path.display())]
+#[diagnostic(code(vsimport::io))]
+pub struct WriteError {
+    pub path: PathBuf,
+    pub message: String,
+}
 
 /// Writes `bytes` to `path` atomically.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WriteError> {
     write_atomic_with(path, |w| w.write_all(bytes))
 }
 
@@ -17,8 +24,11 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), Error> {
 pub(crate) fn write_atomic_with(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
-) -> Result<(), Error> {
-    let io = |e: &dyn std::fmt::Display| Error::io(path.display(), e);
+) -> Result<(), WriteError> {
+    let io = |e: &dyn std::fmt::Display| WriteError {
+        path: path.to_path_buf(),
+        message: e.to_string(),
+    };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),

@@ -46,25 +46,6 @@ pub struct Lane {
     wire: Option<Wire>,
 }
 
-/// Whether the environment names a proxy for requests to `url` (then the general client,
-/// which implements proxies, is used).
-pub fn proxy_configured(url: &Url) -> bool {
-    if super::client::is_loopback(url) {
-        return false;
-    }
-    let set = |k: &str| {
-        [k.to_string(), k.to_lowercase()]
-            .iter()
-            .any(|k| std::env::var_os(k).is_some_and(|v| !v.is_empty()))
-    };
-    set("ALL_PROXY")
-        || set(if url.scheme() == "https" {
-            "HTTPS_PROXY"
-        } else {
-            "HTTP_PROXY"
-        })
-}
-
 impl Direct {
     pub fn new(client: &Client) -> Result<Direct, ApiError> {
         let cfg_err = |message: String| ApiError::Config {

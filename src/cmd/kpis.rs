@@ -33,7 +33,7 @@ pub async fn run(args: Args) -> Result<ExitCode, Error> {
 /// Writes JSON whole or not at all.
 fn write_json_file(path: &std::path::Path, value: &impl serde::Serialize) -> Result<(), Error> {
     let json = serde_json::to_vec_pretty(value).map_err(|e| Error::io(path.display(), e))?;
-    crate::persist::write_atomic(path, &json)
+    Ok(crate::persist::write_atomic(path, &json)?)
 }
 
 fn yes_no(b: bool) -> &'static str {

@@ -115,7 +115,7 @@ pub fn parse(shown: &str, text: &str) -> Result<Mapping, MappingError> {
         ));
     }
     if let Some(d) = &s.delimiter
-        && crate::settings::parse_delimiter(d.get_ref()).is_none()
+        && crate::read::parse_delimiter(d.get_ref()).is_none()
     {
         return Err(err(
             format!("[source] delimiter {:?} is not one character", d.get_ref()),

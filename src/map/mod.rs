@@ -18,7 +18,6 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::error::Error;
 use crate::normalize::{DateOptions, DayOrder, Decimal};
 use crate::read::{SheetChoice, SourceOptions};
 use crate::suggest::did_you_mean;
@@ -222,18 +221,24 @@ pub struct ColumnPlan {
     pub layout: Layout,
 }
 
-fn mapping_error(path: &str, message: impl Into<String>, help: impl Into<String>) -> Error {
-    Error::Mapping {
+fn mapping_error(
+    path: &str,
+    message: impl Into<String>,
+    help: impl Into<String>,
+) -> Box<MappingError> {
+    Box::new(MappingError {
         path: path.to_string(),
         message: message.into(),
         help: Some(help.into()),
-    }
+        src: None,
+        span: None,
+    })
 }
 
 impl Mapping {
     /// Reads and checks a mapping file: any mistake is one error at its line, before a row
     /// is read.
-    pub fn load(path: &Path) -> Result<Mapping, Error> {
+    pub fn load(path: &Path) -> Result<Mapping, Box<MappingError>> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| {
             mapping_error(
@@ -242,7 +247,7 @@ impl Mapping {
                 "check --mapping; `vsimport mapping init FILE` writes one",
             )
         })?;
-        Mapping::parse(&shown, &text).map_err(Error::MappingFile)
+        Mapping::parse(&shown, &text)
     }
 
     /// Parses and checks a mapping's text; `shown` names it in errors.
@@ -289,7 +294,7 @@ impl Mapping {
             delimiter: s
                 .delimiter
                 .as_deref()
-                .and_then(crate::settings::parse_delimiter),
+                .and_then(crate::read::parse_delimiter),
             encoding: s
                 .encoding
                 .as_deref()
@@ -328,8 +333,8 @@ impl Mapping {
         shown: &str,
         file: &str,
         columns: &[String],
-    ) -> Result<ColumnPlan, Error> {
-        let find = |key: &str, name: &str| -> Result<usize, Error> {
+    ) -> Result<ColumnPlan, Box<MappingError>> {
+        let find = |key: &str, name: &str| -> Result<usize, Box<MappingError>> {
             find_column(columns, name).ok_or_else(|| {
                 let help = match did_you_mean(name, columns.iter().map(String::as_str)) {
                     Some(s) => format!("did you mean {s:?}? The file's columns: {}", list(columns)),
@@ -342,7 +347,7 @@ impl Mapping {
                 )
             })
         };
-        let field = |key: &str, f: &FieldSpec| -> Result<Field, Error> {
+        let field = |key: &str, f: &FieldSpec| -> Result<Field, Box<MappingError>> {
             match f {
                 FieldSpec::Column(n) => find(key, n).map(Field::Column),
                 FieldSpec::Const { value } => Ok(Field::Const(value.clone())),

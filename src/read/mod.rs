@@ -36,7 +36,7 @@ use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
 use crate::diag::Diagnostic;
 pub use csv_source::BLOCK as CSV_BLOCK_BYTES;
 pub use input::Input;
-pub use sniff::Format;
+pub use sniff::{Format, parse_delimiter};
 
 /// One cell's value, borrowed from the row it came from.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -273,6 +273,15 @@ pub fn delimiter(text: &str) -> (u8, String) {
     }
 }
 
+/// Parses a delimiter given as text: `,` `;` `tab` `|` or any single ASCII character.
+pub fn parse_delimiter(s: &str) -> Option<u8> {
+    match s {
+        "tab" | "\\t" | "\t" => Some(b'\t'),
+        s if s.len() == 1 && s.is_ascii() => Some(s.as_bytes()[0]),
+        _ => None,
+    }
+}
+
 pub fn show_delimiter(c: u8) -> String {
     match c {
         b'\t' => "tab".into(),

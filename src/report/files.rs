@@ -16,7 +16,7 @@ pub fn write_report(dir: &Path, report: &Report) -> Result<(), Error> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
     let path = dir.join("report.json");
     let json = serde_json::to_vec_pretty(report).map_err(|e| Error::io(path.display(), e))?;
-    crate::persist::write_atomic(&path, &json)
+    Ok(crate::persist::write_atomic(&path, &json)?)
 }
 
 /// A cell that Excel would run as a formula (`= + - @`, tab, CR) gets a leading `'`.

@@ -219,15 +219,6 @@ pub fn emulator_password(flag: Option<&str>, env: &dyn Env) -> SecretString {
     )
 }
 
-/// Parses a delimiter given as text: `,` `;` `tab` `|` or any single ASCII character.
-pub fn parse_delimiter(s: &str) -> Option<u8> {
-    match s {
-        "tab" | "\\t" | "\t" => Some(b'\t'),
-        s if s.len() == 1 && s.is_ascii() => Some(s.as_bytes()[0]),
-        _ => None,
-    }
-}
-
 /// The input flags as read options (over the mapping's `[source]`, when there is one).
 pub fn source_options(args: &SourceArgs, over: SourceOptions) -> Result<SourceOptions, Error> {
     let mut opts = over;
@@ -238,7 +229,7 @@ pub fn source_options(args: &SourceArgs, over: SourceOptions) -> Result<SourceOp
         opts.header_row = Some(r);
     }
     if let Some(d) = &args.delimiter {
-        opts.delimiter = Some(parse_delimiter(d).ok_or_else(|| Error::Usage {
+        opts.delimiter = Some(crate::read::parse_delimiter(d).ok_or_else(|| Error::Usage {
             message: format!("--delimiter {d:?} is not a single character"),
             help: Some("use one of , ; tab |".into()),
         })?);

@@ -2,42 +2,11 @@
 //! (undo data and reports), and the content hashes that name them.
 
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use aws_lc_rs::digest;
 
 use crate::error::Error;
-
-/// The state directory: `--state-dir`, else `VS_STATE_DIR`, else `$XDG_STATE_HOME/vsimport`,
-/// else `~/.local/state/vsimport` (`%LOCALAPPDATA%\vsimport` on Windows).
-pub fn state_dir(flag: Option<&Path>) -> Result<PathBuf, Error> {
-    if let Some(p) = flag {
-        return Ok(p.to_path_buf());
-    }
-    let var = |k: &str| {
-        std::env::var_os(k)
-            .filter(|v| !v.is_empty())
-            .map(PathBuf::from)
-    };
-    if let Some(p) = var("VS_STATE_DIR") {
-        return Ok(p);
-    }
-    if let Some(p) = var("XDG_STATE_HOME") {
-        return Ok(p.join("vsimport"));
-    }
-    if cfg!(windows)
-        && let Some(p) = var("LOCALAPPDATA")
-    {
-        return Ok(p.join("vsimport"));
-    }
-    if let Some(home) = var("HOME").filter(|h| h.is_dir()) {
-        return Ok(home.join(".local").join("state").join("vsimport"));
-    }
-    Err(Error::Settings {
-        message: "no directory for the import journal and undo data".into(),
-        help: Some("pass --state-dir DIR or set VS_STATE_DIR".into()),
-    })
-}
 
 /// Creates `dir` (and its parents), naming it in the error.
 pub fn ensure_dir(dir: &Path) -> Result<(), Error> {
