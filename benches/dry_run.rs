@@ -8,7 +8,7 @@ mod generator;
 use std::path::PathBuf;
 
 use calamine::{Data, Reader};
-use vsimport::dedupe::OnConflict;
+use vsimport::OnConflict;
 
 fn catalog() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
@@ -39,7 +39,7 @@ fn csv_raw_byte_records() -> usize {
 
 #[divan::bench(sample_count = 10, sample_size = 1)]
 fn csv_dry_run() -> u64 {
-    let r = vsimport::pipeline::dry_run(
+    let r = vsimport::dry_run(
         generator::csv_1m(),
         generator::semi_wide_mapping(),
         &catalog(),
@@ -63,7 +63,7 @@ fn xlsx_raw_calamine_range() -> usize {
 
 #[divan::bench(sample_count = 5, sample_size = 1)]
 fn xlsx_dry_run() -> u64 {
-    let r = vsimport::pipeline::dry_run(
+    let r = vsimport::dry_run(
         generator::xlsx_100k(),
         generator::semi_wide_mapping(),
         &catalog(),

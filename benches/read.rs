@@ -9,7 +9,7 @@
 mod generator;
 
 use calamine::{Data, Reader};
-use vsimport::read::{Cell, Input, Source, SourceOptions};
+use vsimport::{Cell, Input, Source, SourceOptions};
 
 fn main() {
     // Generate before timing.

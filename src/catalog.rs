@@ -15,15 +15,15 @@ use crate::suggest::did_you_mean;
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[error("{path}: {message}")]
 #[diagnostic(code(vsimport::catalog::invalid))]
-pub struct CatalogError {
-    pub path: String,
-    pub message: String,
+pub(crate) struct CatalogError {
+    pub(crate) path: String,
+    pub(crate) message: String,
     #[help]
-    pub help: Option<String>,
+    pub(crate) help: Option<String>,
 }
 
 /// A catalog file's text (`vsimport kpis --save`, the emulator's `--catalog`).
-pub fn read_file(path: &Path) -> Result<String, CatalogError> {
+pub(crate) fn read_file(path: &Path) -> Result<String, CatalogError> {
     std::fs::read_to_string(path).map_err(|e| CatalogError {
         path: path.display().to_string(),
         message: format!("cannot read the catalog file: {e}"),
@@ -32,14 +32,14 @@ pub fn read_file(path: &Path) -> Result<String, CatalogError> {
 }
 
 /// Reads a catalog file.
-pub fn load_file(path: &Path) -> Result<Catalog, CatalogError> {
+pub(crate) fn load_file(path: &Path) -> Result<Catalog, CatalogError> {
     let text = read_file(path)?;
     Ok(parse_file(&path.display().to_string(), &text)?.0)
 }
 
 /// Parses a catalog file `{"teams": [...], "kpis": [...]}`: the catalog, and each KPI's JSON
 /// exactly as the file has it. Each KPI needs an id of its own and at least one value slot.
-pub fn parse_file(
+pub(crate) fn parse_file(
     shown: &str,
     text: &str,
 ) -> Result<(Catalog, Vec<serde_json::Value>), CatalogError> {
@@ -82,20 +82,20 @@ pub fn parse_file(
 }
 
 /// Indices into the catalog.
-pub struct CatalogIndex {
-    pub catalog: Catalog,
+pub(crate) struct CatalogIndex {
+    pub(crate) catalog: Catalog,
     /// Every team: the catalog's list plus any recording team it lacks.
-    pub teams: Vec<Named>,
+    pub(crate) teams: Vec<Named>,
     kpi_names: FxHashMap<String, u32>,
     team_names: FxHashMap<String, u32>,
     /// `recording[kpi * teams + team]`.
     recording: Vec<bool>,
     /// Per KPI: its unit is `Time`.
-    pub time: Vec<bool>,
+    pub(crate) time: Vec<bool>,
     /// Per KPI: its unit is `%`.
-    pub percent: Vec<bool>,
+    pub(crate) percent: Vec<bool>,
     /// Per KPI: its records are dated on a Monday or the 1st (WEEK and MONTH intervals).
-    pub snaps: Vec<bool>,
+    pub(crate) snaps: Vec<bool>,
 }
 
 fn key(s: &str) -> String {
@@ -115,7 +115,7 @@ fn suggestion<'a>(
 }
 
 impl CatalogIndex {
-    pub fn new(catalog: Catalog) -> CatalogIndex {
+    pub(crate) fn new(catalog: Catalog) -> CatalogIndex {
         let mut teams: Vec<Named> = catalog.teams.clone();
         for k in &catalog.kpis {
             for t in &k.recording_teams {
@@ -167,11 +167,11 @@ impl CatalogIndex {
         }
     }
 
-    pub fn kpi(&self, i: u32) -> &KpiDetail {
+    pub(crate) fn kpi(&self, i: u32) -> &KpiDetail {
         &self.catalog.kpis[i as usize]
     }
 
-    pub fn team(&self, i: u32) -> &Named {
+    pub(crate) fn team(&self, i: u32) -> &Named {
         &self.teams[i as usize]
     }
 
@@ -186,7 +186,7 @@ impl CatalogIndex {
             .copied()
     }
 
-    pub fn find_kpi(&self, name: &str) -> Result<u32, Problem> {
+    pub(crate) fn find_kpi(&self, name: &str) -> Result<u32, Problem> {
         Self::lookup(&self.kpi_names, name).ok_or_else(|| Problem {
             code: "vsimport::catalog::unknown_kpi",
             message: format!("no KPI named {:?} in the catalog", name.trim()),
@@ -194,7 +194,7 @@ impl CatalogIndex {
         })
     }
 
-    pub fn find_team(&self, name: &str) -> Result<u32, Problem> {
+    pub(crate) fn find_team(&self, name: &str) -> Result<u32, Problem> {
         Self::lookup(&self.team_names, name).ok_or_else(|| Problem {
             code: "vsimport::catalog::unknown_team",
             message: format!("no team named {:?} in the catalog", name.trim()),
@@ -203,7 +203,7 @@ impl CatalogIndex {
     }
 
     /// Checks that `team` records `kpi`.
-    pub fn check_recording(&self, kpi: u32, team: u32) -> Result<(), Problem> {
+    pub(crate) fn check_recording(&self, kpi: u32, team: u32) -> Result<(), Problem> {
         if self
             .recording
             .get(kpi as usize * self.teams.len() + team as usize)
@@ -247,7 +247,7 @@ impl CatalogIndex {
             })
     }
 
-    pub fn find_value(&self, kpi: u32, name: &str) -> Result<u16, Problem> {
+    pub(crate) fn find_value(&self, kpi: u32, name: &str) -> Result<u16, Problem> {
         let k = self.kpi(kpi);
         Self::find_in(&k.kpi_values, name)
             .map(|i| i as u16)
@@ -258,7 +258,7 @@ impl CatalogIndex {
             })
     }
 
-    pub fn find_sub_tile(&self, kpi: u32, name: &str) -> Result<u16, Problem> {
+    pub(crate) fn find_sub_tile(&self, kpi: u32, name: &str) -> Result<u16, Problem> {
         let k = self.kpi(kpi);
         if k.sub_tiles.is_empty() {
             return Err(Problem {
@@ -281,7 +281,7 @@ impl CatalogIndex {
     }
 
     /// The API key of a planned record.
-    pub fn record_key(
+    pub(crate) fn record_key(
         &self,
         kpi: u32,
         team: u32,

@@ -9,7 +9,7 @@ use serde::Serialize;
 /// How bad a problem is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Severity {
+pub(crate) enum Severity {
     /// The row (or file) cannot be used.
     Error,
     /// Used, but probably not what was meant.
@@ -30,22 +30,22 @@ impl fmt::Display for Severity {
 
 /// Where a cell came from: file, sheet, row, column and (CSV) byte offset.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
-pub struct Location {
-    pub file: Arc<str>,
+pub(crate) struct Location {
+    pub(crate) file: Arc<str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sheet: Option<Arc<str>>,
+    pub(crate) sheet: Option<Arc<str>>,
     /// 1-based row (CSV: the line the record starts on; Excel: the sheet row).
-    pub row: u64,
+    pub(crate) row: u64,
     /// 1-based column, when the problem is one cell.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub column: Option<u32>,
+    pub(crate) column: Option<u32>,
     /// CSV: byte offset of the record's start in the (decoded) text.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub byte: Option<u64>,
+    pub(crate) byte: Option<u64>,
 }
 
 /// `A`, `B`, …, `Z`, `AA`, … for a 1-based column number.
-pub fn column_letters(mut n: u32) -> String {
+pub(crate) fn column_letters(mut n: u32) -> String {
     let mut s = Vec::new();
     while n > 0 {
         let r = ((n - 1) % 26) as u8;
@@ -80,36 +80,36 @@ impl fmt::Display for Location {
 
 /// One problem found in the input.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Diagnostic {
+pub(crate) struct Diagnostic {
     /// Stable code, e.g. `vsimport::read::ragged_row`.
-    pub code: &'static str,
-    pub severity: Severity,
-    pub location: Location,
-    pub message: String,
+    pub(crate) code: &'static str,
+    pub(crate) severity: Severity,
+    pub(crate) location: Location,
+    pub(crate) message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub help: Option<String>,
+    pub(crate) help: Option<String>,
     /// The row as text with the cell's span, for rendering (kept for the first few of a kind).
     #[serde(skip)]
-    pub context: Option<Context>,
+    pub(crate) context: Option<Context>,
 }
 
 /// Why a cell or row is refused, before it has a place: the validate stage adds the location.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Problem {
-    pub code: &'static str,
-    pub message: String,
-    pub help: Option<String>,
+pub(crate) struct Problem {
+    pub(crate) code: &'static str,
+    pub(crate) message: String,
+    pub(crate) help: Option<String>,
 }
 
 /// A row rendered as text, and where the cell is in it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Context {
-    pub text: String,
+pub(crate) struct Context {
+    pub(crate) text: String,
     /// Byte offset and length of the cell in `text`.
-    pub span: (usize, usize),
+    pub(crate) span: (usize, usize),
     /// True when `text` is a rendering of the row (workbooks), false when it stands for the
     /// file's own line (CSV).
-    pub rendered: bool,
+    pub(crate) rendered: bool,
 }
 
 impl fmt::Display for Diagnostic {

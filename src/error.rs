@@ -5,7 +5,7 @@ use crate::api::ApiError;
 use crate::emulator::EmulatorError;
 
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum Error {
+pub(crate) enum Error {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Api(#[from] ApiError),
@@ -72,11 +72,11 @@ impl From<Box<crate::map::MappingError>> for Error {
 
 impl Error {
     /// The process exit code for this error: 2 (nothing could be done).
-    pub fn exit_code(&self) -> u8 {
+    pub(crate) fn exit_code(&self) -> u8 {
         2
     }
 
-    pub fn io(path: impl std::fmt::Display, err: impl std::fmt::Display) -> Error {
+    pub(crate) fn io(path: impl std::fmt::Display, err: impl std::fmt::Display) -> Error {
         Error::Io {
             path: path.to_string(),
             message: err.to_string(),

@@ -8,20 +8,20 @@ use std::collections::BTreeMap;
 use crate::diag::{Diagnostic, Location, Problem, Severity};
 
 /// How many diagnostics of one kind (code and column) are kept; all are counted.
-pub const KEEP_PER_GROUP: usize = 1000;
+pub(crate) const KEEP_PER_GROUP: usize = 1000;
 /// How many of a group get a rendered source excerpt.
-pub const CONTEXT_PER_GROUP: usize = 3;
+pub(crate) const CONTEXT_PER_GROUP: usize = 3;
 
 /// Diagnostics, grouped by code and column so that a wall of errors stays readable.
 #[derive(Debug, Default)]
-pub struct Diags {
-    pub list: Vec<Diagnostic>,
+pub(crate) struct Diags {
+    pub(crate) list: Vec<Diagnostic>,
     /// (code, column) -> how many there were.
-    pub groups: BTreeMap<(&'static str, Option<u32>), usize>,
+    pub(crate) groups: BTreeMap<(&'static str, Option<u32>), usize>,
 }
 
 impl Diags {
-    pub fn push(&mut self, d: Diagnostic) {
+    pub(crate) fn push(&mut self, d: Diagnostic) {
         let n = self.groups.entry((d.code, d.location.column)).or_default();
         *n += 1;
         if *n <= KEEP_PER_GROUP {
@@ -30,13 +30,13 @@ impl Diags {
     }
 
     /// Whether the next diagnostic of this kind should carry its row's text.
-    pub fn wants_context(&self, code: &'static str, column: Option<u32>) -> bool {
+    pub(crate) fn wants_context(&self, code: &'static str, column: Option<u32>) -> bool {
         self.groups.get(&(code, column)).copied().unwrap_or(0) < CONTEXT_PER_GROUP
     }
 
     /// How many problems of `severity` there were (dropped ones included), by the severity of
     /// each group's first.
-    pub fn count(&self, severity: Severity) -> usize {
+    pub(crate) fn count(&self, severity: Severity) -> usize {
         self.groups
             .iter()
             .filter(|((code, col), _)| {
@@ -51,7 +51,7 @@ impl Diags {
 
     /// Appends what `other` collected after this: the same as pushing its diagnostics one by
     /// one (the per-kind cap holds), with all of them counted.
-    pub fn append(&mut self, other: Diags) {
+    pub(crate) fn append(&mut self, other: Diags) {
         let mut seen: BTreeMap<(&'static str, Option<u32>), usize> = BTreeMap::new();
         for d in other.list {
             let key = (d.code, d.location.column);
@@ -70,38 +70,38 @@ impl Diags {
 
 /// A rejected row.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct RejectedRow {
+pub(crate) struct RejectedRow {
     /// Why, one reason per bad cell.
-    pub reasons: Vec<String>,
+    pub(crate) reasons: Vec<String>,
     /// CSV: where the row starts (to read it again when it was rejected after the read).
-    pub byte: Option<u64>,
+    pub(crate) byte: Option<u64>,
     /// The row's cells as text, when they were kept as the row was read.
-    pub cells: Option<Vec<String>>,
+    pub(crate) cells: Option<Vec<String>>,
 }
 
 /// Counts of a run's rows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Stats {
-    pub rows_read: u64,
-    pub rows_rejected: u64,
-    pub rows_without_values: u64,
-    pub duplicates_merged: u64,
-    pub conflicts: u64,
+pub(crate) struct Stats {
+    pub(crate) rows_read: u64,
+    pub(crate) rows_rejected: u64,
+    pub(crate) rows_without_values: u64,
+    pub(crate) duplicates_merged: u64,
+    pub(crate) conflicts: u64,
 }
 
 /// Diagnostics, rejected rows and counts.
 #[derive(Debug, Default)]
-pub struct Findings {
-    pub diags: Diags,
+pub(crate) struct Findings {
+    pub(crate) diags: Diags,
     /// Row number -> the rejected row.
-    pub rejected: BTreeMap<u64, RejectedRow>,
-    pub stats: Stats,
+    pub(crate) rejected: BTreeMap<u64, RejectedRow>,
+    pub(crate) stats: Stats,
 }
 
 impl Findings {
     /// Rejects `row` (once counted, however many reasons) for `p`, found at `location`
     /// after the row was read.
-    pub fn reject_late(&mut self, row: u64, location: Location, p: Problem) {
+    pub(crate) fn reject_late(&mut self, row: u64, location: Location, p: Problem) {
         let entry = self.rejected.entry(row).or_default();
         if entry.reasons.is_empty() {
             self.stats.rows_rejected += 1;
@@ -121,7 +121,7 @@ impl Findings {
     }
 
     /// Appends the findings of the rows after these (another thread's part of the file).
-    pub fn append(&mut self, other: Findings) {
+    pub(crate) fn append(&mut self, other: Findings) {
         self.diags.append(other.diags);
         self.rejected.extend(other.rejected);
         let (s, o) = (&mut self.stats, other.stats);

@@ -24,27 +24,32 @@
 //! Only `read` opens input files, only `api` touches the network, only `report` writes to
 //! the terminal, and only `settings` reads the environment.
 
-pub mod api;
-pub mod catalog;
-pub mod cli;
-pub mod cmd;
-pub mod dedupe;
-pub mod diag;
-pub mod emulator;
-pub mod error;
-pub mod findings;
-pub mod map;
-pub mod normalize;
+mod api;
+mod catalog;
+mod cli;
+mod cmd;
+mod dedupe;
+mod diag;
+mod emulator;
+mod error;
+mod findings;
+mod map;
+mod normalize;
 mod persist;
-pub mod pipeline;
-pub mod plan;
-pub mod read;
-pub mod record;
-pub mod report;
-pub mod settings;
-pub mod suggest;
-pub mod upload;
-pub mod validate;
+mod pipeline;
+mod plan;
+mod read;
+mod record;
+mod report;
+mod settings;
+mod suggest;
+mod upload;
+mod validate;
+
+pub use dedupe::OnConflict;
+pub use pipeline::dry_run;
+pub use read::{Cell, Input, Row, Source, SourceOptions};
+pub use report::document::{Report, Summary};
 
 use std::ffi::OsString;
 use std::process::ExitCode;

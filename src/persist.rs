@@ -10,9 +10,9 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
 #[error("{}: {message}", path.display())]
 #[diagnostic(code(vsimport::io))]
-pub struct WriteError {
-    pub path: PathBuf,
-    pub message: String,
+pub(crate) struct WriteError {
+    pub(crate) path: PathBuf,
+    pub(crate) message: String,
 }
 
 /// Writes `bytes` to `path` atomically.

@@ -28,22 +28,21 @@ use crate::upload::write::{self, Imported, Written};
 use crate::validate::Validator;
 
 /// What reading, mapping, validating, deduping and planning a file gave.
-pub struct Checked {
+pub(crate) struct Checked {
     /// The input, still open: rows rejected after the read are read back from it.
-    pub source: Source,
-    pub detected: Detected,
+    pub(crate) source: Source,
+    pub(crate) detected: Detected,
     /// The mapping file as shown; `None` when the columns were matched automatically.
-    pub mapping: Option<String>,
+    pub(crate) mapping: Option<String>,
     /// Columns matched to the catalog without a mapping file: (column, what it is).
-    pub matched: Vec<(String, String)>,
-    pub layout: &'static str,
-    pub origin: Origin,
-    pub plan: Plan,
-    pub findings: Findings,
+    pub(crate) matched: Vec<(String, String)>,
+    pub(crate) layout: &'static str,
+    pub(crate) plan: Plan,
+    pub(crate) findings: Findings,
 }
 
 /// The catalog: a saved one, or the server's.
-pub async fn catalog(s: &Import, client: Option<&Client>) -> Result<Catalog, Error> {
+pub(crate) async fn catalog(s: &Import, client: Option<&Client>) -> Result<Catalog, Error> {
     match (&s.catalog, client) {
         (Some(p), _) => Ok(crate::catalog::load_file(p)?),
         (None, Some(c)) => Ok(c.catalog().await?),
@@ -55,7 +54,7 @@ pub async fn catalog(s: &Import, client: Option<&Client>) -> Result<Catalog, Err
 }
 
 /// Reads the input once and takes it through map, validate, dedupe and plan.
-pub fn check(s: &Import, index: &CatalogIndex) -> Result<Checked, Error> {
+pub(crate) fn check(s: &Import, index: &CatalogIndex) -> Result<Checked, Error> {
     let mut source = Source::open(&s.input, &s.source)?;
     let detected = source.detected().clone();
     let (mapping, shown, matched) = match &s.mapping {
@@ -133,7 +132,6 @@ pub fn check(s: &Import, index: &CatalogIndex) -> Result<Checked, Error> {
         mapping: shown,
         matched,
         layout,
-        origin,
         plan,
         findings,
     })
@@ -168,20 +166,20 @@ fn suggested(detected: &Detected, index: &CatalogIndex) -> Result<Chosen, Error>
 }
 
 /// What a run of `import` produced.
-pub struct Outcome {
-    pub checked: Checked,
-    pub report: Report,
-    pub planned: Vec<PlannedRecord>,
-    pub comparison: Option<Comparison>,
-    pub written: Option<Written>,
+pub(crate) struct Outcome {
+    pub(crate) checked: Checked,
+    pub(crate) report: Report,
+    pub(crate) planned: Vec<PlannedRecord>,
+    pub(crate) comparison: Option<Comparison>,
+    pub(crate) written: Option<Written>,
     /// `--no-partial` held the writing back.
-    pub held_back: bool,
+    pub(crate) held_back: bool,
     /// Directories the report files were written to.
-    pub report_dirs: Vec<PathBuf>,
+    pub(crate) report_dirs: Vec<PathBuf>,
 }
 
 /// How a run ended, as an exit code (see `vsimport --help`).
-pub fn exit_code(o: &Outcome) -> u8 {
+pub(crate) fn exit_code(o: &Outcome) -> u8 {
     let rejected = o.checked.findings.stats.rows_rejected > 0;
     let unwritten = o
         .written
@@ -198,7 +196,7 @@ pub fn exit_code(o: &Outcome) -> u8 {
 
 /// `import`: check, compare with the server (`--diff` and every import), write, and write
 /// the report files.
-pub async fn run(s: &Import, client: Option<&Client>) -> Result<Outcome, Error> {
+pub(crate) async fn run(s: &Import, client: Option<&Client>) -> Result<Outcome, Error> {
     let index = CatalogIndex::new(catalog(s, client).await?);
     let checked = check(s, &index)?;
     let cx = document::Context {
@@ -334,8 +332,17 @@ fn write_reports(o: &Outcome, index: &CatalogIndex) -> Result<(), Error> {
 }
 
 /// A dry run of `file` with a mapping file and a saved catalog, as a library call (for
-/// benchmarks and embedding): the report document.
+/// benchmarks and embedding): the report document, or the error as the terminal shows it.
 pub fn dry_run(
+    file: &Path,
+    mapping: &Path,
+    catalog_file: &Path,
+    on_conflict: crate::dedupe::OnConflict,
+) -> Result<Report, String> {
+    dry_run_report(file, mapping, catalog_file, on_conflict).map_err(|e| report::render(&e, false))
+}
+
+fn dry_run_report(
     file: &Path,
     mapping: &Path,
     catalog_file: &Path,
@@ -347,7 +354,6 @@ pub fn dry_run(
         input: crate::read::Input::Path(file.to_path_buf()),
         mapping: Some((m, mapping.display().to_string())),
         source,
-        dry_run: true,
         compare: false,
         catalog: Some(catalog_file.to_path_buf()),
         report_dir: None,

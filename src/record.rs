@@ -18,38 +18,38 @@ use chrono::NaiveDate;
 use crate::diag::Location;
 
 /// `sub_tile` of an entry without one.
-pub const NO_SUB_TILE: u16 = u16::MAX;
+pub(crate) const NO_SUB_TILE: u16 = u16::MAX;
 
 /// One value for one slot of one record, with the row it came from. KPI, team, sub-tile and
 /// slot are indices into the catalog ([`crate::catalog::CatalogIndex`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Entry {
-    pub kpi: u32,
-    pub date: NaiveDate,
-    pub team: u32,
-    pub sub_tile: u16,
-    pub slot: u16,
-    pub forecast: bool,
-    pub value: f64,
+pub(crate) struct Entry {
+    pub(crate) kpi: u32,
+    pub(crate) date: NaiveDate,
+    pub(crate) team: u32,
+    pub(crate) sub_tile: u16,
+    pub(crate) slot: u16,
+    pub(crate) forecast: bool,
+    pub(crate) value: f64,
     /// The row it came from (1-based file row; files past 4,294,967,295 rows keep that
     /// number for the rest). 32 bits keep an entry at 32 bytes, which the dedupe and plan
     /// passes over millions of entries feel.
-    pub row: u32,
+    pub(crate) row: u32,
 }
 
 impl Entry {
-    pub fn row(&self) -> u64 {
+    pub(crate) fn row(&self) -> u64 {
         u64::from(self.row)
     }
 
     /// The record it belongs to: (KPI, date, team, sub-tile).
-    pub fn record(&self) -> (u32, NaiveDate, u32, u16) {
+    pub(crate) fn record(&self) -> (u32, NaiveDate, u32, u16) {
         (self.kpi, self.date, self.team, self.sub_tile)
     }
 }
 
 /// The source rows of a record's entries, ascending, each once.
-pub fn source_rows(entries: &[Entry]) -> Vec<u64> {
+pub(crate) fn source_rows(entries: &[Entry]) -> Vec<u64> {
     let mut rows: Vec<u64> = entries.iter().map(Entry::row).collect();
     rows.sort_unstable();
     rows.dedup();
@@ -58,19 +58,19 @@ pub fn source_rows(entries: &[Entry]) -> Vec<u64> {
 
 /// Where the rows come from, for locations and rendered rows.
 #[derive(Debug, Clone, Default)]
-pub struct Origin {
-    pub file: Arc<str>,
-    pub sheet: Option<Arc<str>>,
+pub(crate) struct Origin {
+    pub(crate) file: Arc<str>,
+    pub(crate) sheet: Option<Arc<str>>,
     /// 1-based column number of `columns[0]`.
-    pub first_column: u32,
-    pub columns: Vec<String>,
+    pub(crate) first_column: u32,
+    pub(crate) columns: Vec<String>,
     /// CSV delimiter (for rendering a row as the file has it).
-    pub delimiter: Option<char>,
+    pub(crate) delimiter: Option<char>,
 }
 
 impl Origin {
     /// Where cell `col` (0-based, header-relative) of row `row` is.
-    pub fn location(&self, row: u64, byte: Option<u64>, col: Option<usize>) -> Location {
+    pub(crate) fn location(&self, row: u64, byte: Option<u64>, col: Option<usize>) -> Location {
         Location {
             file: self.file.clone(),
             sheet: self.sheet.clone(),

@@ -26,28 +26,28 @@ use secrecy::{ExposeSecret, SecretString};
 
 /// Everything needed to reach one tenant.
 #[derive(Debug, Clone)]
-pub struct ClientConfig {
+pub(crate) struct ClientConfig {
     /// The API base, e.g. `https://api-acme.valuestreamer.de/api` (a trailing slash is fine).
-    pub base_url: String,
-    pub user: String,
-    pub password: SecretString,
-    pub version: ApiVersion,
+    pub(crate) base_url: String,
+    pub(crate) user: String,
+    pub(crate) password: SecretString,
+    pub(crate) version: ApiVersion,
     /// Permit plain `http://` to a host that is not loopback.
-    pub allow_http: bool,
+    pub(crate) allow_http: bool,
     /// Whole-request timeout.
-    pub timeout: Duration,
-    pub connect_timeout: Duration,
+    pub(crate) timeout: Duration,
+    pub(crate) connect_timeout: Duration,
     /// Retries of every request.
-    pub retry: RetryPolicy,
+    pub(crate) retry: RetryPolicy,
     /// Concurrency and rate of every request.
-    pub limits: Limits,
+    pub(crate) limits: Limits,
     /// A proxy is configured in the environment for this server (writes then go through
     /// the general client, which implements proxies).
-    pub proxy: bool,
+    pub(crate) proxy: bool,
 }
 
 impl ClientConfig {
-    pub fn new(
+    pub(crate) fn new(
         base_url: impl Into<String>,
         user: impl Into<String>,
         password: SecretString,
@@ -69,7 +69,7 @@ impl ClientConfig {
 
 /// A client for one tenant. Cheap to clone: clones share the connection pool.
 #[derive(Debug, Clone)]
-pub struct Client {
+pub(crate) struct Client {
     inner: Arc<Inner>,
 }
 
@@ -101,7 +101,7 @@ fn signal<T>(r: &Result<T, ApiError>, policy: &RetryPolicy) -> Signal {
 }
 
 /// Whether the URL's host is this machine (`localhost`, 127.0.0.0/8, ::1).
-pub fn is_loopback(url: &Url) -> bool {
+pub(crate) fn is_loopback(url: &Url) -> bool {
     match url.host() {
         Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
         Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
@@ -112,7 +112,7 @@ pub fn is_loopback(url: &Url) -> bool {
 
 /// Parses and checks the base URL: http(s) only, no credentials in it, and plain http only to
 /// loopback unless allowed.
-pub fn parse_base_url(raw: &str, allow_http: bool) -> Result<Url, ApiError> {
+pub(crate) fn parse_base_url(raw: &str, allow_http: bool) -> Result<Url, ApiError> {
     let raw = raw.trim();
     let mut url = Url::parse(raw).map_err(|e| ApiError::Config {
         message: format!("--url {raw:?} is not a URL ({e})"),
@@ -157,7 +157,7 @@ pub fn parse_base_url(raw: &str, allow_http: bool) -> Result<Url, ApiError> {
 }
 
 impl Client {
-    pub fn new(cfg: &ClientConfig) -> Result<Self, ApiError> {
+    pub(crate) fn new(cfg: &ClientConfig) -> Result<Self, ApiError> {
         let base = parse_base_url(&cfg.base_url, cfg.allow_http)?;
         let http = reqwest::Client::builder()
             .user_agent(concat!("vsimport/", env!("CARGO_PKG_VERSION")))
@@ -203,22 +203,22 @@ impl Client {
     }
 
     /// Stops the client: waits end at once, and no request is sent any more.
-    pub fn stop_token(&self) -> CancellationToken {
+    pub(crate) fn stop_token(&self) -> CancellationToken {
         self.inner.stop.clone()
     }
 
     /// Requests, retries and throttling answers so far.
-    pub fn tally(&self) -> Tally {
+    pub(crate) fn tally(&self) -> Tally {
         self.inner.limiter.tally()
     }
 
     /// The configured concurrency (the adaptive limit's ceiling).
-    pub fn concurrency(&self) -> usize {
+    pub(crate) fn concurrency(&self) -> usize {
         self.inner.concurrency
     }
 
     /// The lowest the adaptive concurrency went.
-    pub fn min_concurrency(&self) -> usize {
+    pub(crate) fn min_concurrency(&self) -> usize {
         self.inner.limiter.min_seen()
     }
 
@@ -257,23 +257,23 @@ impl Client {
     }
 
     /// The `Authorization` header value (sensitive: never logged).
-    pub fn auth_header(&self) -> HeaderValue {
+    pub(crate) fn auth_header(&self) -> HeaderValue {
         self.inner.auth.clone()
     }
 
-    pub fn timeout(&self) -> Duration {
+    pub(crate) fn timeout(&self) -> Duration {
         self.inner.timeout
     }
 
-    pub fn connect_timeout(&self) -> Duration {
+    pub(crate) fn connect_timeout(&self) -> Duration {
         self.inner.connect_timeout
     }
 
-    pub fn version(&self) -> ApiVersion {
+    pub(crate) fn version(&self) -> ApiVersion {
         self.inner.version
     }
 
-    pub fn base_url(&self) -> &Url {
+    pub(crate) fn base_url(&self) -> &Url {
         &self.inner.base
     }
 
@@ -379,7 +379,7 @@ impl Client {
     }
 
     /// `GET /exchange/kpi`: every KPI's id and name.
-    pub async fn list_kpis(&self) -> Result<Vec<KpiMeta>, ApiError> {
+    pub(crate) async fn list_kpis(&self) -> Result<Vec<KpiMeta>, ApiError> {
         Ok(self
             .get_json("exchange/kpi", &[], false)
             .await?
@@ -387,7 +387,7 @@ impl Client {
     }
 
     /// `GET /exchange/kpi/{id}`.
-    pub async fn kpi(&self, id: Uuid) -> Result<KpiDetail, ApiError> {
+    pub(crate) async fn kpi(&self, id: Uuid) -> Result<KpiDetail, ApiError> {
         let path = format!("exchange/kpi/{id}");
         self.get_json(&path, &[], false)
             .await?
@@ -400,7 +400,7 @@ impl Client {
     /// The whole catalog: the KPI list, then every KPI's details (as many at once as the
     /// limit allows). Teams are the union of the KPIs' recording teams. KPIs come back in list
     /// order.
-    pub async fn catalog(&self) -> Result<Catalog, ApiError> {
+    pub(crate) async fn catalog(&self) -> Result<Catalog, ApiError> {
         let metas = self.list_kpis().await?;
         let mut set = JoinSet::new();
         for (i, meta) in metas.iter().enumerate() {
@@ -431,7 +431,7 @@ impl Client {
     /// `GET /exchange/kpi-data` for one KPI over any range: the range is split into windows
     /// that respect the interval's limit, fetched one after another, and the records are
     /// returned newest first.
-    pub async fn records(
+    pub(crate) async fn records(
         &self,
         kpi: &KpiDetail,
         team: Option<Uuid>,
@@ -450,7 +450,7 @@ impl Client {
     }
 
     /// One `GET /exchange/kpi-data` call; the range must already respect the limit.
-    pub async fn records_window(
+    pub(crate) async fn records_window(
         &self,
         kpi: Uuid,
         team: Option<Uuid>,
@@ -480,7 +480,7 @@ impl Client {
     }
 
     /// `GET /exchange/kpi-data/{date}/{team}/{kpi}[/{sub-tile}]`; `None` when there is none.
-    pub async fn record(&self, key: &RecordKey) -> Result<Option<Record>, ApiError> {
+    pub(crate) async fn record(&self, key: &RecordKey) -> Result<Option<Record>, ApiError> {
         self.get_json(&key.path(), &[], true).await
     }
 

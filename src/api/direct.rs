@@ -21,7 +21,7 @@ use super::{ApiError, Client, RecordBody, RecordKey};
 
 /// Makes connections to the tenant and sends writes on them. Cheap to clone.
 #[derive(Clone)]
-pub struct Direct {
+pub(crate) struct Direct {
     inner: Arc<Inner>,
 }
 
@@ -42,12 +42,12 @@ struct Inner {
 
 /// One worker's connection (made on first use, made again after a failure).
 #[derive(Default)]
-pub struct Lane {
+pub(crate) struct Lane {
     wire: Option<Wire>,
 }
 
 impl Direct {
-    pub fn new(client: &Client) -> Result<Direct, ApiError> {
+    pub(crate) fn new(client: &Client) -> Result<Direct, ApiError> {
         let cfg_err = |message: String| ApiError::Config {
             message,
             help: None,
@@ -99,7 +99,7 @@ impl Direct {
     }
 
     /// `PUT` one record, once. Returns the HTTP status.
-    pub async fn put_record(
+    pub(crate) async fn put_record(
         &self,
         lane: &mut Lane,
         key: &RecordKey,
@@ -116,7 +116,11 @@ impl Direct {
     }
 
     /// `DELETE` one record, once. `Ok(false)` when the server had no such record (404).
-    pub async fn delete_record(&self, lane: &mut Lane, key: &RecordKey) -> Result<bool, ApiError> {
+    pub(crate) async fn delete_record(
+        &self,
+        lane: &mut Lane,
+        key: &RecordKey,
+    ) -> Result<bool, ApiError> {
         Ok(self
             .send(lane, Method::DELETE, &key.path(), None, true)
             .await?

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 /// A failed API request.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum ApiError {
+pub(crate) enum ApiError {
     /// The server answered with a non-success status.
     #[error("{request} failed: HTTP {status}{}", message_suffix(.message))]
     #[diagnostic(code(vsimport::api::status))]
@@ -68,7 +68,7 @@ fn message_suffix(m: &str) -> String {
 
 impl ApiError {
     /// The HTTP status, when the server answered.
-    pub fn status(&self) -> Option<u16> {
+    pub(crate) fn status(&self) -> Option<u16> {
         match self {
             ApiError::Status { status, .. } => Some(*status),
             _ => None,
@@ -77,7 +77,7 @@ impl ApiError {
 
     /// Whether trying the same request again may succeed: connection problems, timeouts,
     /// 408, 429, 500, 502, 503 and 504.
-    pub fn is_retryable(&self) -> bool {
+    pub(crate) fn is_retryable(&self) -> bool {
         match self {
             ApiError::Status { status, .. } => {
                 matches!(status, 408 | 429 | 500 | 502 | 503 | 504)
@@ -88,11 +88,11 @@ impl ApiError {
     }
 
     /// Whether the server asked us to slow down (429 or 503).
-    pub fn is_throttle(&self) -> bool {
+    pub(crate) fn is_throttle(&self) -> bool {
         matches!(self.status(), Some(429 | 503))
     }
 
-    pub fn retry_after(&self) -> Option<Duration> {
+    pub(crate) fn retry_after(&self) -> Option<Duration> {
         match self {
             ApiError::Status { retry_after, .. } => *retry_after,
             _ => None,
@@ -100,7 +100,7 @@ impl ApiError {
     }
 
     /// Notes in the request's name how many attempts were made (when more than one).
-    pub fn after_attempts(mut self, attempts: u32) -> ApiError {
+    pub(crate) fn after_attempts(mut self, attempts: u32) -> ApiError {
         if attempts > 1 {
             let note = format!(" ({attempts} attempts)");
             match &mut self {
@@ -114,7 +114,7 @@ impl ApiError {
     }
 
     /// A one-line reason, for reports and failed-record lists.
-    pub fn short(&self) -> String {
+    pub(crate) fn short(&self) -> String {
         match self {
             ApiError::Status {
                 status, message, ..

@@ -17,11 +17,11 @@ use tokio::sync::Semaphore;
 
 /// The limits every request of one client shares.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Limits {
+pub(crate) struct Limits {
     /// Requests in flight at most (the adaptive limit starts here and never exceeds it).
-    pub concurrency: usize,
+    pub(crate) concurrency: usize,
     /// Requests per second at most.
-    pub max_rps: Option<f64>,
+    pub(crate) max_rps: Option<f64>,
 }
 
 impl Default for Limits {
@@ -57,17 +57,17 @@ struct GateState {
 /// Counters over the client's life, read before and after a phase to report on it.
 #[derive(Debug, Default)]
 pub(crate) struct Counters {
-    pub requests: AtomicU64,
-    pub retries: AtomicU64,
-    pub throttled: AtomicU64,
+    pub(crate) requests: AtomicU64,
+    pub(crate) retries: AtomicU64,
+    pub(crate) throttled: AtomicU64,
 }
 
 /// A snapshot of [`Counters`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Tally {
-    pub requests: u64,
-    pub retries: u64,
-    pub throttled: u64,
+pub(crate) struct Tally {
+    pub(crate) requests: u64,
+    pub(crate) retries: u64,
+    pub(crate) throttled: u64,
 }
 
 impl std::ops::Sub for Tally {
@@ -93,7 +93,7 @@ pub(crate) struct Limiter {
     sem: Semaphore,
     state: Mutex<GateState>,
     rate: Option<DefaultDirectRateLimiter>,
-    pub counters: Counters,
+    pub(crate) counters: Counters,
 }
 
 /// A slot for one attempt; given back with [`Permit::done`] (or on drop, as `NoAnswer`).
@@ -103,7 +103,7 @@ pub(crate) struct Permit<'a> {
 }
 
 impl Permit<'_> {
-    pub fn done(mut self, signal: Signal) {
+    pub(crate) fn done(mut self, signal: Signal) {
         self.signal = Some(signal);
     }
 }
@@ -127,7 +127,7 @@ fn quota(rps: f64) -> Option<Quota> {
 }
 
 impl Limiter {
-    pub fn new(limits: Limits) -> Limiter {
+    pub(crate) fn new(limits: Limits) -> Limiter {
         let n = limits.concurrency.max(1);
         let max = n as f64;
         Limiter {
@@ -146,7 +146,7 @@ impl Limiter {
     }
 
     /// Waits for a slot, the end of a pause and the rate limit; then the request may go.
-    pub async fn acquire(&self) -> Permit<'_> {
+    pub(crate) async fn acquire(&self) -> Permit<'_> {
         if let Ok(p) = self.sem.acquire().await {
             p.forget();
         }
@@ -211,14 +211,14 @@ impl Limiter {
     }
 
     /// The lowest the adaptive limit went.
-    pub fn min_seen(&self) -> usize {
+    pub(crate) fn min_seen(&self) -> usize {
         self.state
             .lock()
             .map(|s| s.min_seen.floor() as usize)
             .unwrap_or(1)
     }
 
-    pub fn tally(&self) -> Tally {
+    pub(crate) fn tally(&self) -> Tally {
         Tally {
             requests: self.counters.requests.load(Ordering::Relaxed),
             retries: self.counters.retries.load(Ordering::Relaxed),

@@ -4,18 +4,18 @@
 //! (summarised with every assumption in `docs/API-NOTES.md`).
 
 mod client;
-pub mod direct;
+pub(crate) mod direct;
 mod error;
 mod limit;
-pub mod models;
+pub(crate) mod models;
 mod retry;
 mod wire;
 
-pub use client::{Client, ClientConfig, is_loopback, parse_base_url};
-pub use error::ApiError;
-pub use limit::{Limits, Tally};
-pub use models::{
+pub(crate) use client::{Client, ClientConfig, is_loopback, parse_base_url};
+pub(crate) use error::ApiError;
+pub(crate) use limit::{Limits, Tally};
+pub(crate) use models::{
     ApiVersion, Catalog, Interval, KpiDetail, KpiMeta, Named, Record, RecordBody, RecordKey,
     RecordValue, is_target_name,
 };
-pub use retry::{RetryPolicy, Tried};
+pub(crate) use retry::RetryPolicy;

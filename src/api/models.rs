@@ -12,31 +12,31 @@ use uuid::Uuid;
 
 /// One entry of `GET /exchange/kpi`: at least an id and a name.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct KpiMeta {
-    pub id: Uuid,
+pub(crate) struct KpiMeta {
+    pub(crate) id: Uuid,
     #[serde(default)]
-    pub name: String,
+    pub(crate) name: String,
 }
 
 /// A named thing with a UUID: a team, a value slot, a sub-tile.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Named {
-    pub id: Uuid,
+pub(crate) struct Named {
+    pub(crate) id: Uuid,
     #[serde(default)]
-    pub name: String,
+    pub(crate) name: String,
 }
 
 /// The recording interval of a KPI (`kpiValueTimeReference`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
 #[serde(rename_all = "UPPERCASE")]
-pub enum Interval {
+pub(crate) enum Interval {
     Day,
     Week,
     Month,
 }
 
 impl Interval {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Interval::Day => "DAY",
             Interval::Week => "WEEK",
@@ -46,7 +46,7 @@ impl Interval {
 
     /// The date a record of this interval is filed under: the day itself, the Monday of its
     /// ISO week, or the first of its month.
-    pub fn snap(self, date: NaiveDate) -> NaiveDate {
+    pub(crate) fn snap(self, date: NaiveDate) -> NaiveDate {
         match self {
             Interval::Day => date,
             Interval::Week => {
@@ -56,17 +56,12 @@ impl Interval {
         }
     }
 
-    /// Whether `date` is a valid record date for this interval.
-    pub fn is_aligned(self, date: NaiveDate) -> bool {
-        self.snap(date) == date
-    }
-
     /// The last day (inclusive) a single `GET /exchange/kpi-data` may reach from `from`.
     ///
     /// API.md: DAY at most 31 days; WEEK at most 6 months; MONTH at most 24 months in v3 and
     /// 6 months in v2. We read "at most 31 days" as 31 calendar days counting both ends, and
     /// "at most N months" as ending the day before the same date N months later.
-    pub fn window_end(self, from: NaiveDate, version: ApiVersion) -> NaiveDate {
+    pub(crate) fn window_end(self, from: NaiveDate, version: ApiVersion) -> NaiveDate {
         let months = match (self, version) {
             (Interval::Day, _) => return from + chrono::Duration::days(30),
             (Interval::Week, _) => 6,
@@ -79,7 +74,7 @@ impl Interval {
     }
 
     /// Splits `from..=to` into windows that each respect the range limit.
-    pub fn windows(
+    pub(crate) fn windows(
         self,
         from: NaiveDate,
         to: NaiveDate,
@@ -108,29 +103,29 @@ impl fmt::Display for Interval {
 /// `GET /exchange/kpi/{id}`: one KPI's details.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct KpiDetail {
-    pub id: Uuid,
+pub(crate) struct KpiDetail {
+    pub(crate) id: Uuid,
     #[serde(default)]
-    pub name: String,
+    pub(crate) name: String,
     #[serde(default)]
-    pub kpi_value_is_integer: bool,
+    pub(crate) kpi_value_is_integer: bool,
     /// Missing in a detail means DAY (the most common interval); documented in API-NOTES.
     #[serde(default = "default_interval")]
-    pub kpi_value_time_reference: Interval,
+    pub(crate) kpi_value_time_reference: Interval,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target_value_type: Option<String>,
+    pub(crate) target_value_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub target_value_scope: Option<String>,
+    pub(crate) target_value_scope: Option<String>,
     /// Assumed field name; `Time` means minutes since midnight.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub unit: Option<String>,
+    pub(crate) unit: Option<String>,
     #[serde(default)]
-    pub kpi_values: Vec<Named>,
+    pub(crate) kpi_values: Vec<Named>,
     #[serde(default)]
-    pub recording_teams: Vec<Named>,
+    pub(crate) recording_teams: Vec<Named>,
     /// Assumed field name.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub sub_tiles: Vec<Named>,
+    pub(crate) sub_tiles: Vec<Named>,
 }
 
 fn default_interval() -> Interval {
@@ -139,26 +134,26 @@ fn default_interval() -> Interval {
 
 impl KpiDetail {
     /// Whether the KPI's unit is `Time` (minutes since midnight, 0..=1439).
-    pub fn is_time(&self) -> bool {
+    pub(crate) fn is_time(&self) -> bool {
         self.unit
             .as_deref()
             .is_some_and(|u| u.trim().eq_ignore_ascii_case("time"))
     }
 
     /// The value slots that hold targets (see [`is_target_name`]).
-    pub fn target_values(&self) -> impl Iterator<Item = &Named> {
+    pub(crate) fn target_values(&self) -> impl Iterator<Item = &Named> {
         self.kpi_values.iter().filter(|v| is_target_name(&v.name))
     }
 
-    pub fn value(&self, id: Uuid) -> Option<&Named> {
+    pub(crate) fn value(&self, id: Uuid) -> Option<&Named> {
         self.kpi_values.iter().find(|v| v.id == id)
     }
 
-    pub fn team(&self, id: Uuid) -> Option<&Named> {
+    pub(crate) fn team(&self, id: Uuid) -> Option<&Named> {
         self.recording_teams.iter().find(|t| t.id == id)
     }
 
-    pub fn sub_tile(&self, id: Uuid) -> Option<&Named> {
+    pub(crate) fn sub_tile(&self, id: Uuid) -> Option<&Named> {
         self.sub_tiles.iter().find(|t| t.id == id)
     }
 }
@@ -167,7 +162,7 @@ impl KpiDetail {
 ///
 /// Assumed: the API names its slots (e.g. "Actual", "Target"), and the public material shows
 /// no type field, so a slot whose name contains "target" or "soll" (German) counts as a target.
-pub fn is_target_name(name: &str) -> bool {
+pub(crate) fn is_target_name(name: &str) -> bool {
     let lower = name.to_lowercase();
     lower.contains("target") || lower.contains("soll") || lower.contains("ziel")
 }
@@ -175,50 +170,50 @@ pub fn is_target_name(name: &str) -> bool {
 /// One value of a record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct RecordValue {
-    pub kpi_value_id: Uuid,
-    pub value: serde_json::Number,
+pub(crate) struct RecordValue {
+    pub(crate) kpi_value_id: Uuid,
+    pub(crate) value: serde_json::Number,
     /// API v3 only: the value is a forecast.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
-    pub forecast: bool,
+    pub(crate) forecast: bool,
 }
 
 /// The body of `PUT /exchange/kpi-data/...`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RecordBody {
+pub(crate) struct RecordBody {
     #[serde(default)]
-    pub values: Vec<RecordValue>,
+    pub(crate) values: Vec<RecordValue>,
 }
 
 /// A record as `GET /exchange/kpi-data` returns it: the PUT body plus its key. The key fields
 /// are optional because the public material does not show their names (assumed camelCase).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Record {
+pub(crate) struct Record {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub date: Option<NaiveDate>,
+    pub(crate) date: Option<NaiveDate>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub team_id: Option<Uuid>,
+    pub(crate) team_id: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub kpi_id: Option<Uuid>,
+    pub(crate) kpi_id: Option<Uuid>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sub_tile_id: Option<Uuid>,
+    pub(crate) sub_tile_id: Option<Uuid>,
     #[serde(default)]
-    pub values: Vec<RecordValue>,
+    pub(crate) values: Vec<RecordValue>,
 }
 
 /// What identifies a record: date + team + KPI (+ sub-tile).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-pub struct RecordKey {
-    pub date: NaiveDate,
-    pub team: Uuid,
-    pub kpi: Uuid,
-    pub sub_tile: Option<Uuid>,
+pub(crate) struct RecordKey {
+    pub(crate) date: NaiveDate,
+    pub(crate) team: Uuid,
+    pub(crate) kpi: Uuid,
+    pub(crate) sub_tile: Option<Uuid>,
 }
 
 impl RecordKey {
     /// The path below the base URL: `exchange/kpi-data/{date}/{team}/{kpi}[/{sub-tile}]`.
-    pub fn path(&self) -> String {
+    pub(crate) fn path(&self) -> String {
         use chrono::Datelike as _;
         use std::fmt::Write as _;
         let mut p = String::with_capacity(140);
@@ -241,21 +236,21 @@ impl RecordKey {
 
 /// The API edition, which picks the vendor media type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub enum ApiVersion {
+pub(crate) enum ApiVersion {
     #[default]
     V2,
     V3,
 }
 
 impl ApiVersion {
-    pub fn media_type(self) -> &'static str {
+    pub(crate) fn media_type(self) -> &'static str {
         match self {
             ApiVersion::V2 => "application/vs.v2.0+json",
             ApiVersion::V3 => "application/vs.v3.0+json",
         }
     }
 
-    pub fn from_number(n: u8) -> Option<Self> {
+    pub(crate) fn from_number(n: u8) -> Option<Self> {
         match n {
             2 => Some(ApiVersion::V2),
             3 => Some(ApiVersion::V3),
@@ -264,7 +259,7 @@ impl ApiVersion {
     }
 
     /// Recognises a media type (parameters such as `; charset=utf-8` are ignored).
-    pub fn from_media_type(s: &str) -> Option<Self> {
+    pub(crate) fn from_media_type(s: &str) -> Option<Self> {
         let essence = s.split(';').next().unwrap_or("").trim();
         if essence.eq_ignore_ascii_case(ApiVersion::V2.media_type()) {
             Some(ApiVersion::V2)
@@ -278,11 +273,11 @@ impl ApiVersion {
 
 /// A catalog: what the emulator loads and what `vsimport kpis --save` writes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct Catalog {
+pub(crate) struct Catalog {
     #[serde(default)]
-    pub teams: Vec<Named>,
+    pub(crate) teams: Vec<Named>,
     #[serde(default)]
-    pub kpis: Vec<KpiDetail>,
+    pub(crate) kpis: Vec<KpiDetail>,
 }
 
 #[cfg(test)]
@@ -299,7 +294,6 @@ mod tests {
         assert_eq!(Interval::Week.snap(d("2025-01-13")), d("2025-01-13"));
         assert_eq!(Interval::Month.snap(d("2025-02-28")), d("2025-02-01"));
         assert_eq!(Interval::Day.snap(d("2025-02-28")), d("2025-02-28"));
-        assert!(!Interval::Week.is_aligned(d("2025-01-14")));
     }
 
     #[test]

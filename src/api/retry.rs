@@ -19,17 +19,17 @@ use tokio_util::sync::CancellationToken;
 use super::ApiError;
 
 /// Throttling answers with `Retry-After` one request may get without using up its attempts.
-pub const MAX_SCHEDULED: u32 = 100;
+pub(crate) const MAX_SCHEDULED: u32 = 100;
 
 /// How often and how patiently to retry.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct RetryPolicy {
+pub(crate) struct RetryPolicy {
     /// Attempts in all, the first included (1 = no retry).
-    pub max_attempts: u32,
+    pub(crate) max_attempts: u32,
     /// The first backoff ceiling; doubles per attempt.
-    pub base: Duration,
+    pub(crate) base: Duration,
     /// No single wait is longer than this (a `Retry-After` above it is capped too).
-    pub cap: Duration,
+    pub(crate) cap: Duration,
 }
 
 impl Default for RetryPolicy {
@@ -44,21 +44,21 @@ impl Default for RetryPolicy {
 
 /// The result of a request through its retries.
 #[derive(Debug)]
-pub struct Tried<T> {
-    pub result: Result<T, ApiError>,
+pub(crate) struct Tried<T> {
+    pub(crate) result: Result<T, ApiError>,
     /// Attempts made (at least 1 unless stopped before the first).
-    pub attempts: u32,
+    pub(crate) attempts: u32,
 }
 
 impl RetryPolicy {
     /// The server's `Retry-After`, capped.
-    pub fn capped(&self, after: Duration) -> Duration {
+    pub(crate) fn capped(&self, after: Duration) -> Duration {
         after.min(self.cap)
     }
 
     /// Runs `attempt` until it succeeds, fails with an error that is not worth repeating, the
     /// attempts are spent, or `stop` is cancelled (waits end at once then).
-    pub async fn run<T, F, Fut>(&self, stop: &CancellationToken, mut attempt: F) -> Tried<T>
+    pub(crate) async fn run<T, F, Fut>(&self, stop: &CancellationToken, mut attempt: F) -> Tried<T>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, ApiError>>,

@@ -7,28 +7,28 @@
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 
 /// A socket, plain or TLS.
-pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
+pub(crate) trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
 /// One connection with its buffers.
-pub struct Wire {
+pub(crate) struct Wire {
     io: Box<dyn Io>,
     out: Vec<u8>,
     buf: Vec<u8>,
 }
 
 /// An answer.
-pub struct Answer {
-    pub status: u16,
-    pub retry_after: Option<u64>,
-    pub body: Vec<u8>,
+pub(crate) struct Answer {
+    pub(crate) status: u16,
+    pub(crate) retry_after: Option<u64>,
+    pub(crate) body: Vec<u8>,
     /// The connection can carry the next request.
-    pub keep: bool,
+    pub(crate) keep: bool,
 }
 
 /// What went wrong on the wire.
 #[derive(Debug)]
-pub enum WireError {
+pub(crate) enum WireError {
     Io(std::io::Error),
     /// The connection closed before any byte of the answer (on a kept connection, the server
     /// may have closed it while idle; the engine retries on a new connection).
@@ -54,18 +54,18 @@ impl From<std::io::Error> for WireError {
 }
 
 /// A request head's fixed parts.
-pub struct Head<'a> {
-    pub method: &'a str,
-    pub path: &'a str,
-    pub host: &'a [u8],
-    pub headers: &'a [(&'a str, &'a [u8])],
+pub(crate) struct Head<'a> {
+    pub(crate) method: &'a str,
+    pub(crate) path: &'a str,
+    pub(crate) host: &'a [u8],
+    pub(crate) headers: &'a [(&'a str, &'a [u8])],
 }
 
 const MAX_HEAD: usize = 64 * 1024;
 const MAX_BODY: usize = 16 * 1024 * 1024;
 
 impl Wire {
-    pub fn new(io: Box<dyn Io>) -> Wire {
+    pub(crate) fn new(io: Box<dyn Io>) -> Wire {
         Wire {
             io,
             out: Vec::with_capacity(1024),
@@ -74,7 +74,7 @@ impl Wire {
     }
 
     /// Sends one request and reads its answer.
-    pub async fn exchange(
+    pub(crate) async fn exchange(
         &mut self,
         head: &Head<'_>,
         body: Option<&[u8]>,

@@ -6,50 +6,50 @@ use std::path::PathBuf;
 /// also come from the environment or the config file (flags win).
 #[derive(Debug, Clone, Default, clap::Args)]
 #[command(next_help_heading = "Connection")]
-pub struct ConnectArgs {
+pub(crate) struct ConnectArgs {
     /// API base URL, e.g. https://api-acme.valuestreamer.de/api [env: VS_URL]
     #[arg(long, value_name = "URL")]
-    pub url: Option<String>,
+    pub(crate) url: Option<String>,
     /// Tenant name: short for --url https://api-<TENANT>.valuestreamer.de/api
     #[arg(long, value_name = "TENANT", conflicts_with = "url")]
-    pub tenant: Option<String>,
+    pub(crate) tenant: Option<String>,
     /// API user [env: VS_USER]
     #[arg(long, value_name = "USER")]
-    pub user: Option<String>,
+    pub(crate) user: Option<String>,
     /// Read the password from the first line of standard input (else VS_PASSWORD, else the
     /// config file's password_command)
     #[arg(long)]
-    pub password_stdin: bool,
+    pub(crate) password_stdin: bool,
     /// Config file (TOML) [env: VSIMPORT_CONFIG] [default: <config dir>/vsimport/config.toml]
     #[arg(long, value_name = "FILE")]
-    pub config: Option<PathBuf>,
+    pub(crate) config: Option<PathBuf>,
     /// API edition: 2 (media type application/vs.v2.0+json) or 3 (adds forecasts) [default: 2]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u8).range(2..=3))]
-    pub api_version: Option<u8>,
+    pub(crate) api_version: Option<u8>,
     /// Permit plain http:// to a host that is not loopback (the password then travels unencrypted)
     #[arg(long)]
-    pub allow_http: bool,
+    pub(crate) allow_http: bool,
     /// Seconds before a request is abandoned [default: 30]
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub timeout: Option<u64>,
+    pub(crate) timeout: Option<u64>,
     /// Requests in flight at most, for every request of the command; lowered automatically
     /// while the server throttles (429/503) [default: 8]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=512))]
-    pub concurrency: Option<u32>,
+    pub(crate) concurrency: Option<u32>,
     /// Requests per second at most, for every request of the command (0.001 to 100000)
     #[arg(long, value_name = "N", value_parser = rate)]
-    pub max_rps: Option<f64>,
+    pub(crate) max_rps: Option<f64>,
     /// Attempts per request, the first included (connection errors, timeouts, 408, 429, 500,
     /// 502, 503, 504 are retried; other errors are not) [default: 6]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=50))]
-    pub max_attempts: Option<u32>,
+    pub(crate) max_attempts: Option<u32>,
     /// First backoff before a retry, in milliseconds (doubles per attempt, full jitter)
     /// [default: 200]
     #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=600_000))]
-    pub retry_base_ms: Option<u64>,
+    pub(crate) retry_base_ms: Option<u64>,
     /// Longest wait before a retry, in seconds; a longer Retry-After is capped too [default: 20]
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
-    pub retry_cap: Option<u64>,
+    pub(crate) retry_cap: Option<u64>,
 }
 
 /// A request rate from 0.001 to 100,000 per second.
@@ -65,28 +65,28 @@ fn rate(s: &str) -> Result<f64, String> {
 /// How to read the input file, where the mapping's `[source]` (or detection) would decide.
 #[derive(Debug, Clone, Default, clap::Args)]
 #[command(next_help_heading = "Input")]
-pub struct SourceArgs {
+pub(crate) struct SourceArgs {
     /// Sheet name or 1-based number [default: the first visible sheet]
     #[arg(long, value_name = "NAME|N")]
-    pub sheet: Option<String>,
+    pub(crate) sheet: Option<String>,
     /// 1-based row (CSV: line) holding the column names [default: detected]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=1_048_576))]
-    pub header_row: Option<u64>,
+    pub(crate) header_row: Option<u64>,
     /// CSV delimiter: , ; tab | or any single character [default: detected]
     #[arg(long, value_name = "CHAR")]
-    pub delimiter: Option<String>,
+    pub(crate) delimiter: Option<String>,
     /// CSV encoding as a WHATWG label, e.g. utf-8, windows-1252, utf-16le [default: detected]
     #[arg(long, value_name = "LABEL")]
-    pub encoding: Option<String>,
+    pub(crate) encoding: Option<String>,
 }
 
 /// Where journals and undo data live.
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct StateArgs {
+pub(crate) struct StateArgs {
     /// Where journals and undo data are kept [default: $VS_STATE_DIR, else
     /// $XDG_STATE_HOME/vsimport, else ~/.local/state/vsimport]
     #[arg(long, value_name = "DIR")]
-    pub state_dir: Option<PathBuf>,
+    pub(crate) state_dir: Option<PathBuf>,
 }
 
 #[cfg(test)]

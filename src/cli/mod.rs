@@ -11,11 +11,11 @@ use std::path::PathBuf;
 use chrono::NaiveDate;
 use clap::{Parser, Subcommand};
 
-pub use args::{ConnectArgs, SourceArgs, StateArgs};
+pub(crate) use args::{ConnectArgs, SourceArgs, StateArgs};
 
 use crate::dedupe::OnConflict;
 
-pub const EXIT_CODES: &str = "\
+pub(crate) const EXIT_CODES: &str = "\
 Exit codes:
   0  everything was done
   1  done, but some rows were rejected or some records were not written (see the report)
@@ -26,29 +26,29 @@ Exit codes:
 /// Load KPI spreadsheets exported from BI tools (CSV, Excel) into ValueStreamer.
 #[derive(Debug, Parser)]
 #[command(name = "vsimport", version, about, after_help = EXIT_CODES, max_term_width = 100)]
-pub struct Cli {
+pub(crate) struct Cli {
     /// More detail on stderr (-v: debug, -vv: trace); RUST_LOG overrides
     #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    pub verbose: u8,
+    pub(crate) verbose: u8,
     /// Only errors on stderr: no progress, notes or warnings (rejected rows still are)
     #[arg(short, long, global = true, conflicts_with = "verbose")]
-    pub quiet: bool,
+    pub(crate) quiet: bool,
     /// Colours in diagnostics: auto (a terminal without NO_COLOR), always, never
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
-    pub color: Color,
+    pub(crate) color: Color,
     #[command(subcommand)]
-    pub command: Command,
+    pub(crate) command: Command,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Color {
+pub(crate) enum Color {
     Auto,
     Always,
     Never,
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Import a file: check every cell against the catalog, then write the new and changed
     /// records; --dry-run --diff shows what would change
     Import(ImportArgs),
@@ -70,20 +70,20 @@ pub enum Command {
 }
 
 /// Parses the arguments; `Err` carries clap's own output and exit code.
-pub fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Error> {
+pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Error> {
     Cli::try_parse_from(args)
 }
 
 impl Cli {
     /// Parses a command line given as a list.
-    pub fn try_parse_from_args(args: &[OsString]) -> Result<Cli, clap::Error> {
+    pub(crate) fn try_parse_from_args(args: &[OsString]) -> Result<Cli, clap::Error> {
         Cli::try_parse_from(args.iter().cloned())
     }
 }
 
 /// What `--format` prints on standard output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     /// Text for people
     Text,
     /// The report document (report.json), for scripts
@@ -94,225 +94,225 @@ pub enum Format {
 #[command(
     after_help = "Exit codes: 0 every row planned (and every record written); 1 some rows rejected or records not written (see the report); 2 nothing could be done; 3 nothing to do; 130 interrupted before writing.\n\nWriting, the journal, resuming and undo: docs/UPLOAD.md."
 )]
-pub struct ImportArgs {
+pub(crate) struct ImportArgs {
     /// The exported file (CSV, xlsx, xlsm, xlsb, xls, ods); - reads standard input
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
     /// Mapping file (TOML); without it the columns are matched to the catalog automatically,
     /// and the import stops with a suggested mapping when unsure
     #[arg(short, long, value_name = "FILE")]
-    pub mapping: Option<PathBuf>,
+    pub(crate) mapping: Option<PathBuf>,
     /// Show what would be written, and every problem; write nothing
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Use a saved catalog (`vsimport kpis --save FILE`) instead of asking the server
     #[arg(long, value_name = "FILE")]
-    pub catalog: Option<PathBuf>,
+    pub(crate) catalog: Option<PathBuf>,
     /// Also write report.json and rejected.csv (imports: failed.csv) into DIR
     #[arg(long, value_name = "DIR")]
-    pub report: Option<PathBuf>,
+    pub(crate) report: Option<PathBuf>,
     /// Output on standard output
     #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    pub(crate) format: Format,
     /// Two different values for the same record and value slot: reject the rows (error),
     /// or keep the earliest (first) or latest (last) row's value
     #[arg(long, value_enum, default_value_t = OnConflict::Error)]
-    pub on_conflict: OnConflict,
+    pub(crate) on_conflict: OnConflict,
     /// Show every note (snapped dates, merged duplicates), not only their counts, and every
     /// changed record of --diff
     #[arg(long)]
-    pub notes: bool,
+    pub(crate) notes: bool,
     /// List every planned record (key, values, source rows) in the JSON report
     #[arg(long)]
-    pub records: bool,
+    pub(crate) records: bool,
     /// Threads for checking large CSV files (1: one thread) [default: the machine's cores]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
-    pub threads: Option<u16>,
+    pub(crate) threads: Option<u16>,
     #[command(flatten)]
-    pub write: WriteArgs,
+    pub(crate) write: WriteArgs,
     #[command(flatten)]
-    pub state: StateArgs,
+    pub(crate) state: StateArgs,
     #[command(flatten)]
-    pub source: SourceArgs,
+    pub(crate) source: SourceArgs,
     #[command(flatten)]
-    pub connect: ConnectArgs,
+    pub(crate) connect: ConnectArgs,
 }
 
 /// How records are written (and compared with the server first).
 #[derive(Debug, Clone, Default, clap::Args)]
 #[command(next_help_heading = "Writing")]
-pub struct WriteArgs {
+pub(crate) struct WriteArgs {
     /// With --dry-run: read the server's current values and show which records are new,
     /// changed (old -> new) or unchanged
     #[arg(long)]
-    pub diff: bool,
+    pub(crate) diff: bool,
     /// Send unchanged records too (by default only new and changed records are sent)
     #[arg(long)]
-    pub no_skip_unchanged: bool,
+    pub(crate) no_skip_unchanged: bool,
     /// Do not send the server's current target values back for records whose file has no
     /// targets (the server may then reset those targets)
     #[arg(long)]
-    pub no_keep_targets: bool,
+    pub(crate) no_keep_targets: bool,
     /// Ignore the journal of an earlier, interrupted run of this import and send everything
     #[arg(long)]
-    pub restart: bool,
+    pub(crate) restart: bool,
     /// Write nothing when any row was rejected (by default the valid records are written and
     /// the rejected rows go to rejected.csv)
     #[arg(long)]
-    pub no_partial: bool,
+    pub(crate) no_partial: bool,
 }
 
 #[derive(Debug, clap::Args)]
 #[command(
     after_help = "Exit codes: 0 undone (or nothing to do); 1 some records could not be restored; 2 nothing could be done."
 )]
-pub struct UndoArgs {
+pub(crate) struct UndoArgs {
     /// The import's id, as the import printed it (`undo: vsimport undo ID`)
-    pub id: String,
+    pub(crate) id: String,
     /// Show what would be restored and deleted; change nothing
     #[arg(long)]
-    pub dry_run: bool,
+    pub(crate) dry_run: bool,
     /// Also restore records that were changed after the import, and undo again an import
     /// that was already undone
     #[arg(long)]
-    pub force: bool,
+    pub(crate) force: bool,
     #[command(flatten)]
-    pub state: StateArgs,
+    pub(crate) state: StateArgs,
     #[command(flatten)]
-    pub connect: ConnectArgs,
+    pub(crate) connect: ConnectArgs,
 }
 
 #[derive(Debug, clap::Subcommand)]
-pub enum MappingCommand {
+pub(crate) enum MappingCommand {
     /// Write a mapping for FILE: columns matched to roles and the catalog's KPIs and values
     /// (exact, case-insensitive, then fuzzy with the score in a comment)
     Init(MappingInitArgs),
 }
 
 #[derive(Debug, clap::Args)]
-pub struct MappingInitArgs {
+pub(crate) struct MappingInitArgs {
     /// The exported file; - reads standard input
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
     /// Write the mapping to FILE instead of standard output (an existing file is kept)
     #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
     /// Use a saved catalog instead of asking the server
     #[arg(long, value_name = "FILE")]
-    pub catalog: Option<PathBuf>,
+    pub(crate) catalog: Option<PathBuf>,
     #[command(flatten)]
-    pub source: SourceArgs,
+    pub(crate) source: SourceArgs,
     #[command(flatten)]
-    pub connect: ConnectArgs,
+    pub(crate) connect: ConnectArgs,
 }
 
 #[derive(Debug, clap::Args)]
-pub struct InspectArgs {
+pub(crate) struct InspectArgs {
     /// The exported file (CSV, xlsx, xlsm, xlsb, xls, ods); - reads standard input
-    pub file: PathBuf,
+    pub(crate) file: PathBuf,
     #[command(flatten)]
-    pub source: SourceArgs,
+    pub(crate) source: SourceArgs,
     /// How many data rows to show
     #[arg(long, default_value_t = 5, value_name = "N")]
-    pub rows: usize,
+    pub(crate) rows: usize,
     /// Print JSON instead of text
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, clap::Args)]
-pub struct KpisArgs {
+pub(crate) struct KpisArgs {
     #[command(flatten)]
-    pub connect: ConnectArgs,
+    pub(crate) connect: ConnectArgs,
     /// Print the catalog as JSON (the emulator's catalog format) instead of a table
     #[arg(long)]
-    pub json: bool,
+    pub(crate) json: bool,
     /// Also write the catalog to FILE (usable offline and by `vsimport emulator --catalog`)
     #[arg(long, value_name = "FILE")]
-    pub save: Option<PathBuf>,
+    pub(crate) save: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
-pub struct ExportArgs {
+pub(crate) struct ExportArgs {
     #[command(flatten)]
-    pub connect: ConnectArgs,
+    pub(crate) connect: ConnectArgs,
     /// KPI name or id (repeatable) [default: every KPI]
     #[arg(long, value_name = "NAME|ID")]
-    pub kpi: Vec<String>,
+    pub(crate) kpi: Vec<String>,
     /// Only this recording team (name or id)
     #[arg(long, value_name = "NAME|ID")]
-    pub team: Option<String>,
+    pub(crate) team: Option<String>,
     /// First date (yyyy-mm-dd)
     #[arg(long, value_name = "DATE")]
-    pub from: NaiveDate,
+    pub(crate) from: NaiveDate,
     /// Last date (yyyy-mm-dd) [default: today]
     #[arg(long, value_name = "DATE")]
-    pub to: Option<NaiveDate>,
+    pub(crate) to: Option<NaiveDate>,
     /// Write to FILE instead of standard output
     #[arg(short, long, value_name = "FILE")]
-    pub output: Option<PathBuf>,
+    pub(crate) output: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
-pub struct DemoArgs {
+pub(crate) struct DemoArgs {
     /// Catalog for the emulator
     #[arg(long, default_value = "samples/catalog.json", value_name = "FILE")]
-    pub catalog: PathBuf,
+    pub(crate) catalog: PathBuf,
     /// Directory with the sample exports and their mappings (`NAME.mapping.toml`)
     #[arg(long, default_value = "samples", value_name = "DIR")]
-    pub samples: PathBuf,
+    pub(crate) samples: PathBuf,
     /// Where the reports, journals and undo data go [default: a new directory in the
     /// system's temporary directory]
     #[arg(long, value_name = "DIR")]
-    pub out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
 }
 
 #[derive(Debug, clap::Args)]
-pub struct EmulatorArgs {
+pub(crate) struct EmulatorArgs {
     /// Catalog file: {"teams": [...], "kpis": [<KPI details as GET /exchange/kpi/{id} returns them>]}
     #[arg(long, value_name = "FILE")]
-    pub catalog: PathBuf,
+    pub(crate) catalog: PathBuf,
     /// Address to listen on; port 0 picks a free port (the URL is printed on stdout)
     #[arg(long, default_value = "127.0.0.1:0", value_name = "ADDR")]
-    pub listen: SocketAddr,
+    pub(crate) listen: SocketAddr,
     /// The API user
     #[arg(long, default_value = "demo")]
-    pub user: String,
+    pub(crate) user: String,
     /// The API user's password [default: $VS_EMULATOR_PASSWORD, else demo]
     #[arg(long)]
-    pub password: Option<String>,
+    pub(crate) password: Option<String>,
     /// A user that authenticates but lacks the API permission (answered 403), as USER:PASSWORD
     #[arg(long, value_name = "USER:PASSWORD")]
-    pub forbidden_user: Option<String>,
+    pub(crate) forbidden_user: Option<String>,
     /// Reject WEEK records not dated on a Monday and MONTH records not on the 1st (400);
     /// with false they are moved onto the Monday / the 1st
     #[arg(long, default_value_t = true, action = clap::ArgAction::Set, value_name = "BOOL")]
-    pub strict_dates: bool,
+    pub(crate) strict_dates: bool,
     /// Status for DELETE of a record that does not exist
     #[arg(long, default_value_t = 404, value_name = "404|204", value_parser = delete_status)]
-    pub delete_missing: u16,
+    pub(crate) delete_missing: u16,
     /// Delay every answer by N milliseconds
     #[arg(long, default_value_t = 0, value_name = "N", value_parser = clap::value_parser!(u64).range(0..=600_000))]
-    pub latency_ms: u64,
+    pub(crate) latency_ms: u64,
     /// Answer this fraction of requests with 503 (0.0 to 1.0)
     #[arg(long, default_value_t = 0.0, value_name = "F", value_parser = fraction)]
-    pub fail_rate: f64,
+    pub(crate) fail_rate: f64,
     /// Answer 429 above N requests per second
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
-    pub throttle_rps: Option<u32>,
+    pub(crate) throttle_rps: Option<u32>,
     /// Send 429 without a Retry-After header
     #[arg(long)]
-    pub no_retry_after: bool,
+    pub(crate) no_retry_after: bool,
     /// Drop the connection after applying this fraction of writes (the client sees no answer)
     #[arg(long, default_value_t = 0.0, value_name = "F", value_parser = fraction)]
-    pub reset_rate: f64,
+    pub(crate) reset_rate: f64,
     /// Seed for the injected faults
     #[arg(long, default_value_t = 0)]
-    pub seed: u64,
+    pub(crate) seed: u64,
     /// Load records from FILE on start (if it exists) and save them there on shutdown
     #[arg(long, value_name = "FILE")]
-    pub state: Option<PathBuf>,
+    pub(crate) state: Option<PathBuf>,
     /// Append one JSON line per request to FILE
     #[arg(long, value_name = "FILE")]
-    pub log: Option<PathBuf>,
+    pub(crate) log: Option<PathBuf>,
 }
 
 /// 404 or 204.

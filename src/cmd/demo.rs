@@ -36,7 +36,7 @@ impl Env for DemoEnv {
     }
 }
 
-pub async fn run(args: DemoArgs, ui: Ui) -> Result<ExitCode, Error> {
+pub(crate) async fn run(args: DemoArgs, ui: Ui) -> Result<ExitCode, Error> {
     let tenant = Tenant::load(&args.catalog)?;
     let out = match &args.out {
         Some(d) => d.clone(),

@@ -11,7 +11,7 @@ use crate::error::Error;
 use crate::report;
 use crate::settings::{self, ProcessEnv};
 
-pub fn options(args: &Args) -> Result<Options, Error> {
+pub(crate) fn options(args: &Args) -> Result<Options, Error> {
     let forbidden_user = match &args.forbidden_user {
         Some(s) => {
             let (u, p) = s.split_once(':').ok_or_else(|| Error::Usage {
@@ -40,7 +40,7 @@ pub fn options(args: &Args) -> Result<Options, Error> {
     })
 }
 
-pub async fn run(args: Args) -> Result<ExitCode, Error> {
+pub(crate) async fn run(args: Args) -> Result<ExitCode, Error> {
     let opts = options(&args)?;
     let tenant = Tenant::load(&args.catalog)?;
     let (kpis, teams) = (tenant.catalog.kpis.len(), tenant.catalog.teams.len());

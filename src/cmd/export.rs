@@ -10,7 +10,7 @@ use crate::cli::ExportArgs as Args;
 use crate::error::Error;
 use crate::suggest::did_you_mean;
 
-pub async fn run(args: Args) -> Result<ExitCode, Error> {
+pub(crate) async fn run(args: Args) -> Result<ExitCode, Error> {
     let to = args.to.unwrap_or_else(|| chrono::Local::now().date_naive());
     if to < args.from {
         return Err(Error::Usage {

@@ -10,7 +10,7 @@ use crate::pipeline::{self, Outcome};
 use crate::report::{self, text};
 use crate::settings::{self, Import, ProcessEnv, Ui};
 
-pub async fn run(args: ImportArgs, ui: Ui) -> Result<ExitCode, Error> {
+pub(crate) async fn run(args: ImportArgs, ui: Ui) -> Result<ExitCode, Error> {
     let s = settings::import(&args, ui, &ProcessEnv, &mut std::io::stdin().lock())?;
     let client = s.client.as_ref().map(Client::new).transpose()?;
     run_with(&s, client.as_ref()).await
@@ -18,7 +18,7 @@ pub async fn run(args: ImportArgs, ui: Ui) -> Result<ExitCode, Error> {
 
 /// `import` with resolved settings and a ready client (`None` only for a dry run against a
 /// saved catalog).
-pub async fn run_with(s: &Import, client: Option<&Client>) -> Result<ExitCode, Error> {
+pub(crate) async fn run_with(s: &Import, client: Option<&Client>) -> Result<ExitCode, Error> {
     let interrupts = client.map(|c| super::on_interrupt(c.stop_token()));
     let outcome = pipeline::run(s, client).await;
     if let Some(i) = interrupts {

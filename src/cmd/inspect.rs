@@ -18,7 +18,7 @@ fn cell_text(c: &Cell<'_>) -> (String, &'static str) {
     (c.display(), c.kind())
 }
 
-pub async fn run(args: Args) -> Result<ExitCode, Error> {
+pub(crate) async fn run(args: Args) -> Result<ExitCode, Error> {
     let opts = crate::settings::source_options(&args.source, SourceOptions::default())?;
     let mut src = Source::open(&Input::from_arg(&args.file), &opts)?;
     let width = src.detected().columns.len();

@@ -7,7 +7,7 @@ use crate::cli::KpisArgs as Args;
 use crate::error::Error;
 use crate::report;
 
-pub async fn run(args: Args) -> Result<ExitCode, Error> {
+pub(crate) async fn run(args: Args) -> Result<ExitCode, Error> {
     let client = super::connect(&args.connect)?;
     let catalog = client.catalog().await?;
     if let Some(path) = &args.save {
@@ -60,7 +60,7 @@ fn row(k: &KpiDetail) -> [String; 7] {
 }
 
 /// A plain-text table, columns padded by character count (team names carry umlauts).
-pub fn table(catalog: &Catalog) -> String {
+pub(crate) fn table(catalog: &Catalog) -> String {
     let header = [
         "KPI",
         "Interval",

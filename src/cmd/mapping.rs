@@ -8,7 +8,7 @@ use crate::error::Error;
 use crate::read::{Input, Source, SourceOptions};
 use crate::report;
 
-pub async fn run(cmd: MappingCommand) -> Result<ExitCode, Error> {
+pub(crate) async fn run(cmd: MappingCommand) -> Result<ExitCode, Error> {
     let MappingCommand::Init(args) = cmd;
     let catalog = match &args.catalog {
         Some(p) => crate::catalog::load_file(p)?,

@@ -1,14 +1,14 @@
 //! One module per subcommand, each the same shape: `run(args, ui)` resolves the settings,
 //! calls the library, and has [`crate::report`] say what happened. Wiring only.
 
-pub mod demo;
-pub mod emulator;
-pub mod export;
-pub mod import;
-pub mod inspect;
-pub mod kpis;
-pub mod mapping;
-pub mod undo;
+pub(crate) mod demo;
+pub(crate) mod emulator;
+pub(crate) mod export;
+pub(crate) mod import;
+pub(crate) mod inspect;
+pub(crate) mod kpis;
+pub(crate) mod mapping;
+pub(crate) mod undo;
 
 use std::process::ExitCode;
 
@@ -20,7 +20,7 @@ use crate::error::Error;
 use crate::settings::{self, ProcessEnv, Ui};
 
 /// Runs the parsed command line.
-pub async fn dispatch(command: Command, ui: Ui) -> Result<ExitCode, Error> {
+pub(crate) async fn dispatch(command: Command, ui: Ui) -> Result<ExitCode, Error> {
     match command {
         Command::Import(a) => import::run(a, ui).await,
         Command::Undo(a) => undo::run(a, ui).await,
@@ -34,14 +34,14 @@ pub async fn dispatch(command: Command, ui: Ui) -> Result<ExitCode, Error> {
 }
 
 /// A client from the connection flags, the environment and the config file.
-pub fn connect(args: &ConnectArgs) -> Result<Client, Error> {
+pub(crate) fn connect(args: &ConnectArgs) -> Result<Client, Error> {
     let cfg = settings::client(args, &ProcessEnv, &mut std::io::stdin().lock())?;
     Ok(Client::new(&cfg)?)
 }
 
 /// Ctrl-C: the first stops the client (waits end, nothing more is sent, what is in flight
 /// finishes); the second quits at once.
-pub fn on_interrupt(stop: CancellationToken) -> tokio::task::JoinHandle<()> {
+pub(crate) fn on_interrupt(stop: CancellationToken) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         if tokio::signal::ctrl_c().await.is_ok() {
             crate::report::note(crate::report::text::STOPPING);

@@ -10,7 +10,7 @@ use crate::report::{self, progress, text};
 use crate::settings::{self, ProcessEnv, Ui};
 use crate::upload::undo::{self, UndoPlan};
 
-pub async fn run(mut args: UndoArgs, ui: Ui) -> Result<ExitCode, Error> {
+pub(crate) async fn run(mut args: UndoArgs, ui: Ui) -> Result<ExitCode, Error> {
     let state_dir = settings::state_dir(
         args.state.state_dir.as_deref(),
         args.connect.config.as_deref(),

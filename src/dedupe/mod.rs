@@ -28,24 +28,24 @@ pub enum OnConflict {
 
 /// Entries grouped into records.
 #[derive(Debug, Default)]
-pub struct Records {
+pub(crate) struct Records {
     /// Sorted by record (date, KPI, team, sub-tile), then slot; each slot once.
-    pub entries: Vec<Entry>,
+    pub(crate) entries: Vec<Entry>,
     /// Each record's range in `entries`.
-    pub ranges: Vec<Range<usize>>,
+    pub(crate) ranges: Vec<Range<usize>>,
 }
 
 impl Records {
     /// Each record's entries.
-    pub fn iter(&self) -> impl Iterator<Item = &[Entry]> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &[Entry]> {
         self.ranges.iter().map(|r| &self.entries[r.clone()])
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.ranges.len()
     }
 
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.ranges.is_empty()
     }
 }
@@ -97,7 +97,7 @@ fn describe(index: &CatalogIndex, e: &Entry) -> String {
 
 /// Sorts `entries` into records and merges duplicates; conflicts and merges are added to
 /// `findings`.
-pub fn merge(
+pub(crate) fn merge(
     entries: Vec<Entry>,
     policy: OnConflict,
     index: &CatalogIndex,

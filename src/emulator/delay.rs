@@ -13,12 +13,12 @@ use tokio::sync::oneshot;
 
 type Request = (Instant, oneshot::Sender<()>);
 
-pub struct Delays {
+pub(crate) struct Delays {
     tx: Mutex<mpsc::Sender<Request>>,
 }
 
 impl Delays {
-    pub fn new() -> Delays {
+    pub(crate) fn new() -> Delays {
         let (tx, rx) = mpsc::channel::<Request>();
         let spawned = std::thread::Builder::new()
             .name("emulator-latency".into())
@@ -30,7 +30,7 @@ impl Delays {
     }
 
     /// Waits until `deadline`.
-    pub async fn until(&self, deadline: Instant) {
+    pub(crate) async fn until(&self, deadline: Instant) {
         let (tx, rx) = oneshot::channel();
         let sent = self
             .tx

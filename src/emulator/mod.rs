@@ -10,7 +10,7 @@
 
 mod conn;
 mod delay;
-pub mod store;
+pub(crate) mod store;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -36,22 +36,22 @@ use store::{Reject, StateFile, Store, Tenant, Written, check_range, parse_date, 
 
 /// Everything the emulator is started with.
 #[derive(Debug, Clone)]
-pub struct Options {
-    pub listen: SocketAddr,
-    pub user: String,
-    pub password: SecretString,
+pub(crate) struct Options {
+    pub(crate) listen: SocketAddr,
+    pub(crate) user: String,
+    pub(crate) password: SecretString,
     /// A user that authenticates but lacks the API permission (gets 403).
-    pub forbidden_user: Option<(String, SecretString)>,
-    pub strict_dates: bool,
-    pub delete_missing_status: u16,
-    pub latency: Duration,
-    pub fail_rate: f64,
-    pub throttle_rps: Option<u32>,
-    pub retry_after: bool,
-    pub reset_rate: f64,
-    pub seed: u64,
-    pub state: Option<PathBuf>,
-    pub log: Option<PathBuf>,
+    pub(crate) forbidden_user: Option<(String, SecretString)>,
+    pub(crate) strict_dates: bool,
+    pub(crate) delete_missing_status: u16,
+    pub(crate) latency: Duration,
+    pub(crate) fail_rate: f64,
+    pub(crate) throttle_rps: Option<u32>,
+    pub(crate) retry_after: bool,
+    pub(crate) reset_rate: f64,
+    pub(crate) seed: u64,
+    pub(crate) state: Option<PathBuf>,
+    pub(crate) log: Option<PathBuf>,
 }
 
 impl Default for Options {
@@ -77,7 +77,7 @@ impl Default for Options {
 
 /// Why the emulator could not start or stop cleanly.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
-pub enum EmulatorError {
+pub(crate) enum EmulatorError {
     #[error(transparent)]
     #[diagnostic(transparent)]
     Catalog(#[from] store::CatalogError),
@@ -107,8 +107,8 @@ struct Shared {
 }
 
 /// A running emulator. Dropping it does not stop it; call [`Running::shutdown`].
-pub struct Running {
-    pub addr: SocketAddr,
+pub(crate) struct Running {
+    pub(crate) addr: SocketAddr,
     shared: Arc<Shared>,
     stop: tokio::sync::oneshot::Sender<()>,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
@@ -116,17 +116,17 @@ pub struct Running {
 
 impl Running {
     /// The API base URL, `http://127.0.0.1:PORT/api`.
-    pub fn base_url(&self) -> String {
+    pub(crate) fn base_url(&self) -> String {
         format!("http://{}/api", self.addr)
     }
 
     /// Number of records in the store.
-    pub fn record_count(&self) -> usize {
+    pub(crate) fn record_count(&self) -> usize {
         self.shared.store.lock().map(|s| s.len()).unwrap_or(0)
     }
 
     /// Stops serving, waits for open requests, and writes the state file if one was given.
-    pub async fn shutdown(self) -> Result<(), EmulatorError> {
+    pub(crate) async fn shutdown(self) -> Result<(), EmulatorError> {
         let _ = self.stop.send(());
         let _ = self.task.await;
         save_state(&self.shared)
@@ -134,7 +134,7 @@ impl Running {
 }
 
 /// Loads the catalog (and the state file, if it exists), binds and starts serving.
-pub async fn start(tenant: Tenant, opts: Options) -> Result<Running, EmulatorError> {
+pub(crate) async fn start(tenant: Tenant, opts: Options) -> Result<Running, EmulatorError> {
     let mut store = Store::new(
         tenant,
         store::Rules {

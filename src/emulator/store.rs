@@ -11,13 +11,13 @@ use serde_json::Number;
 use uuid::Uuid;
 
 use crate::api::{ApiVersion, Catalog, Interval, KpiDetail, Record, RecordBody, RecordValue};
-pub use crate::catalog::CatalogError;
+pub(crate) use crate::catalog::CatalogError;
 
 /// A refused request: HTTP status and the message for the error body.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Reject {
-    pub status: u16,
-    pub message: String,
+pub(crate) struct Reject {
+    pub(crate) status: u16,
+    pub(crate) message: String,
 }
 
 fn reject(status: u16, message: impl Into<String>) -> Reject {
@@ -35,46 +35,36 @@ type Values = BTreeMap<(Uuid, bool), Number>;
 
 /// How the store treats what API.md leaves open.
 #[derive(Debug, Clone, Copy)]
-pub struct Rules {
+pub(crate) struct Rules {
     /// Reject WEEK records not on a Monday and MONTH records not on the 1st (else: move them).
-    pub strict_dates: bool,
+    pub(crate) strict_dates: bool,
     /// Status for DELETE of a record that does not exist (404 or 204).
-    pub delete_missing_status: u16,
+    pub(crate) delete_missing_status: u16,
 }
 
 /// The catalog as served: parsed details plus each KPI's JSON exactly as in the file.
 #[derive(Debug, Clone)]
-pub struct Tenant {
-    pub catalog: Catalog,
+pub(crate) struct Tenant {
+    pub(crate) catalog: Catalog,
     raw: HashMap<Uuid, serde_json::Value>,
-    order: Vec<Uuid>,
 }
 
 impl Tenant {
     /// Reads a catalog file `{"teams": [...], "kpis": [...]}`.
-    pub fn load(path: &Path) -> Result<Tenant, CatalogError> {
+    pub(crate) fn load(path: &Path) -> Result<Tenant, CatalogError> {
         let shown = path.display().to_string();
         let text = crate::catalog::read_file(path)?;
         Tenant::parse(&shown, &text)
     }
 
-    pub fn parse(shown: &str, text: &str) -> Result<Tenant, CatalogError> {
+    pub(crate) fn parse(shown: &str, text: &str) -> Result<Tenant, CatalogError> {
         let (catalog, raw_kpis) = crate::catalog::parse_file(shown, text)?;
-        let mut raw = HashMap::new();
-        let mut order = Vec::new();
-        for (kpi, raw_kpi) in catalog.kpis.iter().zip(raw_kpis) {
-            raw.insert(kpi.id, raw_kpi);
-            order.push(kpi.id);
-        }
-        Ok(Tenant {
-            catalog,
-            raw,
-            order,
-        })
+        let raw = catalog.kpis.iter().map(|k| k.id).zip(raw_kpis).collect();
+        Ok(Tenant { catalog, raw })
     }
 
     /// `GET /exchange/kpi`.
-    pub fn list(&self) -> serde_json::Value {
+    pub(crate) fn list(&self) -> serde_json::Value {
         serde_json::Value::Array(
             self.catalog
                 .kpis
@@ -85,16 +75,12 @@ impl Tenant {
     }
 
     /// `GET /exchange/kpi/{id}`: the object exactly as the catalog file has it.
-    pub fn detail_json(&self, id: Uuid) -> Option<&serde_json::Value> {
+    pub(crate) fn detail_json(&self, id: Uuid) -> Option<&serde_json::Value> {
         self.raw.get(&id)
     }
 
-    pub fn kpi(&self, id: Uuid) -> Option<&KpiDetail> {
+    pub(crate) fn kpi(&self, id: Uuid) -> Option<&KpiDetail> {
         self.catalog.kpis.iter().find(|k| k.id == id)
-    }
-
-    pub fn kpi_ids(&self) -> &[Uuid] {
-        &self.order
     }
 
     fn known_team(&self, id: Uuid) -> bool {
@@ -109,18 +95,18 @@ impl Tenant {
 
 /// The parsed path of a single-record request.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub struct PathKey {
-    pub date: NaiveDate,
-    pub team: Uuid,
-    pub kpi: Uuid,
-    pub sub_tile: Option<Uuid>,
+pub(crate) struct PathKey {
+    pub(crate) date: NaiveDate,
+    pub(crate) team: Uuid,
+    pub(crate) kpi: Uuid,
+    pub(crate) sub_tile: Option<Uuid>,
 }
 
-pub fn parse_uuid(what: &str, s: &str) -> Result<Uuid, Reject> {
+pub(crate) fn parse_uuid(what: &str, s: &str) -> Result<Uuid, Reject> {
     Uuid::parse_str(s).map_err(|_| reject(400, format!("{what} {s:?} is not a UUID")))
 }
 
-pub fn parse_date(what: &str, s: &str) -> Result<NaiveDate, Reject> {
+pub(crate) fn parse_date(what: &str, s: &str) -> Result<NaiveDate, Reject> {
     let ok_shape = s.len() == 10
         && s.bytes().enumerate().all(|(i, b)| {
             if i == 4 || i == 7 {
@@ -141,27 +127,27 @@ pub fn parse_date(what: &str, s: &str) -> Result<NaiveDate, Reject> {
 
 /// The records, and the rules they live by.
 #[derive(Debug)]
-pub struct Store {
-    pub tenant: Tenant,
-    pub rules: Rules,
+pub(crate) struct Store {
+    pub(crate) tenant: Tenant,
+    pub(crate) rules: Rules,
     records: BTreeMap<Key, Values>,
 }
 
 /// The state file: every record.
 #[derive(Debug, Default, Serialize, Deserialize)]
-pub struct StateFile {
-    pub records: Vec<Record>,
+pub(crate) struct StateFile {
+    pub(crate) records: Vec<Record>,
 }
 
 /// What a PUT did.
 #[derive(Debug, PartialEq, Eq, Clone, Copy)]
-pub enum Written {
+pub(crate) enum Written {
     Created,
     Updated,
 }
 
 impl Store {
-    pub fn new(tenant: Tenant, rules: Rules) -> Store {
+    pub(crate) fn new(tenant: Tenant, rules: Rules) -> Store {
         Store {
             tenant,
             rules,
@@ -169,17 +155,13 @@ impl Store {
         }
     }
 
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.records.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.records.is_empty()
     }
 
     /// Checks a record path against the catalog and the date rules, and gives the key the
     /// record is stored under (a non-strict store moves WEEK/MONTH dates onto their record date).
-    pub fn resolve(&self, segs: &[&str]) -> Result<(PathKey, &KpiDetail), Reject> {
+    pub(crate) fn resolve(&self, segs: &[&str]) -> Result<(PathKey, &KpiDetail), Reject> {
         let [date, team, kpi, rest @ ..] = segs else {
             return Err(reject(404, "no such endpoint"));
         };
@@ -260,7 +242,7 @@ impl Store {
     }
 
     /// Validates a PUT body against the KPI.
-    pub fn check_body(
+    pub(crate) fn check_body(
         kpi: &KpiDetail,
         body: &RecordBody,
         version: ApiVersion,
@@ -322,7 +304,7 @@ impl Store {
 
     /// Create or update. On create, target slots the body does not carry are set to 0 (the
     /// server's documented default); on update they keep what they had.
-    pub fn put(&mut self, key: PathKey, kpi: &KpiDetail, body: &RecordBody) -> Written {
+    pub(crate) fn put(&mut self, key: PathKey, kpi: &KpiDetail, body: &RecordBody) -> Written {
         let k = (key.kpi, key.date, key.team, key.sub_tile);
         let created = !self.records.contains_key(&k);
         let entry = self.records.entry(k).or_default();
@@ -341,19 +323,19 @@ impl Store {
         }
     }
 
-    pub fn get(&self, key: PathKey) -> Option<Record> {
+    pub(crate) fn get(&self, key: PathKey) -> Option<Record> {
         let k = (key.kpi, key.date, key.team, key.sub_tile);
         self.records.get(&k).map(|v| self.to_record(&k, v))
     }
 
-    pub fn delete(&mut self, key: PathKey) -> bool {
+    pub(crate) fn delete(&mut self, key: PathKey) -> bool {
         self.records
             .remove(&(key.kpi, key.date, key.team, key.sub_tile))
             .is_some()
     }
 
     /// Records of one KPI in `from..=to` (optionally one team), newest first.
-    pub fn range(
+    pub(crate) fn range(
         &self,
         kpi: Uuid,
         from: NaiveDate,
@@ -397,7 +379,7 @@ impl Store {
         }
     }
 
-    pub fn snapshot(&self) -> StateFile {
+    pub(crate) fn snapshot(&self) -> StateFile {
         StateFile {
             records: self
                 .records
@@ -408,7 +390,7 @@ impl Store {
     }
 
     /// Loads a state file's records (keys it cannot place are skipped and counted).
-    pub fn restore(&mut self, state: StateFile) -> usize {
+    pub(crate) fn restore(&mut self, state: StateFile) -> usize {
         let mut skipped = 0;
         for r in state.records {
             let (Some(date), Some(team), Some(kpi)) = (r.date, r.team_id, r.kpi_id) else {
@@ -428,7 +410,7 @@ impl Store {
 }
 
 /// Checks a `GET /exchange/kpi-data` range against the interval's limit.
-pub fn check_range(
+pub(crate) fn check_range(
     kpi: &KpiDetail,
     from: NaiveDate,
     to: NaiveDate,

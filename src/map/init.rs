@@ -12,21 +12,21 @@ use super::{ColumnsSection, FieldSpec, KpiSpec, Mapping, SourceSection, ValueSpe
 
 /// How sure a match is.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Match {
-    pub column: String,
-    pub what: String,
-    pub score: f64,
+pub(crate) struct Match {
+    pub(crate) column: String,
+    pub(crate) what: String,
+    pub(crate) score: f64,
 }
 
 /// A suggested mapping, how it was found, and whether it is safe to use unattended.
 #[derive(Debug, Clone)]
-pub struct Suggestion {
-    pub mapping: Mapping,
-    pub matches: Vec<Match>,
+pub(crate) struct Suggestion {
+    pub(crate) mapping: Mapping,
+    pub(crate) matches: Vec<Match>,
     /// Things the suggestion could not settle (the mapping then needs editing).
-    pub missing: Vec<String>,
+    pub(crate) missing: Vec<String>,
     /// Every match exact or case-insensitive, nothing missing.
-    pub confident: bool,
+    pub(crate) confident: bool,
 }
 
 const DATE: &[&str] = &[
@@ -106,7 +106,7 @@ fn best(header: &str, words: &[&str]) -> f64 {
 }
 
 /// Matches `columns` to roles and the catalog.
-pub fn suggest(columns: &[String], catalog: &Catalog) -> Suggestion {
+pub(crate) fn suggest(columns: &[String], catalog: &Catalog) -> Suggestion {
     let mut matches = Vec::new();
     let mut missing = Vec::new();
     let mut taken = vec![false; columns.len()];
@@ -287,7 +287,7 @@ impl Suggestion {
     }
 
     /// The mapping as a commented TOML file.
-    pub fn to_toml(&self, file: &str) -> String {
+    pub(crate) fn to_toml(&self, file: &str) -> String {
         let m = &self.mapping;
         let mut s = String::new();
         let _ = writeln!(

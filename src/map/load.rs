@@ -16,15 +16,15 @@ use super::{ColumnsSection, FieldSpec, KpiSpec, Mapping, SourceSection, ValueSpe
 #[error("{path}: {message}")]
 #[diagnostic(code(vsimport::mapping::invalid))]
 #[allow(clippy::result_large_err)]
-pub struct MappingError {
-    pub path: String,
-    pub message: String,
+pub(crate) struct MappingError {
+    pub(crate) path: String,
+    pub(crate) message: String,
     #[help]
-    pub help: Option<String>,
+    pub(crate) help: Option<String>,
     #[source_code]
-    pub src: Option<NamedSource<String>>,
+    pub(crate) src: Option<NamedSource<String>>,
     #[label("here")]
-    pub span: Option<SourceSpan>,
+    pub(crate) span: Option<SourceSpan>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -68,7 +68,7 @@ const TEMPLATES: &str =
 
 /// Parses and checks a mapping file's text; `shown` names it in errors.
 #[allow(clippy::result_large_err)] // boxed by the caller
-pub fn parse(shown: &str, text: &str) -> Result<Mapping, MappingError> {
+pub(crate) fn parse(shown: &str, text: &str) -> Result<Mapping, MappingError> {
     let err = |message: String, help: &str, span: Option<Range<usize>>| MappingError {
         path: shown.to_string(),
         message,

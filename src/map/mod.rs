@@ -10,7 +10,7 @@
 //! Anywhere a column is named, `{ value = "…" }` gives a constant instead (for columns the file
 //! lacks, e.g. the team of a one-team export).
 
-pub mod init;
+pub(crate) mod init;
 mod load;
 
 use std::collections::BTreeMap;
@@ -21,18 +21,18 @@ use serde::Deserialize;
 use crate::normalize::{DateOptions, DayOrder, Decimal};
 use crate::read::{SheetChoice, SourceOptions};
 use crate::suggest::did_you_mean;
-pub use load::MappingError;
+pub(crate) use load::MappingError;
 
 /// A column name, or a constant.
 #[derive(Debug, Clone, PartialEq)]
-pub enum FieldSpec {
+pub(crate) enum FieldSpec {
     Column(String),
     Const { value: String },
 }
 
 /// A value slot by name (or id), optionally a forecast (API v3).
 #[derive(Debug, Clone, PartialEq)]
-pub enum ValueSpec {
+pub(crate) enum ValueSpec {
     Name(String),
     Full { value: String, forecast: bool },
 }
@@ -104,7 +104,7 @@ impl<'de> Deserialize<'de> for ValueSpec {
 }
 
 impl ValueSpec {
-    pub fn target(&self) -> ValueTarget {
+    pub(crate) fn target(&self) -> ValueTarget {
         match self {
             ValueSpec::Name(n) => ValueTarget {
                 name: n.clone(),
@@ -121,12 +121,12 @@ impl ValueSpec {
 /// A wide-layout column: which KPI and slot it fills.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct KpiSpec {
-    pub kpi: String,
+pub(crate) struct KpiSpec {
+    pub(crate) kpi: String,
     #[serde(default = "actual")]
-    pub value: String,
+    pub(crate) value: String,
     #[serde(default)]
-    pub forecast: bool,
+    pub(crate) forecast: bool,
 }
 
 fn actual() -> String {
@@ -135,59 +135,59 @@ fn actual() -> String {
 
 /// The mapping's `[source]`: how to read the file.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct SourceSection {
+pub(crate) struct SourceSection {
     /// Sheet name, or 1-based number.
-    pub sheet: Option<toml::Value>,
-    pub header_row: Option<u64>,
-    pub delimiter: Option<String>,
+    pub(crate) sheet: Option<toml::Value>,
+    pub(crate) header_row: Option<u64>,
+    pub(crate) delimiter: Option<String>,
     /// A WHATWG encoding label.
-    pub encoding: Option<String>,
+    pub(crate) encoding: Option<String>,
     /// `","` or `"."`.
-    pub decimal: Option<String>,
+    pub(crate) decimal: Option<String>,
     /// chrono/strftime, e.g. `"%d.%m.%Y"`.
-    pub date_format: Option<String>,
-    pub dayfirst: Option<bool>,
-    pub max_cells: Option<u64>,
+    pub(crate) date_format: Option<String>,
+    pub(crate) dayfirst: Option<bool>,
+    pub(crate) max_cells: Option<u64>,
 }
 
 /// The mapping's `[columns]`.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ColumnsSection {
-    pub date: FieldSpec,
-    pub team: FieldSpec,
-    pub kpi: Option<FieldSpec>,
-    pub sub_tile: Option<FieldSpec>,
+pub(crate) struct ColumnsSection {
+    pub(crate) date: FieldSpec,
+    pub(crate) team: FieldSpec,
+    pub(crate) kpi: Option<FieldSpec>,
+    pub(crate) sub_tile: Option<FieldSpec>,
     /// Long layout: the column naming the value slot ("Actual", "Target", …).
-    pub value_name: Option<FieldSpec>,
+    pub(crate) value_name: Option<FieldSpec>,
     /// Long layout: the column with the amount.
-    pub value: Option<String>,
+    pub(crate) value: Option<String>,
 }
 
 /// A mapping file, checked ([`Mapping::load`]).
 #[derive(Debug, Clone, PartialEq)]
-pub struct Mapping {
-    pub source: SourceSection,
-    pub columns: ColumnsSection,
-    pub values: BTreeMap<String, ValueSpec>,
-    pub kpis: BTreeMap<String, KpiSpec>,
+pub(crate) struct Mapping {
+    pub(crate) source: SourceSection,
+    pub(crate) columns: ColumnsSection,
+    pub(crate) values: BTreeMap<String, ValueSpec>,
+    pub(crate) kpis: BTreeMap<String, KpiSpec>,
 }
 
 /// A resolved field: a column index (header-relative) or a constant.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Field {
+pub(crate) enum Field {
     Column(usize),
     Const(String),
 }
 
 /// A value slot to fill.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub struct ValueTarget {
-    pub name: String,
-    pub forecast: bool,
+pub(crate) struct ValueTarget {
+    pub(crate) name: String,
+    pub(crate) forecast: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
-pub enum Layout {
+pub(crate) enum Layout {
     Long {
         value_name: Field,
         amount: usize,
@@ -201,7 +201,7 @@ pub enum Layout {
 }
 
 impl Layout {
-    pub fn name(&self) -> &'static str {
+    pub(crate) fn name(&self) -> &'static str {
         match self {
             Layout::Long { .. } => "long",
             Layout::SemiWide { .. } => "semi-wide",
@@ -212,13 +212,13 @@ impl Layout {
 
 /// The mapping applied to one file's columns.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ColumnPlan {
-    pub date: Field,
-    pub team: Field,
+pub(crate) struct ColumnPlan {
+    pub(crate) date: Field,
+    pub(crate) team: Field,
     /// `None` only in the wide layout (each column names its KPI).
-    pub kpi: Option<Field>,
-    pub sub_tile: Option<Field>,
-    pub layout: Layout,
+    pub(crate) kpi: Option<Field>,
+    pub(crate) sub_tile: Option<Field>,
+    pub(crate) layout: Layout,
 }
 
 fn mapping_error(
@@ -238,7 +238,7 @@ fn mapping_error(
 impl Mapping {
     /// Reads and checks a mapping file: any mistake is one error at its line, before a row
     /// is read.
-    pub fn load(path: &Path) -> Result<Mapping, Box<MappingError>> {
+    pub(crate) fn load(path: &Path) -> Result<Mapping, Box<MappingError>> {
         let shown = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|e| {
             mapping_error(
@@ -251,12 +251,12 @@ impl Mapping {
     }
 
     /// Parses and checks a mapping's text; `shown` names it in errors.
-    pub fn parse(shown: &str, text: &str) -> Result<Mapping, Box<MappingError>> {
+    pub(crate) fn parse(shown: &str, text: &str) -> Result<Mapping, Box<MappingError>> {
         load::parse(shown, text).map_err(Box::new)
     }
 
     /// Every column the mapping names (for finding the header row).
-    pub fn column_names(&self) -> Vec<String> {
+    pub(crate) fn column_names(&self) -> Vec<String> {
         let mut v = Vec::new();
         let c = &self.columns;
         for f in [
@@ -281,7 +281,7 @@ impl Mapping {
 
     /// How to read the file, from `[source]` (checked at load), with the mapping's column
     /// names to find the header.
-    pub fn source_options(&self) -> SourceOptions {
+    pub(crate) fn source_options(&self) -> SourceOptions {
         let s = &self.source;
         let sheet = match &s.sheet {
             Some(toml::Value::String(n)) => Some(SheetChoice::parse(n)),
@@ -305,7 +305,7 @@ impl Mapping {
         }
     }
 
-    pub fn date_options(&self) -> DateOptions {
+    pub(crate) fn date_options(&self) -> DateOptions {
         DateOptions {
             format: self.source.date_format.clone(),
             order: self.source.dayfirst.map(|d| {
@@ -319,7 +319,7 @@ impl Mapping {
     }
 
     /// The decimal separator `[source]` names, if any.
-    pub fn decimal(&self) -> Option<Decimal> {
+    pub(crate) fn decimal(&self) -> Option<Decimal> {
         match self.source.decimal.as_deref().map(str::trim) {
             Some(",") => Some(Decimal::Comma),
             Some(".") => Some(Decimal::Point),
@@ -328,7 +328,7 @@ impl Mapping {
     }
 
     /// Applies the mapping to a file's header.
-    pub fn resolve(
+    pub(crate) fn resolve(
         &self,
         shown: &str,
         file: &str,
@@ -410,7 +410,7 @@ fn list(columns: &[String]) -> String {
 }
 
 /// A header column by name: exact, then ignoring case and surrounding spaces.
-pub fn find_column(columns: &[String], name: &str) -> Option<usize> {
+pub(crate) fn find_column(columns: &[String], name: &str) -> Option<usize> {
     columns.iter().position(|c| c == name).or_else(|| {
         let want = name.trim().to_lowercase();
         columns.iter().position(|c| c.trim().to_lowercase() == want)

@@ -13,7 +13,7 @@ const EXCEL_EPOCH_OFFSET: i64 = 25_569;
 
 /// What a date cell turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum DateParse {
+pub(crate) enum DateParse {
     /// A date; `had_time` when a non-midnight time part was dropped.
     Date { date: NaiveDate, had_time: bool },
     /// `a/b/yyyy` with both `a` and `b` at most 12: day-first or month-first is undecided.
@@ -22,18 +22,18 @@ pub enum DateParse {
 
 /// Which way `a/b/yyyy` reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DayOrder {
+pub(crate) enum DayOrder {
     DayFirst,
     MonthFirst,
 }
 
 /// Date parsing settings (from the mapping's `[source]`).
 #[derive(Debug, Clone, Default)]
-pub struct DateOptions {
+pub(crate) struct DateOptions {
     /// A chrono/strftime format that wins over detection, e.g. `%d.%m.%Y`.
-    pub format: Option<String>,
+    pub(crate) format: Option<String>,
     /// `dayfirst = true|false` in the mapping.
-    pub order: Option<DayOrder>,
+    pub(crate) order: Option<DayOrder>,
 }
 
 const MONTHS: [(&str, u32); 34] = [
@@ -82,7 +82,7 @@ fn month_name(s: &str) -> Option<u32> {
 }
 
 /// An Excel serial day number as a date (1900 system).
-pub fn excel_serial(serial: f64) -> Option<NaiveDate> {
+pub(crate) fn excel_serial(serial: f64) -> Option<NaiveDate> {
     if !serial.is_finite() || !(1.0..2_958_466.0).contains(&serial) {
         return None;
     }
@@ -171,7 +171,7 @@ fn fast_date(b: &[u8]) -> Option<NaiveDate> {
 }
 
 /// Parses a date written as text. `Err` says what was expected.
-pub fn parse_date_text(text: &str, opts: &DateOptions) -> Result<DateParse, String> {
+pub(crate) fn parse_date_text(text: &str, opts: &DateOptions) -> Result<DateParse, String> {
     let s = clean(text);
     if s.is_empty() {
         return Err("the date is empty".into());
@@ -299,7 +299,7 @@ pub fn parse_date_text(text: &str, opts: &DateOptions) -> Result<DateParse, Stri
 }
 
 /// A date cell: typed Excel dates, serial numbers, or text.
-pub fn parse_date(cell: &Cell<'_>, opts: &DateOptions) -> Result<DateParse, String> {
+pub(crate) fn parse_date(cell: &Cell<'_>, opts: &DateOptions) -> Result<DateParse, String> {
     match cell {
         Cell::Date(d) => Ok(date_only(*d)),
         Cell::DateTime(dt) => Ok(DateParse::Date {

@@ -11,13 +11,13 @@ mod date;
 mod number;
 mod time;
 
-pub use date::{DateOptions, DateParse, DayOrder, excel_serial, parse_date, parse_date_text};
-pub use number::{Decimal, NumParse, parse_number, parse_number_text};
-pub use time::{Minutes, parse_time, parse_time_text};
+pub(crate) use date::{DateOptions, DateParse, DayOrder, parse_date, parse_date_text};
+pub(crate) use number::{Decimal, NumParse, parse_number};
+pub(crate) use time::parse_time;
 
 /// `text` without surrounding white space and a leading `'` (Excel's text marker), without
 /// the cost of a Unicode-aware trim when both ends are plain ASCII.
-pub fn clean(text: &str) -> &str {
+pub(crate) fn clean(text: &str) -> &str {
     let b = text.as_bytes();
     let plain = b
         .first()

@@ -7,14 +7,14 @@ use crate::read::Cell;
 
 /// How a number's decimal separator reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decimal {
+pub(crate) enum Decimal {
     Point,
     Comma,
 }
 
 /// What a number cell turned out to be.
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum NumParse {
+pub(crate) enum NumParse {
     Number(f64),
     /// `1,234` or `1.234`: a thousands separator or a decimal one.
     Ambiguous {
@@ -90,7 +90,7 @@ fn fast_number(b: &[u8], decimal: Option<Decimal>) -> Option<f64> {
 /// Parses a number written as text: whitespace and a trailing `%` are dropped, thousands
 /// separators (`.` `,` `'` space) removed; with `decimal` unknown, the text decides where it
 /// can (`1.234,5`, `85,5`, `1,234.5`) and says when it cannot (`1,234`).
-pub fn parse_number_text(text: &str, decimal: Option<Decimal>) -> Result<NumParse, String> {
+pub(crate) fn parse_number_text(text: &str, decimal: Option<Decimal>) -> Result<NumParse, String> {
     if let Some(v) = fast_number(clean(text).as_bytes(), decimal) {
         return Ok(NumParse::Number(v));
     }
@@ -209,7 +209,7 @@ pub fn parse_number_text(text: &str, decimal: Option<Decimal>) -> Result<NumPars
 }
 
 /// A number cell.
-pub fn parse_number(cell: &Cell<'_>, decimal: Option<Decimal>) -> Result<NumParse, String> {
+pub(crate) fn parse_number(cell: &Cell<'_>, decimal: Option<Decimal>) -> Result<NumParse, String> {
     match cell {
         Cell::Int(i) => Ok(NumParse::Number(*i as f64)),
         Cell::Float(f) if f.is_finite() => Ok(NumParse::Number(*f)),

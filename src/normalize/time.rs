@@ -7,9 +7,9 @@ use crate::read::Cell;
 
 /// Minutes since midnight and whether seconds were dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Minutes {
-    pub minutes: u32,
-    pub dropped_seconds: bool,
+pub(crate) struct Minutes {
+    pub(crate) minutes: u32,
+    pub(crate) dropped_seconds: bool,
 }
 
 fn minutes_of(t: NaiveTime) -> Minutes {
@@ -20,7 +20,7 @@ fn minutes_of(t: NaiveTime) -> Minutes {
 }
 
 /// A time-of-day text: `14:43`, `14:43:20`, `2:43 PM`, `14.43`, or plain minutes `883`.
-pub fn parse_time_text(text: &str) -> Result<Minutes, String> {
+pub(crate) fn parse_time_text(text: &str) -> Result<Minutes, String> {
     let s = text.trim().trim_start_matches('\'');
     let lower = s.to_ascii_lowercase();
     let (clock, pm) = if let Some(x) = lower.strip_suffix("pm") {
@@ -87,7 +87,7 @@ pub fn parse_time_text(text: &str) -> Result<Minutes, String> {
 }
 
 /// A time-of-day cell for a `Time` KPI.
-pub fn parse_time(cell: &Cell<'_>) -> Result<Minutes, String> {
+pub(crate) fn parse_time(cell: &Cell<'_>) -> Result<Minutes, String> {
     let from_fraction = |f: f64| {
         let secs = (f * 86_400.0).round() as u32;
         Minutes {

@@ -14,28 +14,27 @@ use crate::record::{Origin, source_rows};
 
 /// The records to write.
 #[derive(Debug, Default)]
-pub struct Plan {
-    pub records: Records,
+pub(crate) struct Plan {
+    pub(crate) records: Records,
 }
 
 /// A record ready to send.
 #[derive(Debug, Clone)]
-pub struct PlannedRecord {
-    pub key: RecordKey,
-    pub values: Vec<RecordValue>,
+pub(crate) struct PlannedRecord {
+    pub(crate) key: RecordKey,
+    pub(crate) values: Vec<RecordValue>,
     /// Catalog indices (for names in reports).
-    pub kpi: u32,
-    pub team: u32,
-    pub sub_tile: u16,
+    pub(crate) kpi: u32,
+    pub(crate) team: u32,
     /// Source rows, ascending.
-    pub rows: Vec<u64>,
+    pub(crate) rows: Vec<u64>,
 }
 
 impl PlannedRecord {
     /// A short hash of the planned values: a journal entry counts only for the same values.
     /// (SipHash with fixed keys: should another Rust release hash differently, an interrupted
     /// import sends its acknowledged records once more, which a PUT allows.)
-    pub fn values_hash(&self) -> String {
+    pub(crate) fn values_hash(&self) -> String {
         use std::hash::{Hash, Hasher};
         let mut h = std::hash::DefaultHasher::new();
         for v in &self.values {
@@ -49,7 +48,7 @@ impl PlannedRecord {
 }
 
 /// A JSON number for a planned value: whole numbers as integers (`177`, not `177.0`).
-pub fn number(v: f64) -> Option<serde_json::Number> {
+pub(crate) fn number(v: f64) -> Option<serde_json::Number> {
     if v.fract() == 0.0 && v.abs() < 9.0e15 {
         Some(serde_json::Number::from(v as i64))
     } else {
@@ -59,7 +58,7 @@ pub fn number(v: f64) -> Option<serde_json::Number> {
 
 impl Plan {
     /// Plans `records`, adding what the plan shows to `findings`.
-    pub fn new(
+    pub(crate) fn new(
         records: Records,
         index: &CatalogIndex,
         origin: &Origin,
@@ -69,16 +68,12 @@ impl Plan {
         Plan { records }
     }
 
-    pub fn len(&self) -> usize {
-        self.records.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.records.is_empty()
     }
 
     /// The records as the API takes them, in plan order.
-    pub fn planned(&self, index: &CatalogIndex) -> Vec<PlannedRecord> {
+    pub(crate) fn planned(&self, index: &CatalogIndex) -> Vec<PlannedRecord> {
         self.records
             .iter()
             .map(|es| {
@@ -98,7 +93,6 @@ impl Plan {
                         .collect(),
                     kpi: e.kpi,
                     team: e.team,
-                    sub_tile: e.sub_tile,
                     rows: source_rows(es),
                 }
             })

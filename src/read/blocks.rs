@@ -19,7 +19,7 @@ const CHUNK: usize = 256 * 1024;
 /// Block buffers given back once parsed, to be filled again: a fresh 4 MiB buffer per block
 /// costs a thousand page faults (measured: 45,900 against 37,200 for a 41 MB export).
 #[derive(Clone, Default)]
-pub struct Spare(Arc<Mutex<Vec<Vec<u8>>>>);
+pub(crate) struct Spare(Arc<Mutex<Vec<Vec<u8>>>>);
 
 impl Spare {
     /// A buffer to fill (empty).
@@ -36,7 +36,7 @@ impl Spare {
     }
 
     /// Gives a parsed block's buffer back.
-    pub fn give(&self, buf: Vec<u8>) {
+    pub(crate) fn give(&self, buf: Vec<u8>) {
         if let Ok(mut v) = self.0.lock()
             && v.len() < 8
         {
@@ -46,15 +46,15 @@ impl Spare {
 }
 
 /// One block of decoded text.
-pub struct Block {
-    pub text: Vec<u8>,
+pub(crate) struct Block {
+    pub(crate) text: Vec<u8>,
     /// Offset of `text[0]` in the decoded text.
-    pub byte: u64,
+    pub(crate) byte: u64,
     /// 1-based line of `text[0]`.
-    pub line: u64,
+    pub(crate) line: u64,
 }
 
-pub struct Blocks {
+pub(crate) struct Blocks {
     input: Box<dyn Read + Send>,
     /// `None` for UTF-8: the bytes pass as they are.
     decoder: Option<Decoder>,
@@ -67,13 +67,13 @@ pub struct Blocks {
     /// Blocks are cut once this many bytes are pending.
     size: usize,
     raw: Vec<u8>,
-    pub spare: Spare,
+    pub(crate) spare: Spare,
 }
 
 impl Blocks {
     /// `input` starts after any byte-order mark of UTF-8 (`byte` is where the text starts);
     /// other encodings are decoded, their byte-order mark removed.
-    pub fn new(
+    pub(crate) fn new(
         input: Box<dyn Read + Send>,
         encoding: &'static Encoding,
         byte: u64,
@@ -124,7 +124,7 @@ impl Blocks {
     }
 
     /// The next block with at least `min_lines` line breaks (or the rest of the input).
-    pub fn next_block(&mut self, min_lines: usize) -> std::io::Result<Option<Block>> {
+    pub(crate) fn next_block(&mut self, min_lines: usize) -> std::io::Result<Option<Block>> {
         loop {
             if !self.eof && (self.pending.len() < self.size || !has_lines(&self.pending, min_lines))
             {

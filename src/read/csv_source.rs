@@ -24,9 +24,9 @@ const KEEP_PROBLEMS: usize = 1000;
 /// evenly and few buffers are in flight. Measured on the 41 MB benchmark export (1M rows,
 /// alternating runs, median wall time against the previous two-pass split): 1 MiB 0.89,
 /// 2 MiB 0.92, 4 MiB 0.98.
-pub const BLOCK: usize = 1 << 20;
+pub(crate) const BLOCK: usize = 1 << 20;
 
-pub struct CsvSource {
+pub(crate) struct CsvSource {
     /// The first block, whose first rows were read to find the header.
     first: Option<Part>,
     /// The rest of the text.
@@ -39,7 +39,7 @@ pub struct CsvSource {
 }
 
 /// One block's parser.
-pub struct Part {
+pub(crate) struct Part {
     reader: csv::Reader<Watch<Cursor<Vec<u8>>>>,
     /// Records read while looking for the header, after it, with their (line, byte).
     pending: VecDeque<(csv::ByteRecord, u64, u64)>,
@@ -85,12 +85,12 @@ impl Part {
     }
 
     /// The block's buffer, to be filled again.
-    pub fn into_buffer(self) -> Vec<u8> {
+    pub(crate) fn into_buffer(self) -> Vec<u8> {
         self.reader.into_inner().into_inner().into_inner()
     }
 
     /// Hands every row of the block to `f` (until it returns false).
-    pub fn for_each_row(
+    pub(crate) fn for_each_row(
         &mut self,
         width: usize,
         header_len: usize,
@@ -165,7 +165,7 @@ impl Part {
 
 impl CsvSource {
     /// Sniffs `prefix` (the first bytes; `rest` continues it) and reads up to the header.
-    pub fn open(
+    pub(crate) fn open(
         shown: &str,
         prefix: Vec<u8>,
         rest: Box<dyn Read + Send>,
@@ -315,18 +315,18 @@ impl CsvSource {
         ))
     }
 
-    pub fn header_len(&self) -> usize {
+    pub(crate) fn header_len(&self) -> usize {
         self.header_len
     }
 
     /// Where parsed parts give their buffers back.
-    pub fn spare(&self) -> Option<super::blocks::Spare> {
+    pub(crate) fn spare(&self) -> Option<super::blocks::Spare> {
         self.blocks.as_ref().map(|b| b.spare.clone())
     }
 
     /// The parts of the text still to read, in order: the first block, then one per block
     /// as the input is read.
-    pub fn parts(&mut self) -> impl Iterator<Item = Result<Part, std::io::Error>> + Send {
+    pub(crate) fn parts(&mut self) -> impl Iterator<Item = Result<Part, std::io::Error>> + Send {
         let delimiter = self.delimiter;
         let first = self.first.take().map(Ok);
         let mut blocks = self.blocks.take();
@@ -348,7 +348,7 @@ impl CsvSource {
 
     /// The cells of the records that start at `bytes` (offsets in the text), read again
     /// from the input's start.
-    pub fn fetch(
+    pub(crate) fn fetch(
         &self,
         again: &Again,
         bytes: &[u64],

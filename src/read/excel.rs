@@ -15,7 +15,7 @@ use super::{
 };
 use crate::suggest::did_you_mean;
 
-pub struct SheetSource {
+pub(crate) struct SheetSource {
     range: Range<Data>,
     /// Index (in `range.rows()`) of the header row.
     header_index: usize,
@@ -38,7 +38,7 @@ fn error_static(e: &calamine::CellErrorType) -> &'static str {
 }
 
 /// The spreadsheet error value spelled exactly by `s`, if any.
-pub fn error_literal(s: &str) -> Option<&'static str> {
+pub(crate) fn error_literal(s: &str) -> Option<&'static str> {
     const ERRORS: [&str; 8] = [
         "#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#DATA!",
     ];
@@ -118,7 +118,7 @@ fn parse_iso(s: &str) -> Option<Cell<'static>> {
 }
 
 /// One calamine value as a cell.
-pub fn convert(d: &Data) -> Cell<'_> {
+pub(crate) fn convert(d: &Data) -> Cell<'_> {
     match d {
         Data::Empty => Cell::Empty,
         Data::String(s) if s.is_empty() => Cell::Empty,
@@ -174,7 +174,7 @@ fn open_error(shown: &str, e: calamine::Error) -> ReadError {
 }
 
 impl SheetSource {
-    pub fn open(
+    pub(crate) fn open(
         shown: &str,
         bytes: Arc<[u8]>,
         format: Format,
@@ -390,7 +390,7 @@ impl SheetSource {
     }
 
     /// The cells of sheet row `number` (1-based), as text.
-    pub fn row_text(&self, number: u64, width: usize) -> Option<Vec<String>> {
+    pub(crate) fn row_text(&self, number: u64, width: usize) -> Option<Vec<String>> {
         let i = usize::try_from(number.checked_sub(u64::from(self.start_row) + 1)?).ok()?;
         let cells = self.range.rows().nth(i)?;
         Some(
@@ -402,7 +402,11 @@ impl SheetSource {
         )
     }
 
-    pub fn for_each_row(&mut self, width: usize, f: &mut dyn FnMut(&Row<'_>) -> bool) -> ReadStats {
+    pub(crate) fn for_each_row(
+        &mut self,
+        width: usize,
+        f: &mut dyn FnMut(&Row<'_>) -> bool,
+    ) -> ReadStats {
         let mut stats = ReadStats::default();
         for (i, cells) in self.range.rows().enumerate().skip(self.header_index + 1) {
             let cells = &cells[..cells.len().min(width.max(1))];

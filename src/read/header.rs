@@ -2,20 +2,20 @@
 //! above it are skipped.
 
 /// How many rows at the top are searched.
-pub const SEARCH_ROWS: usize = 50;
+pub(crate) const SEARCH_ROWS: usize = 50;
 
 /// One candidate row as text cells.
-pub struct Candidate {
+pub(crate) struct Candidate {
     /// 1-based row number.
-    pub number: u64,
-    pub cells: Vec<String>,
+    pub(crate) number: u64,
+    pub(crate) cells: Vec<String>,
     /// Per cell: true when the cell is a label (text that is not a number or a date).
-    pub label: Vec<bool>,
+    pub(crate) label: Vec<bool>,
 }
 
 /// Whether a text cell looks like data rather than a column name: a number (with decimal
 /// comma or point, thousands separators, percent) or a date/time (digits and `.`/`-`/`/`/`:`).
-pub fn looks_like_data(s: &str) -> bool {
+pub(crate) fn looks_like_data(s: &str) -> bool {
     let t = s.trim().trim_end_matches('%').trim();
     if t.is_empty() {
         return false;
@@ -32,16 +32,16 @@ pub fn looks_like_data(s: &str) -> bool {
 }
 
 /// The outcome: the chosen row (index into the candidates) and why.
-pub struct Choice {
-    pub index: usize,
-    pub note: String,
+pub(crate) struct Choice {
+    pub(crate) index: usize,
+    pub(crate) note: String,
 }
 
 /// Picks the header row. With expected column names, the row matching the most of them
 /// (case-insensitive) wins, earliest first. Otherwise, the first row whose non-empty cells
 /// are all labels and which has at least two of them and at least half as many as the widest
 /// row in the search window.
-pub fn choose(candidates: &[Candidate], expected: &[String]) -> Option<Choice> {
+pub(crate) fn choose(candidates: &[Candidate], expected: &[String]) -> Option<Choice> {
     let expected: Vec<String> = expected.iter().map(|e| e.trim().to_lowercase()).collect();
     if !expected.is_empty() {
         let mut best: Option<(usize, usize)> = None;
@@ -108,7 +108,7 @@ pub fn choose(candidates: &[Candidate], expected: &[String]) -> Option<Choice> {
 
 /// The header row: the configured one (1-based `row`), or the detected one. `Ok` is the
 /// candidate's index and a note saying how it was found; `Err` is (message, help).
-pub fn pick(
+pub(crate) fn pick(
     candidates: &[Candidate],
     configured: Option<u64>,
     expected: &[String],
@@ -139,7 +139,7 @@ pub fn pick(
 }
 
 /// The header's column names up to the last non-empty one.
-pub fn names(header: &Candidate) -> Vec<String> {
+pub(crate) fn names(header: &Candidate) -> Vec<String> {
     let width = header
         .cells
         .iter()

@@ -27,7 +27,7 @@ pub enum Input {
 
 impl Input {
     /// `-` is standard input; anything else a path.
-    pub fn from_arg(arg: &Path) -> Input {
+    pub(crate) fn from_arg(arg: &Path) -> Input {
         if arg.as_os_str() == "-" {
             Input::Stdin
         } else {
@@ -36,7 +36,7 @@ impl Input {
     }
 
     /// The name shown in messages and reports.
-    pub fn shown(&self) -> String {
+    pub(crate) fn shown(&self) -> String {
         match self {
             Input::Path(p) => p.display().to_string(),
             Input::Stdin => "<stdin>".to_string(),
@@ -44,7 +44,7 @@ impl Input {
     }
 
     /// The file's extension, lower case (empty for standard input).
-    pub fn extension(&self) -> String {
+    pub(crate) fn extension(&self) -> String {
         match self {
             Input::Path(p) => p
                 .extension()
@@ -58,7 +58,7 @@ impl Input {
 
 /// The content hash, filled in as the bytes pass.
 #[derive(Clone)]
-pub struct Digest {
+pub(crate) struct Digest {
     state: Arc<Mutex<DigestState>>,
 }
 
@@ -95,25 +95,25 @@ impl Digest {
     }
 
     /// The SHA-256 of every byte, once the input has been read to its end (when asked for).
-    pub fn sha256(&self) -> Option<String> {
+    pub(crate) fn sha256(&self) -> Option<String> {
         self.state.lock().ok().and_then(|s| s.done.clone())
     }
 }
 
 /// An opened input: a reader that hashes (and, for streams, copies) what passes through it.
-pub struct Opened {
-    pub shown: String,
+pub(crate) struct Opened {
+    pub(crate) shown: String,
     reader: Box<dyn Read + Send>,
-    pub digest: Digest,
+    pub(crate) digest: Digest,
     /// The size, for a regular file (progress, room for values).
-    pub len: Option<u64>,
+    pub(crate) len: Option<u64>,
     /// How to read the bytes again for rows rejected after the read.
-    pub again: Again,
+    pub(crate) again: Again,
 }
 
 /// The input's bytes, available again after the read.
 #[derive(Clone)]
-pub enum Again {
+pub(crate) enum Again {
     /// A regular file: the same handle, read again by offset.
     File(Arc<File>),
     /// A stream, copied as it was read.
@@ -122,7 +122,7 @@ pub enum Again {
 
 impl Again {
     /// A reader over the whole input from its start.
-    pub fn reader(&self) -> std::io::Result<Box<dyn Read + Send>> {
+    pub(crate) fn reader(&self) -> std::io::Result<Box<dyn Read + Send>> {
         let mut f = match self {
             Again::File(f) => f.try_clone()?,
             Again::Copy(f) => f
@@ -160,7 +160,7 @@ impl Read for Passing {
 
 impl Opened {
     /// Opens `input` for one pass; `hash`: compute its SHA-256 on the way.
-    pub fn open(input: &Input, hash: bool) -> Result<Opened, ReadError> {
+    pub(crate) fn open(input: &Input, hash: bool) -> Result<Opened, ReadError> {
         let shown = input.shown();
         let io = |what: &str, e: std::io::Error| {
             ReadError::new(
@@ -217,7 +217,7 @@ impl Opened {
     }
 
     /// The reader; every byte through it is hashed (and copied, for a stream).
-    pub fn into_reader(self) -> (Box<dyn Read + Send>, Digest, Again, Option<u64>) {
+    pub(crate) fn into_reader(self) -> (Box<dyn Read + Send>, Digest, Again, Option<u64>) {
         (self.reader, self.digest, self.again, self.len)
     }
 }

@@ -19,7 +19,7 @@ use std::sync::{Arc, Mutex};
 type Exception = (u64, u64, u64);
 
 #[derive(Clone, Default)]
-pub struct Lines {
+pub(crate) struct Lines {
     queue: Arc<Mutex<VecDeque<Exception>>>,
     /// Set once the first exception is noted: until then `fix` takes no lock.
     any: Arc<AtomicBool>,
@@ -27,7 +27,7 @@ pub struct Lines {
 
 impl Lines {
     /// The true (line, byte) of a record csv reports at (`line`, `byte`).
-    pub fn fix(&self, line: u64, byte: u64) -> (u64, u64) {
+    pub(crate) fn fix(&self, line: u64, byte: u64) -> (u64, u64) {
         if !self.any.load(Ordering::Acquire) {
             return (line, byte);
         }
@@ -66,7 +66,7 @@ enum Quote {
     MaybeEnd,
 }
 
-pub struct Watch<R> {
+pub(crate) struct Watch<R> {
     inner: R,
     lines: Lines,
     delimiter: u8,
@@ -89,7 +89,7 @@ pub struct Watch<R> {
 }
 
 impl<R: Read> Watch<R> {
-    pub fn new(inner: R, delimiter: u8, lines: Lines) -> Self {
+    pub(crate) fn new(inner: R, delimiter: u8, lines: Lines) -> Self {
         Watch {
             inner,
             lines,
@@ -108,7 +108,7 @@ impl<R: Read> Watch<R> {
     }
 
     /// The reader it watched.
-    pub fn into_inner(self) -> R {
+    pub(crate) fn into_inner(self) -> R {
         self.inner
     }
 

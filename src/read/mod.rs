@@ -34,9 +34,10 @@ use std::sync::Arc;
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
 
 use crate::diag::Diagnostic;
-pub use csv_source::BLOCK as CSV_BLOCK_BYTES;
+pub(crate) use csv_source::BLOCK as CSV_BLOCK_BYTES;
 pub use input::Input;
-pub use sniff::{Format, parse_delimiter};
+pub use sniff::Format;
+pub(crate) use sniff::parse_delimiter;
 
 /// One cell's value, borrowed from the row it came from.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -125,7 +126,7 @@ pub enum SheetChoice {
 
 impl SheetChoice {
     /// A number is a position, anything else a name.
-    pub fn parse(s: &str) -> SheetChoice {
+    pub(crate) fn parse(s: &str) -> SheetChoice {
         match s.trim().parse::<usize>() {
             Ok(n) if n > 0 => SheetChoice::Index(n),
             _ => SheetChoice::Name(s.to_string()),
@@ -136,24 +137,24 @@ impl SheetChoice {
 /// What the caller knows about the file (the mapping's `[source]` section, or flags).
 #[derive(Debug, Clone, Default)]
 pub struct SourceOptions {
-    pub sheet: Option<SheetChoice>,
+    pub(crate) sheet: Option<SheetChoice>,
     /// 1-based header row; detected when absent.
-    pub header_row: Option<u64>,
-    pub delimiter: Option<u8>,
-    pub encoding: Option<&'static encoding_rs::Encoding>,
+    pub(crate) header_row: Option<u64>,
+    pub(crate) delimiter: Option<u8>,
+    pub(crate) encoding: Option<&'static encoding_rs::Encoding>,
     /// Column names the mapping expects: they help find the header row.
-    pub expected_columns: Vec<String>,
+    pub(crate) expected_columns: Vec<String>,
     /// Refuse worksheets with more cells than this (a guard against decompression bombs).
-    pub max_cells: Option<u64>,
+    pub(crate) max_cells: Option<u64>,
     /// Compute the input's SHA-256 while reading it (for the journal of an import).
-    pub hash: bool,
+    pub(crate) hash: bool,
 }
 
 /// The largest workbook read into memory (compressed size).
-pub const MAX_WORKBOOK_BYTES: u64 = 512 << 20;
+pub(crate) const MAX_WORKBOOK_BYTES: u64 = 512 << 20;
 
 /// The default cell limit for one worksheet: 1M rows x 50 columns.
-pub const DEFAULT_MAX_CELLS: u64 = 50_000_000;
+pub(crate) const DEFAULT_MAX_CELLS: u64 = 50_000_000;
 
 /// What `open` found out, and how.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -182,12 +183,12 @@ pub struct Detected {
 #[derive(Debug, thiserror::Error)]
 #[error("{file}{}: {message}", sheet.as_ref().map(|s| format!(" › {s}")).unwrap_or_default())]
 pub struct ReadError {
-    pub file: String,
-    pub sheet: Option<String>,
-    pub message: String,
+    pub(crate) file: String,
+    pub(crate) sheet: Option<String>,
+    pub(crate) message: String,
     /// `vsimport::read::…`
-    pub code: String,
-    pub help: Option<String>,
+    pub(crate) code: String,
+    pub(crate) help: Option<String>,
 }
 
 impl miette::Diagnostic for ReadError {
@@ -223,19 +224,19 @@ impl ReadError {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ReadStats {
     /// Data rows handed to the callback.
-    pub rows: u64,
+    pub(crate) rows: u64,
     /// Rows below the header with no value at all (skipped).
-    pub empty_rows: u64,
+    pub(crate) empty_rows: u64,
     /// CSV rows with missing fields or values past the last named column.
-    pub ragged_rows: u64,
+    pub(crate) ragged_rows: u64,
 }
 
 /// One data row, borrowed from the reader.
 pub struct Row<'a> {
     /// 1-based row number (CSV: line the record starts on; Excel: sheet row).
-    pub number: u64,
+    pub(crate) number: u64,
     /// CSV: byte offset of the record's start in the decoded text.
-    pub byte: Option<u64>,
+    pub(crate) byte: Option<u64>,
     data: RowData<'a>,
 }
 
@@ -263,7 +264,7 @@ impl<'a> Row<'a> {
 
     /// The cell in column `i` (0-based, relative to the header); `Empty` past the row's end.
     /// Whether cell `i` is empty (or missing), without decoding it.
-    pub fn cell_is_empty(&self, i: usize) -> bool {
+    pub(crate) fn cell_is_empty(&self, i: usize) -> bool {
         match self.data {
             RowData::Csv(r) => r.get(i).is_none_or(str::is_empty),
             RowData::CsvBytes(r) => r.get(i).is_none_or(<[u8]>::is_empty),
@@ -382,21 +383,21 @@ impl Source {
     }
 
     /// The file's name as shown in messages, shared.
-    pub fn file_name(&self) -> &Arc<str> {
+    pub(crate) fn file_name(&self) -> &Arc<str> {
         &self.file
     }
 
-    pub fn sheet_name(&self) -> Option<&Arc<str>> {
+    pub(crate) fn sheet_name(&self) -> Option<&Arc<str>> {
         self.sheet.as_ref()
     }
 
     /// The size of a regular file (`None` for a stream).
-    pub fn size(&self) -> Option<u64> {
+    pub(crate) fn size(&self) -> Option<u64> {
         self.len
     }
 
     /// SHA-256 of the input's bytes, once it has been read to the end.
-    pub fn sha256(&self) -> Option<String> {
+    pub(crate) fn sha256(&self) -> Option<String> {
         self.digest.sha256()
     }
 
@@ -442,7 +443,7 @@ impl Source {
     /// on one of `threads` threads into a state made by `init`; the states come back in file
     /// order, so that appending them gives what one fold over all rows would. `progress` is
     /// told how far the read got (CSV: bytes; workbooks: rows).
-    pub fn fold_rows<S: Send>(
+    pub(crate) fn fold_rows<S: Send>(
         &mut self,
         threads: usize,
         init: impl Fn() -> S + Sync,
@@ -521,14 +522,14 @@ impl Source {
         Ok((states, total))
     }
 
-    pub fn take_problems(&mut self) -> Vec<Diagnostic> {
+    pub(crate) fn take_problems(&mut self) -> Vec<Diagnostic> {
         std::mem::take(&mut self.problems)
     }
 
     /// The cells of rows read before, as text, by row number: CSV rows by the byte offset
     /// they start at (read again from the input, which stays open or was copied), workbook
     /// rows from the sheet in memory. Rows that cannot be found are left out.
-    pub fn fetch(
+    pub(crate) fn fetch(
         &self,
         rows: &[(u64, Option<u64>)],
     ) -> Result<HashMap<u64, Vec<String>>, ReadError> {

@@ -19,7 +19,7 @@ pub enum Format {
 }
 
 impl Format {
-    pub fn name(self) -> &'static str {
+    pub(crate) fn name(self) -> &'static str {
         match self {
             Format::Csv => "CSV",
             Format::Xlsx => "Excel workbook (xlsx)",
@@ -32,11 +32,11 @@ impl Format {
 }
 
 /// How many bytes the sniffers look at.
-pub const PREFIX: usize = 64 * 1024;
+pub(crate) const PREFIX: usize = 64 * 1024;
 
 /// Decides the format from the first bytes, then the extension `e` (lower case; empty for
 /// standard input, where a zip archive's entries tell xlsx, xlsb and ods apart later).
-pub fn format(shown: &str, head: &[u8], e: &str) -> Result<Format, ReadError> {
+pub(crate) fn format(shown: &str, head: &[u8], e: &str) -> Result<Format, ReadError> {
     let head = &head[..head.len().min(8)];
     if head.is_empty() {
         return Err(ReadError::new(
@@ -98,7 +98,7 @@ fn not_a_spreadsheet(shown: &str, why: &str) -> ReadError {
 }
 
 /// The kind of an OOXML/ODF zip archive from its entries (for input without a name).
-pub fn zip_kind(bytes: &[u8]) -> Format {
+pub(crate) fn zip_kind(bytes: &[u8]) -> Format {
     let Ok(zip) = zip::ZipArchive::new(std::io::Cursor::new(bytes)) else {
         return Format::Xlsx;
     };
@@ -117,7 +117,7 @@ pub fn zip_kind(bytes: &[u8]) -> Format {
     }
 }
 
-pub fn io_error(shown: &str, e: std::io::Error) -> ReadError {
+pub(crate) fn io_error(shown: &str, e: std::io::Error) -> ReadError {
     ReadError::new(
         shown,
         "io",
@@ -127,7 +127,7 @@ pub fn io_error(shown: &str, e: std::io::Error) -> ReadError {
 }
 
 /// Reads until `buf` is full or the end of the input.
-pub fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
+pub(crate) fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
         match r.read(&mut buf[n..]) {
@@ -141,16 +141,16 @@ pub fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
 }
 
 /// A text file's encoding and how it was decided.
-pub struct EncodingChoice {
-    pub encoding: &'static Encoding,
+pub(crate) struct EncodingChoice {
+    pub(crate) encoding: &'static Encoding,
     /// Length of the byte-order mark at the start (skipped).
-    pub bom: usize,
-    pub note: String,
+    pub(crate) bom: usize,
+    pub(crate) note: String,
 }
 
 /// BOM first; then UTF-16 without BOM (NUL in every other byte); then UTF-8 if the prefix is
 /// valid UTF-8; else Windows-1252 (what Excel on Western European Windows writes).
-pub fn encoding(
+pub(crate) fn encoding(
     prefix: &[u8],
     forced: Option<&'static Encoding>,
 ) -> Result<EncodingChoice, &'static str> {
@@ -229,7 +229,7 @@ pub fn encoding(
 
 /// Picks the delimiter that splits the most lines into the same number of fields.
 /// Candidates: `,` `;` tab `|`. Quoted text is skipped. Ties go to the earlier candidate.
-pub fn delimiter(text: &str) -> (u8, String) {
+pub(crate) fn delimiter(text: &str) -> (u8, String) {
     const CANDIDATES: [u8; 4] = [b',', b';', b'\t', b'|'];
     let lines: Vec<&str> = text.lines().take(50).collect();
     // Drop a possibly cut last line when the prefix was full.
@@ -274,7 +274,7 @@ pub fn delimiter(text: &str) -> (u8, String) {
 }
 
 /// Parses a delimiter given as text: `,` `;` `tab` `|` or any single ASCII character.
-pub fn parse_delimiter(s: &str) -> Option<u8> {
+pub(crate) fn parse_delimiter(s: &str) -> Option<u8> {
     match s {
         "tab" | "\\t" | "\t" => Some(b'\t'),
         s if s.len() == 1 && s.is_ascii() => Some(s.as_bytes()[0]),
@@ -282,7 +282,7 @@ pub fn parse_delimiter(s: &str) -> Option<u8> {
     }
 }
 
-pub fn show_delimiter(c: u8) -> String {
+pub(crate) fn show_delimiter(c: u8) -> String {
     match c {
         b'\t' => "tab".into(),
         c => format!("'{}'", c as char),

@@ -134,7 +134,7 @@ fn scan(text: &[u8], limit: usize, out: &mut Vec<Dimensions>) -> Option<()> {
 
 /// The merged regions of `sheet` in the xlsx `bytes`, or `None` when the file does not look
 /// as expected.
-pub fn merged_regions(bytes: &[u8], sheet: &str) -> Option<Vec<Dimensions>> {
+pub(crate) fn merged_regions(bytes: &[u8], sheet: &str) -> Option<Vec<Dimensions>> {
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).ok()?;
     let entry = sheet_entry(&mut zip, sheet)?;
     let mut f = zip.by_name(&entry).ok()?;

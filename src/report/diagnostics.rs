@@ -37,12 +37,12 @@ impl SourceCode for LineSource {
 
 /// Which diagnostics to render, and how.
 #[derive(Debug, Clone, Copy, Default)]
-pub struct Shown {
+pub(crate) struct Shown {
     /// Every note (info), not only their counts.
-    pub notes: bool,
+    pub(crate) notes: bool,
     /// Errors only (`--quiet`): why rows were rejected, nothing else.
-    pub errors_only: bool,
-    pub color: bool,
+    pub(crate) errors_only: bool,
+    pub(crate) color: bool,
 }
 
 /// A diagnostic dressed for miette.
@@ -143,7 +143,7 @@ fn dressed<'d>(d: &'d Diagnostic, columns: &[String], first_column: u32) -> Dres
 
 /// Renders the diagnostics: errors, then warnings; notes only with `how.notes` (else
 /// counted); errors alone with `how.errors_only`.
-pub fn render(diags: &Diags, columns: &[String], first_column: u32, how: Shown) -> String {
+pub(crate) fn render(diags: &Diags, columns: &[String], first_column: u32, how: Shown) -> String {
     let verbose = how.notes;
     let mut out = String::new();
     let handler =

@@ -15,21 +15,21 @@ use crate::upload::engine::Outcome;
 use crate::upload::write::Written;
 
 #[derive(Debug, Serialize)]
-pub struct KpiPlan {
-    pub kpi: String,
-    pub interval: String,
-    pub records: u64,
-    pub values: u64,
-    pub teams: u64,
-    pub first_date: NaiveDate,
-    pub last_date: NaiveDate,
+pub(crate) struct KpiPlan {
+    pub(crate) kpi: String,
+    pub(crate) interval: String,
+    pub(crate) records: u64,
+    pub(crate) values: u64,
+    pub(crate) teams: u64,
+    pub(crate) first_date: NaiveDate,
+    pub(crate) last_date: NaiveDate,
 }
 
 #[derive(Debug, Serialize)]
-pub struct TeamPlan {
-    pub team: String,
-    pub records: u64,
-    pub values: u64,
+pub(crate) struct TeamPlan {
+    pub(crate) team: String,
+    pub(crate) records: u64,
+    pub(crate) values: u64,
 }
 
 #[derive(Debug, Serialize)]
@@ -69,121 +69,125 @@ pub struct Summary {
 
 /// A planned record with names, for `--records`.
 #[derive(Debug, Serialize)]
-pub struct RecordOut {
+pub(crate) struct RecordOut {
     #[serde(flatten)]
-    pub key: RecordKey,
-    pub kpi_name: String,
-    pub team_name: String,
-    pub values: Vec<ValueOut>,
-    pub rows: Vec<u64>,
+    pub(crate) key: RecordKey,
+    pub(crate) kpi_name: String,
+    pub(crate) team_name: String,
+    pub(crate) values: Vec<ValueOut>,
+    pub(crate) rows: Vec<u64>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct ValueOut {
-    pub name: String,
-    pub value: f64,
+pub(crate) struct ValueOut {
+    pub(crate) name: String,
+    pub(crate) value: f64,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub forecast: bool,
+    pub(crate) forecast: bool,
 }
 
 #[derive(Debug, Serialize)]
 pub struct Report {
-    pub version: u32,
-    pub file: String,
+    pub(crate) version: u32,
+    pub(crate) file: String,
     /// SHA-256 of the input's bytes.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<String>,
+    pub(crate) sha256: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sheet: Option<String>,
-    pub mapping: Option<String>,
-    pub layout: String,
-    pub mode: &'static str,
+    pub(crate) sheet: Option<String>,
+    pub(crate) mapping: Option<String>,
+    pub(crate) layout: String,
+    pub(crate) mode: &'static str,
     pub summary: Summary,
-    pub by_kpi: Vec<KpiPlan>,
-    pub by_team: Vec<TeamPlan>,
+    pub(crate) by_kpi: Vec<KpiPlan>,
+    pub(crate) by_team: Vec<TeamPlan>,
     /// Diagnostics kept (at most 1000 of each kind and column); `diagnostic_counts` has all.
-    pub diagnostics: Vec<DiagnosticOut>,
-    pub diagnostic_counts: Vec<DiagnosticCount>,
+    pub(crate) diagnostics: Vec<DiagnosticOut>,
+    pub(crate) diagnostic_counts: Vec<DiagnosticCount>,
     /// Every planned record with the rows it came from (only with `--records`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub records: Option<Vec<RecordOut>>,
+    pub(crate) records: Option<Vec<RecordOut>>,
     /// Records that differ from the server (`--diff` and imports; the first 1000, all with
     /// `--records`).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub changes: Option<Vec<ChangeOut>>,
+    pub(crate) changes: Option<Vec<ChangeOut>>,
     /// How the writing went (imports only).
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub upload: Option<UploadOut>,
+    pub(crate) upload: Option<UploadOut>,
 }
 
 /// A planned record that differs from the server's.
 #[derive(Debug, Serialize)]
-pub struct ChangeOut {
+pub(crate) struct ChangeOut {
     #[serde(flatten)]
-    pub key: RecordKey,
-    pub kpi_name: String,
-    pub team_name: String,
-    pub change: Change,
-    pub values: Vec<ValueChange>,
-    pub rows: Vec<u64>,
+    pub(crate) key: RecordKey,
+    pub(crate) kpi_name: String,
+    pub(crate) team_name: String,
+    pub(crate) change: Change,
+    pub(crate) values: Vec<ValueChange>,
+    pub(crate) rows: Vec<u64>,
 }
 
 /// The writing part of an import.
 #[derive(Debug, Serialize)]
-pub struct UploadOut {
+pub(crate) struct UploadOut {
     /// The import's id: `vsimport undo ID` reverts it.
-    pub run: String,
-    pub run_dir: String,
-    pub journal: String,
-    pub url: String,
+    pub(crate) run: String,
+    pub(crate) run_dir: String,
+    pub(crate) journal: String,
+    pub(crate) url: String,
     /// This run finished an interrupted run of the same import.
-    pub resumed: bool,
-    pub seconds: f64,
-    pub requests: u64,
-    pub requests_per_second: f64,
-    pub throttled: u64,
-    pub concurrency: usize,
-    pub min_concurrency: usize,
+    pub(crate) resumed: bool,
+    pub(crate) seconds: f64,
+    pub(crate) requests: u64,
+    pub(crate) requests_per_second: f64,
+    pub(crate) throttled: u64,
+    pub(crate) concurrency: usize,
+    pub(crate) min_concurrency: usize,
     /// Target values read from the server and sent back (`--keep-targets`).
-    pub targets_kept: u64,
+    pub(crate) targets_kept: u64,
     /// CPU seconds vsimport spent while writing (Linux only): against `seconds`, how busy the
     /// client was.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cpu_seconds: Option<f64>,
+    pub(crate) cpu_seconds: Option<f64>,
     /// Why the run stopped early, if it did.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub stopped: Option<String>,
+    pub(crate) stopped: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
-pub struct DiagnosticCount {
-    pub code: &'static str,
+pub(crate) struct DiagnosticCount {
+    pub(crate) code: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub column: Option<u32>,
-    pub count: usize,
+    pub(crate) column: Option<u32>,
+    pub(crate) count: usize,
 }
 
 /// A diagnostic as report.json has it: flat location fields.
 #[derive(Debug, Serialize)]
-pub struct DiagnosticOut {
-    pub code: &'static str,
-    pub severity: crate::diag::Severity,
-    pub file: String,
+pub(crate) struct DiagnosticOut {
+    pub(crate) code: &'static str,
+    pub(crate) severity: crate::diag::Severity,
+    pub(crate) file: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub sheet: Option<String>,
-    pub row: u64,
+    pub(crate) sheet: Option<String>,
+    pub(crate) row: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub column: Option<u32>,
+    pub(crate) column: Option<u32>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub column_name: Option<String>,
+    pub(crate) column_name: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub cell: Option<String>,
-    pub message: String,
+    pub(crate) cell: Option<String>,
+    pub(crate) message: String,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub help: Option<String>,
+    pub(crate) help: Option<String>,
 }
 
-pub fn diagnostic_out(d: &Diagnostic, columns: &[String], first_column: u32) -> DiagnosticOut {
+pub(crate) fn diagnostic_out(
+    d: &Diagnostic,
+    columns: &[String],
+    first_column: u32,
+) -> DiagnosticOut {
     DiagnosticOut {
         code: d.code,
         severity: d.severity,
@@ -229,19 +233,24 @@ fn summary(f: &Findings, plan: &Plan) -> Summary {
     }
 }
 
-pub struct Context<'a> {
-    pub file: String,
-    pub sha256: Option<String>,
-    pub sheet: Option<String>,
-    pub mapping: Option<String>,
-    pub layout: &'a str,
-    pub mode: &'static str,
-    pub columns: &'a [String],
-    pub first_column: u32,
+pub(crate) struct Context<'a> {
+    pub(crate) file: String,
+    pub(crate) sha256: Option<String>,
+    pub(crate) sheet: Option<String>,
+    pub(crate) mapping: Option<String>,
+    pub(crate) layout: &'a str,
+    pub(crate) mode: &'static str,
+    pub(crate) columns: &'a [String],
+    pub(crate) first_column: u32,
 }
 
 /// The document of a dry run: what was read and planned, and every diagnostic kept.
-pub fn report(plan: &Plan, findings: &Findings, index: &CatalogIndex, cx: &Context<'_>) -> Report {
+pub(crate) fn report(
+    plan: &Plan,
+    findings: &Findings,
+    index: &CatalogIndex,
+    cx: &Context<'_>,
+) -> Report {
     // Indexed by the catalog's KPI and team numbers: one array step per record; counted in
     // chunks on all cores and combined.
     use rayon::prelude::*;
@@ -355,7 +364,7 @@ pub fn report(plan: &Plan, findings: &Findings, index: &CatalogIndex, cx: &Conte
 }
 
 /// The planned records with names, for `--records`.
-pub fn planned_records(records: &[PlannedRecord], index: &CatalogIndex) -> Vec<RecordOut> {
+pub(crate) fn planned_records(records: &[PlannedRecord], index: &CatalogIndex) -> Vec<RecordOut> {
     records
         .iter()
         .map(|r| {
@@ -383,7 +392,7 @@ pub fn planned_records(records: &[PlannedRecord], index: &CatalogIndex) -> Vec<R
 
 impl Report {
     /// Adds the comparison with the server (`--diff`, and every import).
-    pub fn compared(
+    pub(crate) fn compared(
         &mut self,
         records: &[PlannedRecord],
         cmp: &Comparison,
@@ -413,7 +422,7 @@ impl Report {
     }
 
     /// Adds what the writing did (imports).
-    pub fn written(&mut self, w: &Written) {
+    pub(crate) fn written(&mut self, w: &Written) {
         self.mode = "import";
         let s = &mut self.summary;
         s.records_written = Some(w.written);
@@ -448,14 +457,14 @@ impl Report {
 }
 
 /// A record that was not written (failed or not sent), for failed.csv.
-pub struct Unwritten<'a> {
-    pub record: &'a PlannedRecord,
-    pub status: Option<u16>,
-    pub message: String,
+pub(crate) struct Unwritten<'a> {
+    pub(crate) record: &'a PlannedRecord,
+    pub(crate) status: Option<u16>,
+    pub(crate) message: String,
 }
 
 /// The records of `w` that were not written.
-pub fn unwritten<'a>(records: &'a [PlannedRecord], w: &Written) -> Vec<Unwritten<'a>> {
+pub(crate) fn unwritten<'a>(records: &'a [PlannedRecord], w: &Written) -> Vec<Unwritten<'a>> {
     records
         .iter()
         .zip(&w.outcome)

@@ -12,7 +12,7 @@ use crate::findings::RejectedRow;
 use crate::persist::write_atomic_with;
 
 /// Writes `dir/report.json`.
-pub fn write_report(dir: &Path, report: &Report) -> Result<(), Error> {
+pub(crate) fn write_report(dir: &Path, report: &Report) -> Result<(), Error> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
     let path = dir.join("report.json");
     let json = serde_json::to_vec_pretty(report).map_err(|e| Error::io(path.display(), e))?;
@@ -20,7 +20,7 @@ pub fn write_report(dir: &Path, report: &Report) -> Result<(), Error> {
 }
 
 /// A cell that Excel would run as a formula (`= + - @`, tab, CR) gets a leading `'`.
-pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
+pub(crate) fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
     if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
         std::borrow::Cow::Owned(format!("'{cell}"))
     } else {
@@ -32,7 +32,7 @@ pub fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
 /// `vsimport_row` and `vsimport_problems`. UTF-8 with a byte-order mark (so Excel and a
 /// re-import both read it right) and the input's delimiter (comma for workbooks). A row's
 /// cells are the ones kept when it was read, or (for rows rejected after the read) `fetched`.
-pub fn write_rejected(
+pub(crate) fn write_rejected(
     dir: &Path,
     columns: &[String],
     delimiter: u8,
@@ -77,7 +77,7 @@ pub fn write_rejected(
 /// Writes `dir/failed.csv` (one row per record that was not written: key, names, one column
 /// per value, status, message and source rows) and `dir/failed.mapping.toml`, with which
 /// `vsimport import failed.csv --mapping failed.mapping.toml` sends them again.
-pub fn write_failed(
+pub(crate) fn write_failed(
     dir: &Path,
     failed: &[Unwritten<'_>],
     index: &CatalogIndex,

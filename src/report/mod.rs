@@ -3,18 +3,18 @@
 //! what was written ([`text`]), the report document ([`document`]), the files beside it
 //! ([`files`]: report.json, rejected.csv, failed.csv) and progress bars ([`progress`]).
 
-pub mod diagnostics;
-pub mod document;
-pub mod files;
-pub mod progress;
-pub mod text;
+pub(crate) mod diagnostics;
+pub(crate) mod document;
+pub(crate) mod files;
+pub(crate) mod progress;
+pub(crate) mod text;
 
 use std::io::Write;
 
 use miette::{Diagnostic, GraphicalReportHandler, GraphicalTheme};
 
 /// The theme for diagnostics: colours only when the settings say the terminal wants them.
-pub fn theme(color: bool) -> GraphicalTheme {
+pub(crate) fn theme(color: bool) -> GraphicalTheme {
     if color {
         GraphicalTheme::unicode()
     } else {
@@ -23,7 +23,7 @@ pub fn theme(color: bool) -> GraphicalTheme {
 }
 
 /// Renders a diagnostic at a fixed width, so output is stable in logs and tests.
-pub fn render(diag: &dyn Diagnostic, color: bool) -> String {
+pub(crate) fn render(diag: &dyn Diagnostic, color: bool) -> String {
     let mut out = String::new();
     let handler = GraphicalReportHandler::new_themed(theme(color)).with_width(100);
     if handler.render_report(&mut out, diag).is_err() {
@@ -33,35 +33,35 @@ pub fn render(diag: &dyn Diagnostic, color: bool) -> String {
 }
 
 /// Writes to standard output (what the command produces). A closed pipe is not an error.
-pub fn out(text: &str) {
+pub(crate) fn out(text: &str) {
     let mut o = std::io::stdout().lock();
     let _ = o.write_all(text.as_bytes()).and_then(|_| o.flush());
 }
 
 /// Writes text to standard error as it is.
-pub fn err(text: &str) {
+pub(crate) fn err(text: &str) {
     let mut e = std::io::stderr().lock();
     let _ = e.write_all(text.as_bytes());
 }
 
 /// Writes a line to standard error (notices, warnings, errors).
-pub fn note(text: &str) {
+pub(crate) fn note(text: &str) {
     let mut e = std::io::stderr().lock();
     let _ = writeln!(e, "{text}");
 }
 
 /// `1234567` as `1,234,567` (indicatif's `HumanCount`).
-pub fn thousands(n: u64) -> String {
+pub(crate) fn thousands(n: u64) -> String {
     indicatif::HumanCount(n).to_string()
 }
 
 /// `one` for 1, else `many`.
-pub fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
+pub(crate) fn plural<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
     if n == 1 { one } else { many }
 }
 
 /// `1 record`, `1,234 records`.
-pub fn count(n: u64, one: &str, many: &str) -> String {
+pub(crate) fn count(n: u64, one: &str, many: &str) -> String {
     format!("{} {}", thousands(n), plural(n, one, many))
 }
 

@@ -24,25 +24,25 @@ fn styled(len: Option<u64>, template: &str, quiet: bool) -> ProgressBar {
 }
 
 /// A spinner with a running count: "reading data.csv  123,456 rows  (45,678/s)".
-pub fn counter(what: &str, unit: &str, quiet: bool) -> ProgressBar {
+pub(crate) fn counter(what: &str, unit: &str, quiet: bool) -> ProgressBar {
     let t = format!("{{spinner}} {what}  {{human_pos}} {unit}  ({{rate}})  {{elapsed}}");
     styled(None, &t, quiet)
 }
 
 /// A bar over `len` items with rate and ETA; its message shows retries and failures.
-pub fn bar(len: u64, what: &str, quiet: bool) -> ProgressBar {
+pub(crate) fn bar(len: u64, what: &str, quiet: bool) -> ProgressBar {
     let t =
         format!("{what} [{{bar:30}}] {{human_pos}}/{{human_len}}  {{rate}}  ETA {{eta}}  {{msg}}");
     styled(Some(len), &t, quiet)
 }
 
 /// A spinner with a message and the time so far, for waits without a count.
-pub fn spinner(what: &str, quiet: bool) -> ProgressBar {
+pub(crate) fn spinner(what: &str, quiet: bool) -> ProgressBar {
     styled(None, &format!("{{spinner}} {what}  {{elapsed}}"), quiet)
 }
 
 /// A bar over a file's bytes with rate and ETA: "checking data.csv [=====>   ] 12 MiB/41 MiB".
-pub fn bytes(len: u64, what: &str, quiet: bool) -> ProgressBar {
+pub(crate) fn bytes(len: u64, what: &str, quiet: bool) -> ProgressBar {
     let t =
         format!("{what} [{{bar:30}}] {{bytes}}/{{total_bytes}}  {{bytes_per_sec}}  ETA {{eta}}");
     styled(Some(len), &t, quiet)

@@ -10,7 +10,7 @@ use super::{count, plural, thousands as t};
 use crate::upload::write::Written;
 
 /// The plan as text: what will be written, per KPI and per team.
-pub fn plan(r: &Report) -> String {
+pub(crate) fn plan(r: &Report) -> String {
     let s = &r.summary;
     let mut out = String::new();
     let _ = writeln!(
@@ -99,7 +99,7 @@ pub fn plan(r: &Report) -> String {
 }
 
 /// The comparison with the server as text: counts, then the changed records (old -> new).
-pub fn diff(r: &Report, all: bool) -> String {
+pub(crate) fn diff(r: &Report, all: bool) -> String {
     let s = &r.summary;
     let mut out = String::new();
     let _ = writeln!(
@@ -159,7 +159,7 @@ pub fn diff(r: &Report, all: bool) -> String {
 }
 
 /// What an import wrote, with where the reports are and how to undo it.
-pub fn written(w: &Written, r: &Report) -> String {
+pub(crate) fn written(w: &Written, r: &Report) -> String {
     let mut out = String::new();
     let secs = w.sent.elapsed.as_secs_f64();
     let earlier = if w.already > 0 {
@@ -233,7 +233,7 @@ pub fn written(w: &Written, r: &Report) -> String {
 }
 
 /// An interrupted run of the same import is being finished.
-pub fn resuming(run: &str, started: &str, acked: usize) -> String {
+pub(crate) fn resuming(run: &str, started: &str, acked: usize) -> String {
     format!(
         "finishing the interrupted run {run} of this import (started {started}, {} written): records the server already holds are not sent again (--restart starts afresh)",
         count(acked as u64, "record", "records")
@@ -241,7 +241,7 @@ pub fn resuming(run: &str, started: &str, acked: usize) -> String {
 }
 
 /// Incomplete journal lines were ignored.
-pub fn torn_journal(journal: &Path, torn: usize) -> String {
+pub(crate) fn torn_journal(journal: &Path, torn: usize) -> String {
     format!(
         "{}: {} ignored (the last run was cut off while writing it)",
         journal.display(),
@@ -254,10 +254,10 @@ pub fn torn_journal(journal: &Path, torn: usize) -> String {
 }
 
 /// The first Ctrl-C.
-pub const STOPPING: &str = "\nstopping: waiting for the requests in flight (Ctrl-C again quits at once); run the same command again to finish";
+pub(crate) const STOPPING: &str = "\nstopping: waiting for the requests in flight (Ctrl-C again quits at once); run the same command again to finish";
 
 /// `--no-partial` held the import back.
-pub fn held_back(rejected: u64) -> String {
+pub(crate) fn held_back(rejected: u64) -> String {
     format!(
         "nothing written: {} rejected and --no-partial is set",
         count(rejected, "row was", "rows were")
@@ -265,7 +265,7 @@ pub fn held_back(rejected: u64) -> String {
 }
 
 /// Where the report files went.
-pub fn report_files(dir: &Path, unwritten: bool) -> String {
+pub(crate) fn report_files(dir: &Path, unwritten: bool) -> String {
     format!(
         "report: {} (report.json, rejected.csv{})",
         dir.display(),
@@ -274,7 +274,7 @@ pub fn report_files(dir: &Path, unwritten: bool) -> String {
 }
 
 /// The columns were matched to the catalog without a mapping file.
-pub fn auto_mapping(matches: &[(String, String)]) -> String {
+pub(crate) fn auto_mapping(matches: &[(String, String)]) -> String {
     format!(
         "no --mapping given: columns matched to the catalog ({}); `vsimport mapping init` saves this mapping",
         matches
@@ -286,7 +286,7 @@ pub fn auto_mapping(matches: &[(String, String)]) -> String {
 }
 
 /// What undoing an import will do (or would, with `--dry-run`).
-pub fn undo_plan(p: &crate::upload::undo::UndoPlan, dry_run: bool) -> String {
+pub(crate) fn undo_plan(p: &crate::upload::undo::UndoPlan, dry_run: bool) -> String {
     let f = &p.file;
     let verb = if dry_run { "would" } else { "will" };
     let mut out = String::new();
@@ -334,7 +334,7 @@ pub fn undo_plan(p: &crate::upload::undo::UndoPlan, dry_run: bool) -> String {
 }
 
 /// The records an undo could not restore or delete, and why.
-pub fn undo_problems(u: &crate::upload::undo::Undone) -> String {
+pub(crate) fn undo_problems(u: &crate::upload::undo::Undone) -> String {
     let mut out = String::new();
     for (key, why) in &u.problems {
         let _ = writeln!(out, "could not undo {key}: {why}");
@@ -343,7 +343,7 @@ pub fn undo_problems(u: &crate::upload::undo::Undone) -> String {
 }
 
 /// What an undo did.
-pub fn undone(u: &crate::upload::undo::Undone) -> String {
+pub(crate) fn undone(u: &crate::upload::undo::Undone) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -357,7 +357,7 @@ pub fn undone(u: &crate::upload::undo::Undone) -> String {
 }
 
 /// The import was undone before.
-pub fn already_undone(id: &str, marker: &Path) -> String {
+pub(crate) fn already_undone(id: &str, marker: &Path) -> String {
     format!(
         "import {id} was already undone ({}); --force undoes it again",
         marker.display()

@@ -13,35 +13,35 @@ use crate::error::Error;
 /// The config file. Unknown keys are an error, so a typo does not silently do nothing.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct ConfigFile {
-    pub url: Option<String>,
-    pub tenant: Option<String>,
-    pub user: Option<String>,
+pub(crate) struct ConfigFile {
+    pub(crate) url: Option<String>,
+    pub(crate) tenant: Option<String>,
+    pub(crate) user: Option<String>,
     /// A shell command whose standard output is the password (e.g. `pass show vs/api`).
-    pub password_command: Option<String>,
-    pub api_version: Option<u8>,
-    pub allow_http: Option<bool>,
-    pub timeout_secs: Option<u64>,
+    pub(crate) password_command: Option<String>,
+    pub(crate) api_version: Option<u8>,
+    pub(crate) allow_http: Option<bool>,
+    pub(crate) timeout_secs: Option<u64>,
     /// Requests in flight at most (`--concurrency`).
-    pub concurrency: Option<u32>,
+    pub(crate) concurrency: Option<u32>,
     /// Requests per second at most (`--max-rps`).
-    pub max_rps: Option<f64>,
+    pub(crate) max_rps: Option<f64>,
     /// Attempts per request (`--max-attempts`).
-    pub max_attempts: Option<u32>,
+    pub(crate) max_attempts: Option<u32>,
     /// First backoff in milliseconds (`--retry-base-ms`).
-    pub retry_base_ms: Option<u64>,
+    pub(crate) retry_base_ms: Option<u64>,
     /// Longest wait before a retry, in seconds (`--retry-cap`).
-    pub retry_cap_secs: Option<u64>,
+    pub(crate) retry_cap_secs: Option<u64>,
     /// Where journals and undo data are kept (`--state-dir`).
-    pub state_dir: Option<PathBuf>,
+    pub(crate) state_dir: Option<PathBuf>,
 }
 
 /// The keys a config file may have, for the error message.
-pub const KEYS: &str = "url, tenant, user, password_command, api_version, allow_http, timeout_secs, concurrency, max_rps, max_attempts, retry_base_ms, retry_cap_secs, state_dir";
+pub(crate) const KEYS: &str = "url, tenant, user, password_command, api_version, allow_http, timeout_secs, concurrency, max_rps, max_attempts, retry_base_ms, retry_cap_secs, state_dir";
 
 /// The default config file: `$XDG_CONFIG_HOME/vsimport/config.toml`, else
 /// `~/.config/vsimport/config.toml` (`%APPDATA%\vsimport\config.toml` on Windows).
-pub fn default_config_path(env: &dyn Env) -> Option<PathBuf> {
+pub(crate) fn default_config_path(env: &dyn Env) -> Option<PathBuf> {
     let base = if cfg!(windows) {
         env.path("APPDATA")
     } else {
@@ -52,7 +52,10 @@ pub fn default_config_path(env: &dyn Env) -> Option<PathBuf> {
 }
 
 /// Reads the config file: an explicit one must exist; the default one may be absent.
-pub fn load_config(explicit_path: Option<&Path>, env: &dyn Env) -> Result<ConfigFile, Error> {
+pub(crate) fn load_config(
+    explicit_path: Option<&Path>,
+    env: &dyn Env,
+) -> Result<ConfigFile, Error> {
     let (path, explicit) = match explicit_path
         .map(Path::to_path_buf)
         .or_else(|| env.path("VSIMPORT_CONFIG"))

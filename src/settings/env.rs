@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 /// Where environment variables come from.
-pub trait Env {
+pub(crate) trait Env {
     /// The variable's value; empty counts as unset.
     fn var(&self, key: &str) -> Option<String>;
 
@@ -15,7 +15,7 @@ pub trait Env {
 }
 
 /// The process environment.
-pub struct ProcessEnv;
+pub(crate) struct ProcessEnv;
 
 impl Env for ProcessEnv {
     fn var(&self, key: &str) -> Option<String> {
@@ -30,16 +30,16 @@ impl Env for ProcessEnv {
 }
 
 /// The system's directory for temporary files (`TMPDIR`, …).
-pub fn temp_dir() -> PathBuf {
+pub(crate) fn temp_dir() -> PathBuf {
     std::env::temp_dir()
 }
 
 #[cfg(test)]
-pub mod fixed {
+pub(crate) mod fixed {
     use std::collections::HashMap;
 
     /// A fixed environment for tests.
-    pub struct MapEnv(pub HashMap<&'static str, String>);
+    pub(crate) struct MapEnv(pub HashMap<&'static str, String>);
 
     impl super::Env for MapEnv {
         fn var(&self, key: &str) -> Option<String> {
@@ -47,7 +47,7 @@ pub mod fixed {
         }
     }
 
-    pub fn env(pairs: &[(&'static str, &str)]) -> MapEnv {
+    pub(crate) fn env(pairs: &[(&'static str, &str)]) -> MapEnv {
         let mut m: HashMap<&'static str, String> =
             pairs.iter().map(|(k, v)| (*k, v.to_string())).collect();
         m.entry("HOME")

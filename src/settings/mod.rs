@@ -6,8 +6,8 @@
 //! (for how to read the input), default. The password comes from `--password-stdin`, else
 //! `VS_PASSWORD`, else the config file's `password_command`; it is never accepted as a flag.
 
-pub mod config;
-pub mod env;
+pub(crate) mod config;
+pub(crate) mod env;
 mod password;
 
 use std::io::{IsTerminal, Read};
@@ -23,7 +23,7 @@ use crate::error::Error;
 use crate::map::Mapping;
 use crate::read::{Input, SheetChoice, SourceOptions};
 use crate::upload::write::WriteOptions;
-pub use env::{Env, ProcessEnv};
+pub(crate) use env::{Env, ProcessEnv};
 
 pub(crate) fn settings_error(message: impl Into<String>, help: impl Into<String>) -> Error {
     Error::Settings {
@@ -34,16 +34,16 @@ pub(crate) fn settings_error(message: impl Into<String>, help: impl Into<String>
 
 /// How the terminal output looks.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Ui {
-    pub verbose: u8,
-    pub quiet: bool,
+pub(crate) struct Ui {
+    pub(crate) verbose: u8,
+    pub(crate) quiet: bool,
     /// Colours in diagnostics.
-    pub color: bool,
+    pub(crate) color: bool,
 }
 
 impl Ui {
     /// From the global flags and the environment (`NO_COLOR`, `CLICOLOR_FORCE`, a terminal).
-    pub fn resolve(verbose: u8, quiet: bool, color: Color, env: &dyn Env) -> Ui {
+    pub(crate) fn resolve(verbose: u8, quiet: bool, color: Color, env: &dyn Env) -> Ui {
         let color = match color {
             Color::Always => true,
             Color::Never => false,
@@ -61,13 +61,13 @@ impl Ui {
 }
 
 /// The log filter: `RUST_LOG` when set.
-pub fn log_filter(env: &dyn Env) -> Option<String> {
+pub(crate) fn log_filter(env: &dyn Env) -> Option<String> {
     env.var("RUST_LOG")
 }
 
 /// Resolves the connection flags, the environment and the config file into a client
 /// configuration: the server, the credentials, and the limits of every request.
-pub fn client(
+pub(crate) fn client(
     args: &ConnectArgs,
     env: &dyn Env,
     stdin: &mut dyn Read,
@@ -179,7 +179,7 @@ fn proxy_configured(url: &str, env: &dyn Env) -> bool {
 /// The state directory: `--state-dir`, else `VS_STATE_DIR`, else the config file's
 /// `state_dir`, else `$XDG_STATE_HOME/vsimport`, else `~/.local/state/vsimport`
 /// (`%LOCALAPPDATA%\vsimport` on Windows).
-pub fn state_dir(
+pub(crate) fn state_dir(
     flag: Option<&Path>,
     config: Option<&Path>,
     env: &dyn Env,
@@ -211,7 +211,7 @@ pub fn state_dir(
 }
 
 /// The emulator's password: `--password`, else `VS_EMULATOR_PASSWORD`, else `demo`.
-pub fn emulator_password(flag: Option<&str>, env: &dyn Env) -> SecretString {
+pub(crate) fn emulator_password(flag: Option<&str>, env: &dyn Env) -> SecretString {
     SecretString::from(
         flag.map(str::to_string)
             .or_else(|| env.var("VS_EMULATOR_PASSWORD"))
@@ -220,7 +220,10 @@ pub fn emulator_password(flag: Option<&str>, env: &dyn Env) -> SecretString {
 }
 
 /// The input flags as read options (over the mapping's `[source]`, when there is one).
-pub fn source_options(args: &SourceArgs, over: SourceOptions) -> Result<SourceOptions, Error> {
+pub(crate) fn source_options(
+    args: &SourceArgs,
+    over: SourceOptions,
+) -> Result<SourceOptions, Error> {
     let mut opts = over;
     if let Some(s) = &args.sheet {
         opts.sheet = Some(SheetChoice::parse(s));
@@ -249,37 +252,36 @@ pub fn source_options(args: &SourceArgs, over: SourceOptions) -> Result<SourceOp
 
 /// Everything `import` (and each file of `watch`) runs with.
 #[derive(Debug)]
-pub struct Import {
-    pub input: Input,
+pub(crate) struct Import {
+    pub(crate) input: Input,
     /// The mapping file, checked, and its name as shown; `None`: suggested from the columns.
-    pub mapping: Option<(Mapping, String)>,
+    pub(crate) mapping: Option<(Mapping, String)>,
     /// How to read the input: flags over the mapping's `[source]`.
-    pub source: SourceOptions,
-    pub dry_run: bool,
+    pub(crate) source: SourceOptions,
     /// Compare with the server (`--diff`, and every import).
-    pub compare: bool,
+    pub(crate) compare: bool,
     /// A saved catalog instead of the server's.
-    pub catalog: Option<PathBuf>,
+    pub(crate) catalog: Option<PathBuf>,
     /// `--report DIR`.
-    pub report_dir: Option<PathBuf>,
-    pub format: Format,
-    pub on_conflict: OnConflict,
+    pub(crate) report_dir: Option<PathBuf>,
+    pub(crate) format: Format,
+    pub(crate) on_conflict: OnConflict,
     /// Every note, and every changed record.
-    pub notes: bool,
+    pub(crate) notes: bool,
     /// Every planned record in the JSON report.
-    pub records: bool,
-    pub threads: usize,
+    pub(crate) records: bool,
+    pub(crate) threads: usize,
     /// Write nothing when any row was rejected.
-    pub no_partial: bool,
+    pub(crate) no_partial: bool,
     /// How to write (imports only).
-    pub write: Option<WriteOptions>,
+    pub(crate) write: Option<WriteOptions>,
     /// The server (`None` only for a dry run against a saved catalog).
-    pub client: Option<ClientConfig>,
-    pub ui: Ui,
+    pub(crate) client: Option<ClientConfig>,
+    pub(crate) ui: Ui,
 }
 
 /// Resolves `import`'s flags.
-pub fn import(
+pub(crate) fn import(
     args: &ImportArgs,
     ui: Ui,
     env: &dyn Env,
@@ -337,7 +339,6 @@ pub fn import(
         input,
         mapping,
         source,
-        dry_run,
         compare,
         catalog: args.catalog.clone(),
         report_dir: args.report.clone(),

@@ -13,15 +13,15 @@ use crate::catalog::CatalogIndex;
 use crate::plan::PlannedRecord;
 
 /// The planned records next to the server's current ones.
-pub struct Comparison {
-    pub current: Current,
+pub(crate) struct Comparison {
+    pub(crate) current: Current,
     /// Per planned record, in plan order.
-    pub changes: Vec<(Change, Vec<ValueChange>)>,
+    pub(crate) changes: Vec<(Change, Vec<ValueChange>)>,
 }
 
 impl Comparison {
     /// Reads the server's records for `records` and compares.
-    pub async fn read(
+    pub(crate) async fn read(
         client: &Client,
         index: &CatalogIndex,
         records: &[PlannedRecord],
@@ -35,20 +35,20 @@ impl Comparison {
         Ok(Comparison { current, changes })
     }
 
-    pub fn count(&self, c: Change) -> u64 {
+    pub(crate) fn count(&self, c: Change) -> u64 {
         self.changes.iter().filter(|(x, _)| *x == c).count() as u64
     }
 }
 
 /// What the server holds now, by record key.
-pub type Current = HashMap<RecordKey, Vec<RecordValue>>;
+pub(crate) type Current = HashMap<RecordKey, Vec<RecordValue>>;
 
 /// Reads the server's current records for `keys`: per KPI, one `GET /exchange/kpi-data` per
 /// window of the interval's range limit that holds a planned date (as many at once as the
 /// client's limit allows).
 /// When the server's answers do not carry the key fields (the public schema does not show
 /// them), the records of that window are read one by one instead.
-pub async fn read_current(
+pub(crate) async fn read_current(
     client: &Client,
     index: &CatalogIndex,
     keys: &[RecordKey],
@@ -145,7 +145,7 @@ pub async fn read_current(
 /// How a planned record compares with the server.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
-pub enum Change {
+pub(crate) enum Change {
     New,
     Changed,
     Unchanged,
@@ -153,12 +153,12 @@ pub enum Change {
 
 /// One value that differs from the server's.
 #[derive(Debug, Clone, Serialize)]
-pub struct ValueChange {
-    pub name: String,
+pub(crate) struct ValueChange {
+    pub(crate) name: String,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub forecast: bool,
-    pub old: Option<serde_json::Number>,
-    pub new: serde_json::Number,
+    pub(crate) forecast: bool,
+    pub(crate) old: Option<serde_json::Number>,
+    pub(crate) new: serde_json::Number,
 }
 
 fn same(a: &serde_json::Number, b: &serde_json::Number) -> bool {
@@ -169,7 +169,7 @@ fn same(a: &serde_json::Number, b: &serde_json::Number) -> bool {
 }
 
 /// Whether every value of `part` is in `whole` with the same number.
-pub fn holds(whole: &[RecordValue], part: &[RecordValue]) -> bool {
+pub(crate) fn holds(whole: &[RecordValue], part: &[RecordValue]) -> bool {
     part.iter().all(|p| {
         whole.iter().any(|w| {
             w.kpi_value_id == p.kpi_value_id && w.forecast == p.forecast && same(&w.value, &p.value)
@@ -178,7 +178,7 @@ pub fn holds(whole: &[RecordValue], part: &[RecordValue]) -> bool {
 }
 
 /// Compares a planned record with the server's record (if any).
-pub fn classify(
+pub(crate) fn classify(
     kpi: &KpiDetail,
     planned: &[RecordValue],
     current: Option<&Vec<RecordValue>>,
@@ -214,7 +214,7 @@ pub fn classify(
 /// The body to send: the planned values plus, with `keep_targets`, the server's current
 /// values of the target slots the file does not carry (so the server does not reset them).
 /// Returns the values and how many were kept from the server.
-pub fn body_values(
+pub(crate) fn body_values(
     kpi: &KpiDetail,
     planned: &[RecordValue],
     current: Option<&Vec<RecordValue>>,

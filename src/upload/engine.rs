@@ -17,20 +17,20 @@ use crate::api::{ApiError, Client, RecordBody, RecordKey, Tally};
 
 /// What to do with one record.
 #[derive(Debug, Clone)]
-pub enum Op {
+pub(crate) enum Op {
     Put(RecordBody),
     Delete,
 }
 
 #[derive(Debug, Clone)]
-pub struct Task {
-    pub key: RecordKey,
-    pub op: Op,
+pub(crate) struct Task {
+    pub(crate) key: RecordKey,
+    pub(crate) op: Op,
 }
 
 /// How one record ended.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Outcome {
+pub(crate) enum Outcome {
     /// The server acknowledged it (for a DELETE, 404 means it was already gone).
     Done { status: u16 },
     /// Given up: the last answer or transport error.
@@ -44,24 +44,24 @@ pub enum Outcome {
 }
 
 impl Outcome {
-    pub fn is_done(&self) -> bool {
+    pub(crate) fn is_done(&self) -> bool {
         matches!(self, Outcome::Done { .. })
     }
 }
 
 /// The result of a run: one outcome per task, in task order, and the counters.
 #[derive(Debug)]
-pub struct Sent {
-    pub outcomes: Vec<Outcome>,
+pub(crate) struct Sent {
+    pub(crate) outcomes: Vec<Outcome>,
     /// Requests, retries and throttling answers of this run.
-    pub tally: Tally,
-    pub elapsed: Duration,
+    pub(crate) tally: Tally,
+    pub(crate) elapsed: Duration,
     /// Why the run stopped before the end, if it did.
-    pub stopped: Option<String>,
+    pub(crate) stopped: Option<String>,
     /// The lowest the adaptive concurrency went.
-    pub min_concurrency: usize,
+    pub(crate) min_concurrency: usize,
     /// CPU time this process spent while sending (Linux; `None` elsewhere).
-    pub cpu: Option<Duration>,
+    pub(crate) cpu: Option<Duration>,
 }
 
 /// This process's CPU time so far (user + system), from `/proc/self/stat` (Linux).
@@ -75,7 +75,7 @@ fn process_cpu() -> Option<Duration> {
 
 /// Called with a task's index and status once the server acknowledged it; an error stops
 /// the run (nothing more is sent).
-pub type OnDone = dyn Fn(usize, u16) -> Result<(), String> + Send + Sync;
+pub(crate) type OnDone = dyn Fn(usize, u16) -> Result<(), String> + Send + Sync;
 
 struct Shared {
     client: Client,
@@ -129,7 +129,7 @@ fn fatal(e: &ApiError) -> bool {
 }
 
 /// Runs every task; returns when all have an outcome (or the run stopped).
-pub async fn run(
+pub(crate) async fn run(
     client: Client,
     direct_writes: bool,
     tasks: Arc<Vec<Task>>,

@@ -24,18 +24,18 @@ use crate::error::Error;
 
 /// The first line of a journal.
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Header {
-    pub journal: u32,
+pub(crate) struct Header {
+    pub(crate) journal: u32,
     /// The input file as it was named.
-    pub file: String,
+    pub(crate) file: String,
     /// SHA-256 of the input file.
-    pub sha256: String,
+    pub(crate) sha256: String,
     /// The API base the records were written to.
-    pub url: String,
+    pub(crate) url: String,
     /// When the first run of this import started (RFC 3339).
-    pub started: String,
+    pub(crate) started: String,
     /// The run whose undo data covers this import.
-    pub run: String,
+    pub(crate) run: String,
 }
 
 /// One line after the header, as read back: an acknowledged record, or the end of a run.
@@ -58,20 +58,20 @@ struct Ack {
     values: String,
 }
 
-pub struct Journal {
-    pub path: PathBuf,
-    pub header: Header,
+pub(crate) struct Journal {
+    pub(crate) path: PathBuf,
+    pub(crate) header: Header,
     /// Acknowledged records of earlier runs: key → values hash.
-    pub acked: HashMap<String, String>,
+    pub(crate) acked: HashMap<String, String>,
     /// Lines that were not whole (at most the last one after a kill).
-    pub torn: usize,
+    pub(crate) torn: usize,
     file: Mutex<File>,
     /// Whole lines not yet written.
     pending: Mutex<Vec<u8>>,
 }
 
 /// The journal file of an import of `sha256` into `url`.
-pub fn journal_path(state: &Path, sha256: &str, url: &str) -> PathBuf {
+pub(crate) fn journal_path(state: &Path, sha256: &str, url: &str) -> PathBuf {
     let key = super::state::sha256_hex(format!("{sha256}\n{url}").as_bytes(), 24);
     state.join("journals").join(format!("{key}.jsonl"))
 }
@@ -79,7 +79,7 @@ pub fn journal_path(state: &Path, sha256: &str, url: &str) -> PathBuf {
 impl Journal {
     /// Opens the journal for `header.sha256` + `header.url`, reading what earlier runs
     /// acknowledged (unless `restart`), or starts a new one with `header`.
-    pub fn open(state: &Path, header: Header, restart: bool) -> Result<Journal, Error> {
+    pub(crate) fn open(state: &Path, header: Header, restart: bool) -> Result<Journal, Error> {
         let path = journal_path(state, &header.sha256, &header.url);
         if let Some(dir) = path.parent() {
             super::state::ensure_dir(dir)?;
@@ -128,12 +128,12 @@ impl Journal {
     }
 
     /// Whether an earlier run had this record acknowledged with these values.
-    pub fn is_acked(&self, key: &str, values: &str) -> bool {
+    pub(crate) fn is_acked(&self, key: &str, values: &str) -> bool {
         self.acked.get(key).is_some_and(|v| v == values)
     }
 
     /// Adds one acknowledged record; it reaches the file with the next [`Journal::flush`].
-    pub fn ack(&self, key: &str, values: &str, status: u16) -> Result<(), Error> {
+    pub(crate) fn ack(&self, key: &str, values: &str, status: u16) -> Result<(), Error> {
         #[derive(Serialize)]
         struct Line<'a> {
             key: &'a str,
@@ -153,7 +153,7 @@ impl Journal {
     }
 
     /// Writes the collected lines (one write).
-    pub fn flush(&self) -> Result<(), Error> {
+    pub(crate) fn flush(&self) -> Result<(), Error> {
         let lines = {
             let mut pending = self.pending.lock().map_err(|_| self.poisoned())?;
             if pending.is_empty() {
@@ -168,7 +168,7 @@ impl Journal {
 
     /// Closes the journal of a run that wrote everything: a later import of the same file is
     /// a new run.
-    pub fn finish(&self) -> Result<(), Error> {
+    pub(crate) fn finish(&self) -> Result<(), Error> {
         let line = serde_json::json!({
             "finished": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
         });
@@ -182,7 +182,7 @@ impl Journal {
     }
 
     /// Writes what is left and flushes the journal to the disk (at the end of a run).
-    pub fn sync(&self) -> Result<(), Error> {
+    pub(crate) fn sync(&self) -> Result<(), Error> {
         self.flush()?;
         match self.file.lock() {
             Ok(f) => f.sync_data().map_err(|e| Error::io(self.path.display(), e)),

@@ -7,9 +7,9 @@
 //! - [`undo`]: the previous values of every record an import touches.
 //! - [`state`]: where journals and run directories live.
 
-pub mod compare;
-pub mod engine;
-pub mod journal;
-pub mod state;
-pub mod undo;
-pub mod write;
+pub(crate) mod compare;
+pub(crate) mod engine;
+pub(crate) mod journal;
+pub(crate) mod state;
+pub(crate) mod undo;
+pub(crate) mod write;

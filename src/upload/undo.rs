@@ -18,29 +18,29 @@ use crate::catalog::CatalogIndex;
 use crate::error::Error;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct UndoFile {
-    pub version: u32,
-    pub run: String,
+pub(crate) struct UndoFile {
+    pub(crate) version: u32,
+    pub(crate) run: String,
     /// When the import started (RFC 3339).
-    pub created: String,
+    pub(crate) created: String,
     /// The API base the import wrote to.
-    pub url: String,
-    pub file: String,
-    pub records: Vec<UndoRecord>,
+    pub(crate) url: String,
+    pub(crate) file: String,
+    pub(crate) records: Vec<UndoRecord>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct UndoRecord {
+pub(crate) struct UndoRecord {
     #[serde(flatten)]
-    pub key: RecordKey,
+    pub(crate) key: RecordKey,
     /// The server's values before the import; `None` when the import created the record.
-    pub before: Option<Vec<RecordValue>>,
+    pub(crate) before: Option<Vec<RecordValue>>,
     /// The values the import sent.
-    pub after: Vec<RecordValue>,
+    pub(crate) after: Vec<RecordValue>,
 }
 
 /// `STATE/runs/ID`.
-pub fn run_dir(state: &Path, id: &str) -> PathBuf {
+pub(crate) fn run_dir(state: &Path, id: &str) -> PathBuf {
     state.join("runs").join(id)
 }
 
@@ -56,7 +56,7 @@ fn check_id(id: &str) -> Result<(), Error> {
     Ok(())
 }
 
-pub fn save(dir: &Path, undo: &UndoFile) -> Result<PathBuf, Error> {
+pub(crate) fn save(dir: &Path, undo: &UndoFile) -> Result<PathBuf, Error> {
     super::state::ensure_dir(dir)?;
     let path = dir.join("undo.json");
     let json = serde_json::to_vec(undo).map_err(|e| Error::io(path.display(), e))?;
@@ -64,7 +64,7 @@ pub fn save(dir: &Path, undo: &UndoFile) -> Result<PathBuf, Error> {
     Ok(path)
 }
 
-pub fn load(state: &Path, id: &str) -> Result<UndoFile, Error> {
+pub(crate) fn load(state: &Path, id: &str) -> Result<UndoFile, Error> {
     check_id(id)?;
     let path = run_dir(state, id).join("undo.json");
     let text = std::fs::read(&path).map_err(|e| {
@@ -85,23 +85,23 @@ pub fn load(state: &Path, id: &str) -> Result<UndoFile, Error> {
 }
 
 /// What undoing an import will do.
-pub struct UndoPlan {
-    pub file: UndoFile,
-    pub tasks: Vec<Task>,
-    pub to_restore: u64,
-    pub to_delete: u64,
+pub(crate) struct UndoPlan {
+    pub(crate) file: UndoFile,
+    pub(crate) tasks: Vec<Task>,
+    pub(crate) to_restore: u64,
+    pub(crate) to_delete: u64,
     /// Records the import created that are gone already.
-    pub gone: u64,
+    pub(crate) gone: u64,
     /// Records changed after the import (left alone without `force`), and a few of their keys.
-    pub skipped: u64,
-    pub skipped_examples: Vec<String>,
+    pub(crate) skipped: u64,
+    pub(crate) skipped_examples: Vec<String>,
     /// Values the import added to existing records (they stay: the API cannot remove one).
-    pub added_slots: u64,
+    pub(crate) added_slots: u64,
 }
 
 impl UndoPlan {
     /// Compares the import's records with the server's now.
-    pub async fn new(
+    pub(crate) async fn new(
         client: &Client,
         index: &CatalogIndex,
         file: UndoFile,
@@ -173,21 +173,21 @@ impl UndoPlan {
 
 /// What an undo did.
 #[derive(Debug, Serialize)]
-pub struct Undone {
-    pub at: String,
-    pub restored: u64,
-    pub deleted: u64,
-    pub skipped: u64,
-    pub failed: u64,
+pub(crate) struct Undone {
+    pub(crate) at: String,
+    pub(crate) restored: u64,
+    pub(crate) deleted: u64,
+    pub(crate) skipped: u64,
+    pub(crate) failed: u64,
     #[serde(skip)]
-    pub seconds: f64,
+    pub(crate) seconds: f64,
     /// Records that could not be undone, and why.
     #[serde(skip)]
-    pub problems: Vec<(String, String)>,
+    pub(crate) problems: Vec<(String, String)>,
 }
 
 /// Carries out an undo plan; when everything was undone, marks the run as undone.
-pub async fn undo(
+pub(crate) async fn undo(
     client: &Client,
     direct_writes: bool,
     plan: &UndoPlan,
@@ -230,7 +230,7 @@ pub async fn undo(
 }
 
 /// The marker an undone run gets.
-pub fn undone_marker(run_dir: &Path) -> PathBuf {
+pub(crate) fn undone_marker(run_dir: &Path) -> PathBuf {
     run_dir.join("undone.json")
 }
 

@@ -24,64 +24,64 @@ use crate::plan::PlannedRecord;
 
 /// How to write.
 #[derive(Debug, Clone)]
-pub struct WriteOptions {
+pub(crate) struct WriteOptions {
     /// Leave out records the server already holds with the same values.
-    pub skip_unchanged: bool,
+    pub(crate) skip_unchanged: bool,
     /// Send the server's target values back for records whose file has no targets.
-    pub keep_targets: bool,
+    pub(crate) keep_targets: bool,
     /// Ignore an interrupted run's journal and send everything.
-    pub restart: bool,
+    pub(crate) restart: bool,
     /// Writes on direct connections (no proxy in the way).
-    pub direct_writes: bool,
+    pub(crate) direct_writes: bool,
     /// Where journals and run directories live.
-    pub state_dir: PathBuf,
+    pub(crate) state_dir: PathBuf,
 }
 
 /// The input being imported, as the journal knows it.
 #[derive(Debug, Clone)]
-pub struct Imported<'a> {
+pub(crate) struct Imported<'a> {
     /// The name shown.
-    pub file: &'a str,
+    pub(crate) file: &'a str,
     /// SHA-256 of its bytes.
-    pub sha256: &'a str,
+    pub(crate) sha256: &'a str,
 }
 
 /// An earlier, interrupted run of the same import that this one finishes.
 #[derive(Debug, Clone)]
-pub struct Resumed {
-    pub started: String,
+pub(crate) struct Resumed {
+    pub(crate) started: String,
     /// Records it had written.
-    pub acked: usize,
+    pub(crate) acked: usize,
 }
 
 /// What the writing did.
 #[derive(Debug)]
-pub struct Written {
-    pub run: String,
-    pub run_dir: PathBuf,
-    pub journal: PathBuf,
-    pub url: String,
-    pub resumed: Option<Resumed>,
+pub(crate) struct Written {
+    pub(crate) run: String,
+    pub(crate) run_dir: PathBuf,
+    pub(crate) journal: PathBuf,
+    pub(crate) url: String,
+    pub(crate) resumed: Option<Resumed>,
     /// Incomplete journal lines ignored (the last run was cut off while writing one).
-    pub torn: usize,
+    pub(crate) torn: usize,
     /// Per planned record: `None` not sent (unchanged, or written by the interrupted run),
     /// else how its write ended.
-    pub outcome: Vec<Option<Outcome>>,
+    pub(crate) outcome: Vec<Option<Outcome>>,
     /// Not sent: written by the interrupted run this one finishes.
-    pub already: u64,
+    pub(crate) already: u64,
     /// Not sent: the server already holds these values.
-    pub unchanged: u64,
-    pub written: u64,
-    pub failed: u64,
+    pub(crate) unchanged: u64,
+    pub(crate) written: u64,
+    pub(crate) failed: u64,
     /// Never sent because the run stopped first.
-    pub not_sent: u64,
-    pub targets_kept: u64,
-    pub sent: Sent,
-    pub concurrency: usize,
+    pub(crate) not_sent: u64,
+    pub(crate) targets_kept: u64,
+    pub(crate) sent: Sent,
+    pub(crate) concurrency: usize,
 }
 
 /// Writes `records` (with their comparison) through `client`.
-pub async fn write(
+pub(crate) async fn write(
     client: &Client,
     index: &CatalogIndex,
     records: &[PlannedRecord],

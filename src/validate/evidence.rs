@@ -10,23 +10,23 @@ use crate::normalize::{DayOrder, Decimal};
 
 /// A row whose date is `a/b/year` with both parts at most 12.
 pub(super) struct PendingDate {
-    pub entries: std::ops::Range<usize>,
-    pub a: u32,
-    pub b: u32,
-    pub year: i32,
-    pub row: u64,
-    pub byte: Option<u64>,
-    pub col: Option<usize>,
-    pub text: String,
+    pub(crate) entries: std::ops::Range<usize>,
+    pub(crate) a: u32,
+    pub(crate) b: u32,
+    pub(crate) year: i32,
+    pub(crate) row: u64,
+    pub(crate) byte: Option<u64>,
+    pub(crate) col: Option<usize>,
+    pub(crate) text: String,
 }
 
 /// An entry whose number could have a thousands or a decimal separator.
 pub(super) struct PendingNumber {
-    pub entry: usize,
-    pub comma: f64,
-    pub byte: Option<u64>,
-    pub col: usize,
-    pub text: String,
+    pub(crate) entry: usize,
+    pub(crate) comma: f64,
+    pub(crate) byte: Option<u64>,
+    pub(crate) col: usize,
+    pub(crate) text: String,
 }
 
 /// Which way a day/month text leans, when it does.

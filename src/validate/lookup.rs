@@ -43,8 +43,8 @@ pub(super) type Lookup<'a> = fn(&mut Validator<'a>, &str) -> Result<u32, Problem
 
 /// A problem with one cell of the row being validated.
 pub(super) struct CellProblem {
-    pub col: Option<usize>,
-    pub problem: Problem,
+    pub(crate) col: Option<usize>,
+    pub(crate) problem: Problem,
 }
 
 /// Text of a name cell (KPI, team, value slot, sub-tile), borrowed where it can be.

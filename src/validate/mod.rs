@@ -35,15 +35,15 @@ use lookup::Recent;
 use row::Resolved;
 
 /// Validates rows one at a time; [`Validator::finish`] settles the file-level decisions.
-pub struct Validator<'a> {
-    pub index: &'a CatalogIndex,
+pub(crate) struct Validator<'a> {
+    pub(crate) index: &'a CatalogIndex,
     /// Taken out while a row is validated (so no reference count is touched per row).
     plan: Option<Arc<ColumnPlan>>,
     origin: Origin,
     dates: DateOptions,
     decimal: Option<Decimal>,
-    pub entries: Vec<Entry>,
-    pub findings: Findings,
+    pub(crate) entries: Vec<Entry>,
+    pub(crate) findings: Findings,
     pending_dates: Vec<PendingDate>,
     pending_numbers: Vec<PendingNumber>,
     day_first_seen: Option<(u64, String)>,
@@ -76,7 +76,7 @@ pub struct Validator<'a> {
 
 impl<'a> Validator<'a> {
     /// Checks the mapping's constants and wide-layout KPIs against the catalog once.
-    pub fn new(
+    pub(crate) fn new(
         index: &'a CatalogIndex,
         plan: Arc<ColumnPlan>,
         origin: Origin,
@@ -145,7 +145,7 @@ impl<'a> Validator<'a> {
     }
 
     /// A validator with the same settings and nothing seen yet (for another thread).
-    pub fn fork(&self) -> Validator<'a> {
+    pub(crate) fn fork(&self) -> Validator<'a> {
         Validator {
             plan: self.plan.clone(),
             origin: self.origin.clone(),
@@ -160,7 +160,7 @@ impl<'a> Validator<'a> {
 
     /// Appends what a fork saw on the rows after this one's: the result is what one validator
     /// reading all the rows in order would have.
-    pub fn append(&mut self, other: Validator<'a>) {
+    pub(crate) fn append(&mut self, other: Validator<'a>) {
         let base = self.entries.len();
         self.entries.extend_from_slice(&other.entries);
         for mut p in other.pending_dates {
@@ -185,32 +185,8 @@ impl<'a> Validator<'a> {
         }
     }
 
-    /// Touches the memory for up to `n` more values, a megabyte at a time until `stop` says
-    /// so, so that appending another validator's values later copies into pages that exist
-    /// (a thread that finished early does this while the other still reads).
-    pub fn prefault(&mut self, n: usize, stop: impl Fn() -> bool) {
-        let blank = std::mem::MaybeUninit::new(Entry {
-            kpi: 0,
-            date: NaiveDate::MIN,
-            team: 0,
-            sub_tile: 0,
-            slot: 0,
-            forecast: false,
-            value: 0.0,
-            row: 0,
-        });
-        let spare = self.entries.spare_capacity_mut();
-        let n = n.min(spare.len());
-        for chunk in spare[..n].chunks_mut(1 << 15) {
-            if stop() {
-                break;
-            }
-            chunk.fill(blank);
-        }
-    }
-
     /// Makes room for `n` more values.
-    pub fn reserve(&mut self, n: usize) {
+    pub(crate) fn reserve(&mut self, n: usize) {
         self.entries.reserve(n);
     }
 
@@ -273,7 +249,7 @@ impl<'a> Validator<'a> {
 
     /// Settles what single cells could not (slash dates, ambiguous numbers), moves dates onto
     /// their record date and drops the entries of rejected rows.
-    pub fn finish(mut self) -> Validated {
+    pub(crate) fn finish(mut self) -> Validated {
         self.settle_dates();
         self.settle_numbers();
         self.snap_dates();
@@ -347,9 +323,9 @@ impl<'a> Validator<'a> {
 }
 
 /// The result of validating a file: its entries in file order, and what was found.
-pub struct Validated {
-    pub entries: Vec<Entry>,
-    pub findings: Findings,
+pub(crate) struct Validated {
+    pub(crate) entries: Vec<Entry>,
+    pub(crate) findings: Findings,
     /// Where the rows came from (for the next stages' locations).
-    pub origin: Origin,
+    pub(crate) origin: Origin,
 }

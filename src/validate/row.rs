@@ -33,7 +33,7 @@ pub(super) struct Resolved {
 }
 
 impl Validator<'_> {
-    pub fn row(&mut self, row: &Row<'_>) {
+    pub(crate) fn row(&mut self, row: &Row<'_>) {
         let Some(plan) = self.plan.take() else {
             return;
         };
