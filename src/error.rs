@@ -58,6 +58,14 @@ pub(crate) enum Error {
         help: Option<String>,
     },
 
+    /// Ctrl-C (or SIGTERM) before anything was written.
+    #[error("interrupted {when}: nothing was written")]
+    #[diagnostic(
+        code(vsimport::interrupted),
+        help("run the same command again to import the file")
+    )]
+    Interrupted { when: &'static str },
+
     /// A file could not be read or written.
     #[error("{path}: {message}")]
     #[diagnostic(code(vsimport::io))]
@@ -71,9 +79,13 @@ impl From<Box<crate::map::MappingError>> for Error {
 }
 
 impl Error {
-    /// The process exit code for this error: 2 (nothing could be done).
+    /// The process exit code for this error: 130 when interrupted, else 2 (nothing could be
+    /// done).
     pub(crate) fn exit_code(&self) -> u8 {
-        2
+        match self {
+            Error::Interrupted { .. } => 130,
+            _ => 2,
+        }
     }
 
     pub(crate) fn io(path: impl std::fmt::Display, err: impl std::fmt::Display) -> Error {

@@ -73,8 +73,6 @@ impl Diags {
 pub(crate) struct RejectedRow {
     /// Why, one reason per bad cell.
     pub(crate) reasons: Vec<String>,
-    /// CSV: where the row starts (to read it again when it was rejected after the read).
-    pub(crate) byte: Option<u64>,
     /// The row's cells as text, when they were kept as the row was read.
     pub(crate) cells: Option<Vec<String>>,
 }
@@ -107,9 +105,6 @@ impl Findings {
             self.stats.rows_rejected += 1;
         }
         entry.reasons.push(p.message.clone());
-        if entry.byte.is_none() {
-            entry.byte = location.byte;
-        }
         self.diags.push(Diagnostic {
             code: p.code,
             severity: Severity::Error,

@@ -12,6 +12,8 @@
 
 use std::path::{Path, PathBuf};
 
+use tokio_util::sync::CancellationToken;
+
 use crate::api::{Catalog, Client};
 use crate::catalog::CatalogIndex;
 use crate::error::Error;
@@ -53,8 +55,13 @@ pub(crate) async fn catalog(s: &Import, client: Option<&Client>) -> Result<Catal
     }
 }
 
-/// Reads the input once and takes it through map, validate, dedupe and plan.
-pub(crate) fn check(s: &Import, index: &CatalogIndex) -> Result<Checked, Error> {
+/// Reads the input once and takes it through map, validate, dedupe and plan; `stop` ends the
+/// reading early (Ctrl-C).
+pub(crate) fn check(
+    s: &Import,
+    index: &CatalogIndex,
+    stop: &CancellationToken,
+) -> Result<Checked, Error> {
     let mut source = Source::open(&s.input, &s.source)?;
     let detected = source.detected().clone();
     let (mapping, shown, matched) = match &s.mapping {
@@ -107,9 +114,19 @@ pub(crate) fn check(s: &Import, index: &CatalogIndex) -> Result<Checked, Error> 
         }
         v
     };
-    let (parts, _stats) =
-        source.fold_rows(s.threads, fork, |v, row| v.row(row), &|n| bar.inc(n))?;
+    let (parts, _stats) = source.fold_rows(
+        s.threads,
+        fork,
+        |v, row| v.row(row),
+        &|n| bar.inc(n),
+        &|| stop.is_cancelled(),
+    )?;
     bar.finish_and_clear();
+    if stop.is_cancelled() {
+        return Err(Error::Interrupted {
+            when: "while the file was checked",
+        });
+    }
     for part in parts {
         validator.append(part);
     }
@@ -196,9 +213,23 @@ pub(crate) fn exit_code(o: &Outcome) -> u8 {
 
 /// `import`: check, compare with the server (`--diff` and every import), write, and write
 /// the report files.
-pub(crate) async fn run(s: &Import, client: Option<&Client>) -> Result<Outcome, Error> {
-    let index = CatalogIndex::new(catalog(s, client).await?);
-    let checked = check(s, &index)?;
+pub(crate) async fn run(
+    s: &Import,
+    client: Option<&Client>,
+    stop: &CancellationToken,
+) -> Result<Outcome, Error> {
+    let interrupted = |when| {
+        move |e: Error| match e {
+            Error::Api(crate::api::ApiError::Stopped) => Error::Interrupted { when },
+            e => e,
+        }
+    };
+    let index = CatalogIndex::new(
+        catalog(s, client)
+            .await
+            .map_err(interrupted("while the catalog was read"))?,
+    );
+    let checked = check(s, &index, stop)?;
     let cx = document::Context {
         file: checked.detected.file.clone(),
         sha256: checked.source.sha256(),
@@ -229,12 +260,20 @@ pub(crate) async fn run(s: &Import, client: Option<&Client>) -> Result<Outcome, 
             });
         };
         let spinner = progress::spinner("reading the server's current values", s.ui.quiet);
-        let c = Comparison::read(client, &index, &planned).await?;
+        let c = Comparison::read(client, &index, &planned)
+            .await
+            .map_err(Error::from)
+            .map_err(interrupted("while the server's values were read"))?;
         spinner.finish_and_clear();
         doc.compared(&planned, &c, &index, s.notes);
         comparison = Some(c);
     }
 
+    if stop.is_cancelled() {
+        return Err(Error::Interrupted {
+            when: "before writing",
+        });
+    }
     let mut written = None;
     let rejected = checked.findings.stats.rows_rejected;
     let held_back = s.write.is_some() && rejected > 0 && s.no_partial;
@@ -286,11 +325,11 @@ fn write_reports(o: &Outcome, index: &CatalogIndex) -> Result<(), Error> {
         return Ok(());
     }
     let findings = &o.checked.findings;
-    let late: Vec<(u64, Option<u64>)> = findings
+    let late: Vec<u64> = findings
         .rejected
         .iter()
         .filter(|(_, r)| r.cells.is_none())
-        .map(|(row, r)| (*row, r.byte))
+        .map(|(row, _)| *row)
         .collect();
     let fetched = if late.is_empty() {
         Default::default()
@@ -371,7 +410,7 @@ fn dry_run_report(
         },
     };
     let index = CatalogIndex::new(crate::catalog::load_file(catalog_file)?);
-    let checked = check(&s, &index)?;
+    let checked = check(&s, &index, &CancellationToken::new())?;
     let cx = document::Context {
         file: checked.detected.file.clone(),
         sha256: checked.source.sha256(),

@@ -44,6 +44,8 @@ pub(crate) struct ClientConfig {
     /// A proxy is configured in the environment for this server (writes then go through
     /// the general client, which implements proxies).
     pub(crate) proxy: bool,
+    /// Stops every request of the client when cancelled (the process's Ctrl-C).
+    pub(crate) stop: Option<CancellationToken>,
 }
 
 impl ClientConfig {
@@ -63,6 +65,7 @@ impl ClientConfig {
             retry: RetryPolicy::default(),
             limits: Limits::default(),
             proxy: false,
+            stop: None,
         }
     }
 }
@@ -197,7 +200,7 @@ impl Client {
                 retry: cfg.retry,
                 limiter: Limiter::new(cfg.limits),
                 concurrency: cfg.limits.concurrency.max(1),
-                stop: CancellationToken::new(),
+                stop: cfg.stop.clone().unwrap_or_default(),
             }),
         })
     }

@@ -83,8 +83,8 @@ pub(crate) struct SourceArgs {
 /// Where journals and undo data live.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub(crate) struct StateArgs {
-    /// Where journals and undo data are kept [default: $VS_STATE_DIR, else
-    /// $XDG_STATE_HOME/vsimport, else ~/.local/state/vsimport]
+    /// Where journals and undo data are kept [default: $VS_STATE_DIR, else state_dir in the
+    /// config file, else $XDG_STATE_HOME/vsimport, else ~/.local/state/vsimport]
     #[arg(long, value_name = "DIR")]
     pub(crate) state_dir: Option<PathBuf>,
 }

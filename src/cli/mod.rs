@@ -28,13 +28,25 @@ Exit codes:
 #[command(name = "vsimport", version, about, after_help = EXIT_CODES, max_term_width = 100)]
 pub(crate) struct Cli {
     /// More detail on stderr (-v: debug, -vv: trace); RUST_LOG overrides
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Global options")]
     pub(crate) verbose: u8,
     /// Only errors on stderr: no progress, notes or warnings (rejected rows still are)
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    #[arg(
+        short,
+        long,
+        global = true,
+        conflicts_with = "verbose",
+        help_heading = "Global options"
+    )]
     pub(crate) quiet: bool,
     /// Colours in diagnostics: auto (a terminal without NO_COLOR), always, never
-    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value_t = Color::Auto,
+        help_heading = "Global options"
+    )]
     pub(crate) color: Color,
     #[command(subcommand)]
     pub(crate) command: Command,
@@ -220,20 +232,18 @@ pub(crate) struct InspectArgs {
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct KpisArgs {
-    #[command(flatten)]
-    pub(crate) connect: ConnectArgs,
     /// Print the catalog as JSON (the emulator's catalog format) instead of a table
     #[arg(long)]
     pub(crate) json: bool,
     /// Also write the catalog to FILE (usable offline and by `vsimport emulator --catalog`)
     #[arg(long, value_name = "FILE")]
     pub(crate) save: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) connect: ConnectArgs,
 }
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct ExportArgs {
-    #[command(flatten)]
-    pub(crate) connect: ConnectArgs,
     /// KPI name or id (repeatable) [default: every KPI]
     #[arg(long, value_name = "NAME|ID")]
     pub(crate) kpi: Vec<String>,
@@ -249,6 +259,8 @@ pub(crate) struct ExportArgs {
     /// Write to FILE instead of standard output
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
+    #[command(flatten)]
+    pub(crate) connect: ConnectArgs,
 }
 
 #[derive(Debug, clap::Args)]

@@ -10,7 +10,6 @@ use std::process::ExitCode;
 
 use secrecy::SecretString;
 
-use crate::api::Client;
 use crate::cli::{Cli, Command, DemoArgs};
 use crate::emulator::{self, Options, store::Tenant};
 use crate::error::Error;
@@ -109,24 +108,13 @@ async fn samples(dir: &Path, out: &Path, url: &str, ui: Ui) -> Result<ExitCode, 
         report::out(&format!("\n=== {}: dry run with diff\n", file.display()));
         let mut dry = base.clone();
         dry.extend(["--dry-run".into(), "--diff".into()]);
-        let s = import_settings(ui, &dry)?;
-        let client = Client::new(s.client.as_ref().ok_or_else(no_client)?)?;
-        super::import::run_with(&s, Some(&client)).await?;
+        super::import::run_with(import_settings(ui, &dry)?).await?;
 
         report::out(&format!("\n=== {}: import\n", file.display()));
         let mut import = base;
         import.extend(["--report".into(), out.join(stem).into()]);
-        let s = import_settings(ui, &import)?;
-        let client = Client::new(s.client.as_ref().ok_or_else(no_client)?)?;
         // Rejected rows in a sample are part of the demo, not a failure of it.
-        super::import::run_with(&s, Some(&client)).await?;
+        super::import::run_with(import_settings(ui, &import)?).await?;
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn no_client() -> Error {
-    Error::Usage {
-        message: "the demo's import has no server".into(),
-        help: None,
-    }
 }

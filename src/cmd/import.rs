@@ -12,20 +12,18 @@ use crate::settings::{self, Import, ProcessEnv, Ui};
 
 pub(crate) async fn run(args: ImportArgs, ui: Ui) -> Result<ExitCode, Error> {
     let s = settings::import(&args, ui, &ProcessEnv, &mut std::io::stdin().lock())?;
-    let client = s.client.as_ref().map(Client::new).transpose()?;
-    run_with(&s, client.as_ref()).await
+    run_with(s).await
 }
 
-/// `import` with resolved settings and a ready client (`None` only for a dry run against a
-/// saved catalog).
-pub(crate) async fn run_with(s: &Import, client: Option<&Client>) -> Result<ExitCode, Error> {
-    let interrupts = client.map(|c| super::on_interrupt(c.stop_token()));
-    let outcome = pipeline::run(s, client).await;
-    if let Some(i) = interrupts {
-        i.abort();
+/// `import` with resolved settings.
+pub(crate) async fn run_with(mut s: Import) -> Result<ExitCode, Error> {
+    let stop = super::interrupts();
+    if let Some(c) = s.client.as_mut() {
+        c.stop = Some(stop.clone());
     }
-    let outcome = outcome?;
-    show(s, &outcome)?;
+    let client = s.client.as_ref().map(Client::new).transpose()?;
+    let outcome = pipeline::run(&s, client.as_ref(), &stop).await?;
+    show(&s, &outcome)?;
     Ok(ExitCode::from(pipeline::exit_code(&outcome)))
 }
 

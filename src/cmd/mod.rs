@@ -39,16 +39,26 @@ pub(crate) fn connect(args: &ConnectArgs) -> Result<Client, Error> {
     Ok(Client::new(&cfg)?)
 }
 
-/// Ctrl-C: the first stops the client (waits end, nothing more is sent, what is in flight
-/// finishes); the second quits at once.
-pub(crate) fn on_interrupt(stop: CancellationToken) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            crate::report::note(crate::report::text::STOPPING);
-            stop.cancel();
-            if tokio::signal::ctrl_c().await.is_ok() {
+/// The process's stop: cancelled by the first Ctrl-C or SIGTERM (checking stops, waits end,
+/// nothing more is sent, what is in flight finishes); the second quits at once. The handler
+/// runs on a thread of its own, so it is heard while the file is being checked too.
+pub(crate) fn interrupts() -> CancellationToken {
+    static STOP: std::sync::OnceLock<CancellationToken> = std::sync::OnceLock::new();
+    STOP.get_or_init(|| {
+        let stop = CancellationToken::new();
+        let seen = std::sync::atomic::AtomicBool::new(false);
+        let token = stop.clone();
+        let installed = ctrlc::set_handler(move || {
+            if seen.swap(true, std::sync::atomic::Ordering::SeqCst) {
                 std::process::exit(130);
             }
+            crate::report::note(crate::report::text::STOPPING);
+            token.cancel();
+        });
+        if let Err(e) = installed {
+            tracing::debug!("no Ctrl-C handler: {e}");
         }
+        stop
     })
+    .clone()
 }

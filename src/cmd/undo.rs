@@ -27,7 +27,8 @@ pub(crate) async fn run(mut args: UndoArgs, ui: Ui) -> Result<ExitCode, Error> {
     if args.connect.url.is_none() && args.connect.tenant.is_none() {
         args.connect.url = Some(file.url.clone());
     }
-    let cfg = settings::client(&args.connect, &ProcessEnv, &mut std::io::stdin().lock())?;
+    let mut cfg = settings::client(&args.connect, &ProcessEnv, &mut std::io::stdin().lock())?;
+    cfg.stop = Some(super::interrupts());
     let client = crate::api::Client::new(&cfg)?;
     if client.base_url().as_str() != file.url {
         return Err(Error::Usage {
@@ -40,18 +41,14 @@ pub(crate) async fn run(mut args: UndoArgs, ui: Ui) -> Result<ExitCode, Error> {
             help: Some("leave out --url/--tenant: undo uses the import's server".into()),
         });
     }
-    let interrupts = super::on_interrupt(client.stop_token());
     let index = CatalogIndex::new(client.catalog().await?);
     let plan = UndoPlan::new(&client, &index, file, args.force).await?;
     report::out(&text::undo_plan(&plan, args.dry_run));
     if args.dry_run {
-        interrupts.abort();
         return Ok(ExitCode::SUCCESS);
     }
     let bar = progress::bar(plan.tasks.len() as u64, "undoing", ui.quiet);
-    let done = undo::undo(&client, !cfg.proxy, &plan, &run_dir, bar).await;
-    interrupts.abort();
-    let done = done?;
+    let done = undo::undo(&client, !cfg.proxy, &plan, &run_dir, bar).await?;
     report::err(&text::undo_problems(&done));
     report::out(&text::undone(&done));
     Ok(if done.failed == 0 {

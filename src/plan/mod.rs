@@ -160,9 +160,10 @@ fn warn_missing_targets(
             severity: Severity::Warning,
             location: origin.location(row, None, None),
             message: format!(
-                "{} of KPI {:?} carry no target value: the server may set their targets to 0 or a historical target",
+                "{} of KPI {:?} {} no target value: the server may set their targets to 0 or a historical target",
                 crate::report::count(n as u64, "record", "records"),
-                k.name
+                k.name,
+                crate::report::plural(n as u64, "carries", "carry")
             ),
             help: Some(
                 "map the target column; an import keeps the server's targets for these records (it reads them and sends them back) unless --no-keep-targets"

@@ -346,18 +346,18 @@ impl CsvSource {
         }))
     }
 
-    /// The cells of the records that start at `bytes` (offsets in the text), read again
-    /// from the input's start.
+    /// The cells of the records that start on lines `rows`, read again from the input's
+    /// start (up to the last of them).
     pub(crate) fn fetch(
         &self,
         again: &Again,
-        bytes: &[u64],
+        rows: &[u64],
     ) -> std::io::Result<HashMap<u64, Vec<String>>> {
         let mut out = HashMap::new();
-        let Some(&last) = bytes.iter().max() else {
+        let Some(&last) = rows.iter().max() else {
             return Ok(out);
         };
-        let wanted: std::collections::HashSet<u64> = bytes.iter().copied().collect();
+        let wanted: std::collections::HashSet<u64> = rows.iter().copied().collect();
         let input = again.reader()?;
         let input: Box<dyn Read + Send> = if self.encoding == UTF_8 {
             Box::new(input.skip_bytes(self.start as usize))
@@ -367,14 +367,14 @@ impl CsvSource {
         let mut blocks = Blocks::new(input, self.encoding, self.start, self.delimiter, BLOCK);
         let mut rec = csv::ByteRecord::new();
         while let Some(block) = blocks.next_block(0)? {
-            if block.byte > last {
+            if block.line > last {
                 break;
             }
             let mut part = Part::new(block, self.delimiter);
-            while let Some((_, byte)) = part.next(&mut rec).map_err(std::io::Error::other)? {
-                if wanted.contains(&byte) {
+            while let Some((line, _)) = part.next(&mut rec).map_err(std::io::Error::other)? {
+                if wanted.contains(&line) {
                     out.insert(
-                        byte,
+                        line,
                         rec.iter()
                             .map(|f| String::from_utf8_lossy(f).into_owned())
                             .collect(),

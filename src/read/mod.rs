@@ -449,6 +449,7 @@ impl Source {
         init: impl Fn() -> S + Sync,
         each: impl Fn(&mut S, &Row<'_>) + Sync,
         progress: &(dyn Fn(u64) + Sync),
+        stop: &(dyn Fn() -> bool + Sync),
     ) -> Result<(Vec<S>, ReadStats), ReadError> {
         let width = self.detected.columns.len();
         let file = self.file.clone();
@@ -460,6 +461,7 @@ impl Source {
                 n += 1;
                 if n.is_multiple_of(4096) {
                     progress(4096);
+                    return !stop();
                 }
                 true
             })?;
@@ -471,6 +473,9 @@ impl Source {
         let fold = |part: Result<csv_source::Part, std::io::Error>| -> Done<S> {
             let mut part = part.map_err(|e| sniff::io_error(&file, e))?;
             let mut state = init();
+            if stop() {
+                return Ok((state, ReadStats::default(), Vec::new()));
+            }
             let mut problems = Vec::new();
             let mut last: Option<u64> = None;
             let mut n = 0u32;
@@ -526,28 +531,18 @@ impl Source {
         std::mem::take(&mut self.problems)
     }
 
-    /// The cells of rows read before, as text, by row number: CSV rows by the byte offset
-    /// they start at (read again from the input, which stays open or was copied), workbook
-    /// rows from the sheet in memory. Rows that cannot be found are left out.
-    pub(crate) fn fetch(
-        &self,
-        rows: &[(u64, Option<u64>)],
-    ) -> Result<HashMap<u64, Vec<String>>, ReadError> {
+    /// The cells of rows read before, as text, by row number: CSV rows read again from the
+    /// input (which stays open, or was copied as it was read), workbook rows from the sheet in
+    /// memory. Rows that cannot be found are left out.
+    pub(crate) fn fetch(&self, rows: &[u64]) -> Result<HashMap<u64, Vec<String>>, ReadError> {
         let width = self.detected.columns.len();
         match &self.inner {
-            Inner::Csv(src) => {
-                let bytes: Vec<u64> = rows.iter().filter_map(|(_, b)| *b).collect();
-                let by_byte = src
-                    .fetch(&self.again, &bytes)
-                    .map_err(|e| sniff::io_error(&self.file, e))?;
-                Ok(rows
-                    .iter()
-                    .filter_map(|(row, b)| Some((*row, by_byte.get(&(*b)?)?.clone())))
-                    .collect())
-            }
+            Inner::Csv(src) => src
+                .fetch(&self.again, rows)
+                .map_err(|e| sniff::io_error(&self.file, e)),
             Inner::Sheet(src) => Ok(rows
                 .iter()
-                .filter_map(|(row, _)| Some((*row, src.row_text(*row, width)?)))
+                .filter_map(|row| Some((*row, src.row_text(*row, width)?)))
                 .collect()),
         }
     }

@@ -83,8 +83,7 @@ pub(crate) fn plan(r: &Report) -> String {
         let _ = writeln!(out, "  by team:");
         for k in &r.by_team {
             let pad = w - k.team.chars().count();
-            let _ = writeln!(
-                out,
+            let line = format!(
                 "    {}{}  {:>9} {}  {:>9} {}",
                 k.team,
                 " ".repeat(pad),
@@ -93,6 +92,7 @@ pub(crate) fn plan(r: &Report) -> String {
                 t(k.values),
                 plural(k.values, "value ", "values")
             );
+            let _ = writeln!(out, "{}", line.trim_end());
         }
     }
     out

@@ -145,10 +145,14 @@ impl Validator<'_> {
                         None => name_text(&c),
                     };
                     match name {
-                        Ok(n) => {
-                            let slot = self.long_slot_of(k, &n);
-                            wanted.push((k, slot, false, *amount));
-                        }
+                        Ok(n) => match self.long_slot_of(k, &n) {
+                            // An unknown value name is the name cell's problem (when there
+                            // is an amount to file under it).
+                            Err(p) if !row.cell_is_empty(*amount) => {
+                                problems.push(CellProblem { col, problem: p });
+                            }
+                            slot => wanted.push((k, slot, false, *amount)),
+                        },
                         Err(e) => problems.push(self.name_problem(col, "value name", e)),
                     }
                 }
@@ -426,7 +430,6 @@ impl Validator<'_> {
             row.number,
             RejectedRow {
                 reasons,
-                byte: row.byte,
                 cells: Some(cells),
             },
         );

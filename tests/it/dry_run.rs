@@ -773,3 +773,69 @@ fn a_large_file_checked_on_two_threads_gives_the_same_result_as_one() {
             .contains("vsimport::date::order_detected")
     );
 }
+
+#[test]
+fn the_cap_per_kind_of_problem_holds_on_several_threads() {
+    // Over 8 MB, with bad numbers few in the first part of the file and many after it (a
+    // part of the file with fewer than 1,000 of the kind, then one with more): whatever the
+    // threads, the report keeps the first 1,000 of the kind and counts them all.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("bad.csv");
+    let mut text = String::from("Date,Team,KPI,Actual,Target\n");
+    for i in 0..300_000u32 {
+        let day = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap()
+            + chrono::Duration::days(i64::from(i));
+        let bad = (60_000..100_000).contains(&i) && i % 60 == 0 || i >= 100_000 && i % 10 == 0;
+        let actual = if bad {
+            "oops".to_string()
+        } else {
+            format!("{}.5", 60 + i % 30)
+        };
+        text.push_str(&format!("{day},Montage Süd,OEE,{actual},90\n"));
+    }
+    assert!(text.len() > 8 << 20);
+    std::fs::write(&f, &text).unwrap();
+    let m = dir.path().join("m.toml");
+    std::fs::write(&m, SEMI).unwrap();
+    let cat = sample("catalog.json");
+    let go = |threads: &str| {
+        let r = run(vs(&[
+            "import",
+            f.to_str().unwrap(),
+            "-m",
+            m.to_str().unwrap(),
+            "--catalog",
+            &cat,
+            "--dry-run",
+            "--format",
+            "json",
+            "--threads",
+            threads,
+        ]));
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        serde_json::from_str::<Value>(&r.stdout).unwrap()
+    };
+    let one = go("1");
+    let two = go("2");
+    let kept = |v: &Value| {
+        v["diagnostics"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["code"] == "vsimport::number::invalid")
+            .count()
+    };
+    assert_eq!(kept(&one), 1000);
+    assert_eq!(kept(&two), 1000);
+    assert_eq!(one["diagnostics"], two["diagnostics"]);
+    assert_eq!(one["diagnostic_counts"], two["diagnostic_counts"]);
+    assert_eq!(
+        one["diagnostic_counts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["code"] == "vsimport::number::invalid")
+            .unwrap()["count"],
+        20_667
+    );
+}

@@ -318,3 +318,45 @@ impl TinyServer {
         TinyServer { url, seen }
     }
 }
+
+/// `text` with every regex-special character escaped.
+fn escaped(text: &str) -> String {
+    let mut out = String::new();
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Snapshot settings for whole CLI runs: snapshots in tests/it/snapshots, with the checkout's
+/// path, temporary directories, ports, run ids and timings filtered out.
+pub fn snapshots() -> insta::Settings {
+    let mut s = insta::Settings::clone_current();
+    s.set_snapshot_path(root().join("tests/it/snapshots"));
+    s.set_prepend_module_to_snapshot(false);
+    s.add_filter(&escaped(root().to_str().unwrap()), "[ROOT]");
+    s.add_filter(
+        &format!(
+            "{}/\\.tmp[A-Za-z0-9]+",
+            escaped(std::env::temp_dir().to_str().unwrap().trim_end_matches('/'))
+        ),
+        "[TMP]",
+    );
+    s.add_filter(r"127\.0\.0\.1:\d+", "127.0.0.1:[PORT]");
+    s.add_filter(r"\b\d{8}-\d{6}-[0-9a-f]{4}\b", "[RUN]");
+    s.add_filter(r"\d+\.\d s, [\d,]+ requests/s", "[TIME]");
+    s.add_filter(r"\(\d+\.\d s\)", "([TIME])");
+    s.add_filter(r"journals/[0-9a-f]{24}\.jsonl", "journals/[JOURNAL].jsonl");
+    s
+}
+
+/// A run as a snapshot: the exit code, stdout and stderr.
+pub fn shown(r: &Run) -> String {
+    format!(
+        "exit: {}\n--- stdout\n{}--- stderr\n{}",
+        r.code, r.stdout, r.stderr
+    )
+}

@@ -2,11 +2,14 @@
 
 mod harness;
 
+mod input;
+
 mod demo;
 mod dry_run;
 mod emulator;
 mod export;
 mod inspect;
 mod kpis;
+mod messages;
 mod secrets;
 mod upload;
