@@ -350,6 +350,7 @@ pub fn snapshots() -> insta::Settings {
     s.add_filter(r"\d+\.\d s, [\d,]+ requests/s", "[TIME]");
     s.add_filter(r"\(\d+\.\d s\)", "([TIME])");
     s.add_filter(r"journals/[0-9a-f]{24}\.jsonl", "journals/[JOURNAL].jsonl");
+    s.add_filter(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z", "[TIMESTAMP]");
     s
 }
 

@@ -304,3 +304,62 @@ fn fatal_errors() {
     assert_eq!(r.code, 2, "{}", r.all());
     snapshots().bind(|| insta::assert_snapshot!("fatal_api_unauthorized", shown(&r)));
 }
+
+#[test]
+fn inspect_kpis_mapping_init_export_and_undo() {
+    let inspect = run(vs(&["inspect", &sample("oee_semi_wide_de.csv")]));
+    let inspect_xlsx = run(vs(&["inspect", &sample("shift_times.xlsx"), "--rows", "2"]));
+    let init = run(vs(&[
+        "mapping",
+        "init",
+        &data("dup_keys.csv"),
+        "--catalog",
+        &sample("catalog.json"),
+    ]));
+    let em = Emulator::start(&[]);
+    let kpis = run(vs(&["kpis", "--url", &em.url]));
+    let states = tempfile::tempdir().unwrap();
+    let state = states.path().to_str().unwrap();
+    let import = run(vs(&[
+        "import",
+        &sample("oee_semi_wide_de.csv"),
+        "-m",
+        &sample("oee_semi_wide_de.mapping.toml"),
+        "--url",
+        &em.url,
+        "--state-dir",
+        state,
+        "--format",
+        "json",
+    ]));
+    assert_eq!(import.code, 0, "{}", import.all());
+    let doc: serde_json::Value = serde_json::from_str(&import.stdout).unwrap();
+    let id = doc["upload"]["run"].as_str().unwrap().to_string();
+    let export = run(vs(&[
+        "export",
+        "--url",
+        &em.url,
+        "--kpi",
+        "OEE",
+        "--from",
+        "2025-01-06",
+        "--to",
+        "2025-01-07",
+    ]));
+    let undo_dry = run(vs(&["undo", &id, "--state-dir", state, "--dry-run"]));
+    let undo = run(vs(&["undo", &id, "--state-dir", state]));
+    let again = run(vs(&["undo", &id, "--state-dir", state]));
+    for (name, r) in [
+        ("inspect_csv", &inspect),
+        ("inspect_xlsx", &inspect_xlsx),
+        ("mapping_init", &init),
+        ("kpis", &kpis),
+        ("export", &export),
+        ("undo_dry_run", &undo_dry),
+        ("undo", &undo),
+        ("undo_again", &again),
+    ] {
+        assert_eq!(r.code, 0, "{name}: {}", r.all());
+        snapshots().bind(|| insta::assert_snapshot!(name, shown(r)));
+    }
+}
