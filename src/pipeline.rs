@@ -99,19 +99,22 @@ pub(crate) fn check(
         (Format::Csv, Some(len)) => progress::bytes(len, &what, s.ui.quiet),
         _ => progress::counter(&what, "rows", s.ui.quiet),
     };
-    if let Some(len) = source.size()
-        && detected.format == Format::Csv
-    {
-        // Room for the values up front (a guess from the size; untouched room costs no
-        // memory), so the vector is not copied as it grows.
+    // One thread (and every workbook) folds every row into one validator; several threads
+    // fold each block of a CSV text into a validator of its own, appended in file order.
+    let one = s.threads <= 1 || detected.format != Format::Csv;
+    // Room for the values up front, about one per 16 bytes of text (a guess; untouched room
+    // costs no memory), so the vectors are not copied as they grow.
+    let room = match (detected.format, source.size()) {
+        (Format::Csv, Some(len)) if one => (len / 16).min(50_000_000) as usize,
+        (Format::Csv, _) if !one => crate::read::CSV_BLOCK_BYTES / 16,
+        _ => 0,
+    };
+    if !one && let Some(len) = source.size() {
         validator.reserve((len / 16).min(50_000_000) as usize);
     }
-    // Each block's values, with room for them (about one per 16 bytes of text).
     let fork = || {
         let mut v = validator.fork();
-        if detected.format == Format::Csv {
-            v.reserve(crate::read::CSV_BLOCK_BYTES / 16);
-        }
+        v.reserve(room);
         v
     };
     let (parts, _stats) = source.fold_rows(
@@ -127,9 +130,16 @@ pub(crate) fn check(
             when: "while the file was checked",
         });
     }
-    for part in parts {
-        validator.append(part);
-    }
+    let mut parts = parts.into_iter();
+    let validator = match (one, parts.next()) {
+        (true, Some(only)) => only,
+        (_, first) => {
+            for part in first.into_iter().chain(parts) {
+                validator.append(part);
+            }
+            validator
+        }
+    };
     let mut validated = validator.finish();
     for d in source.take_problems() {
         validated.findings.diags.push(d);

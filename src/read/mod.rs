@@ -470,17 +470,19 @@ impl Source {
         let header_len = src.header_len();
         let spare = src.spare();
         type Done<S> = Result<(S, ReadStats, Vec<Diagnostic>), ReadError>;
-        let fold = |part: Result<csv_source::Part, std::io::Error>| -> Done<S> {
+        // One block's rows into `state`.
+        let fold_into = |part: Result<csv_source::Part, std::io::Error>,
+                         state: &mut S|
+         -> Result<(ReadStats, Vec<Diagnostic>), ReadError> {
             let mut part = part.map_err(|e| sniff::io_error(&file, e))?;
-            let mut state = init();
-            if stop() {
-                return Ok((state, ReadStats::default(), Vec::new()));
-            }
             let mut problems = Vec::new();
+            if stop() {
+                return Ok((ReadStats::default(), problems));
+            }
             let mut last: Option<u64> = None;
             let mut n = 0u32;
             let stats = part.for_each_row(width, header_len, &file, &mut problems, &mut |row| {
-                each(&mut state, row);
+                each(state, row);
                 n = n.wrapping_add(1);
                 if n.is_multiple_of(4096) {
                     if let (Some(b), Some(l)) = (row.byte, last) {
@@ -493,11 +495,25 @@ impl Source {
             if let Some(spare) = &spare {
                 spare.give(part.into_buffer());
             }
-            Ok((state, stats, problems))
+            Ok((stats, problems))
         };
         let done: Vec<Done<S>> = if threads <= 1 {
-            src.parts().map(fold).collect()
+            // One thread: every block into one state.
+            let mut state = init();
+            let mut total = ReadStats::default();
+            let mut problems = Vec::new();
+            for part in src.parts() {
+                let (stats, p) = fold_into(part, &mut state)?;
+                total.add(stats);
+                problems.extend(p);
+            }
+            vec![Ok((state, total, problems))]
         } else {
+            let fold = |part| -> Done<S> {
+                let mut state = init();
+                let (stats, problems) = fold_into(part, &mut state)?;
+                Ok((state, stats, problems))
+            };
             use rayon::iter::{ParallelBridge, ParallelIterator};
             let pool = rayon::ThreadPoolBuilder::new()
                 .num_threads(threads)
