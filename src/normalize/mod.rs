@@ -1,6 +1,7 @@
-//! Normalise stage: one cell in, a date, a number or minutes since midnight out — or the
-//! reason it is none of those. Pure functions, no catalog: the validate stage decides which
-//! parser a cell needs and checks the result against the KPI.
+//! Normalise stage: one [`Cell`](crate::read::Cell) in; a date ([`DateParse`]), a number
+//! ([`NumParse`]) or minutes since midnight ([`time::Minutes`]) out — or the reason it is none
+//! of those. Pure functions, no catalog: the validate stage decides which parser a cell needs
+//! and checks the result against the KPI.
 //!
 //! Where a cell alone cannot decide (is `03/04/2025` the 3rd of April or March 4th? is `1,234`
 //! one thousand two hundred and thirty-four or one point two three four?), the parser says so
