@@ -4,22 +4,21 @@
 
 use crate::harness::*;
 
+// Paths are relative to the checkout (commands run there), so that messages wrap the same
+// wherever the checkout is.
 fn sample(name: &str) -> String {
-    root()
-        .join("samples")
-        .join(name)
-        .to_str()
-        .unwrap()
-        .to_string()
+    format!("samples/{name}")
 }
 
 fn data(name: &str) -> String {
-    root()
-        .join("tests/data")
-        .join(name)
-        .to_str()
-        .unwrap()
-        .to_string()
+    format!("tests/data/{name}")
+}
+
+/// `vsimport ARGS` run in the checkout.
+fn here(args: &[&str]) -> std::process::Command {
+    let mut c = vs(args);
+    c.current_dir(root());
+    c
 }
 
 #[test]
@@ -36,7 +35,7 @@ fn help_of_every_command() {
         ("help_demo", vec!["demo", "--help"]),
         ("help_emulator", vec!["emulator", "--help"]),
     ] {
-        let r = run(vs(&args).env("COLUMNS", "100"));
+        let r = run(here(&args).env("COLUMNS", "100"));
         assert_eq!(r.code, 0, "{name}: {}", r.all());
         snapshots().bind(|| insta::assert_snapshot!(name, r.stdout));
     }
@@ -65,7 +64,7 @@ fn every_sample_dry_run_import_and_reimport() {
             ];
             args.extend(extra.iter().map(|s| s.to_string()));
             let refs: Vec<&str> = args.iter().map(String::as_str).collect();
-            run(vs(&refs))
+            run(here(&refs))
         };
         let dry = base(&["--dry-run", "--diff"]);
         let import = base(&[]);
@@ -94,21 +93,16 @@ fn dry_run(mapping: &str, header: &str, rows: &str, extra: &[&str]) -> Run {
     let cat = sample_catalog();
     let mut args = vec![
         "import",
-        f.to_str().unwrap(),
+        "export.csv",
         "-m",
-        m.to_str().unwrap(),
+        "mapping.toml",
         "--catalog",
         cat.to_str().unwrap(),
         "--dry-run",
         "--notes",
     ];
     args.extend_from_slice(extra);
-    let mut r = run(vs(&args));
-    // One file name for every case.
-    let name = f.to_str().unwrap();
-    r.stdout = r.stdout.replace(name, "export.csv");
-    r.stderr = r.stderr.replace(name, "export.csv");
-    r
+    run(vs(&args).current_dir(dir.path()))
 }
 
 #[test]
@@ -245,17 +239,25 @@ fn fatal_errors() {
     let dry = |file: &str, extra: &[&str]| {
         let mut args = vec!["import", file, "--catalog", &cat, "--dry-run"];
         args.extend_from_slice(extra);
-        run(vs(&args))
+        run(here(&args))
+    };
+    let in_dir = |mapping: &str| {
+        let csv = root().join(&csv);
+        let cat = root().join(&cat);
+        run(vs(&[
+            "import",
+            csv.to_str().unwrap(),
+            "--catalog",
+            cat.to_str().unwrap(),
+            "--dry-run",
+            "-m",
+            mapping,
+        ])
+        .current_dir(dir.path()))
     };
     let cases: Vec<(&str, Run)> = vec![
-        (
-            "mapping_date_format",
-            dry(&csv, &["-m", typo.to_str().unwrap()]),
-        ),
-        (
-            "mapping_column_twice",
-            dry(&csv, &["-m", twice.to_str().unwrap()]),
-        ),
+        ("mapping_date_format", in_dir("typo.toml")),
+        ("mapping_column_twice", in_dir("twice.toml")),
         ("read_empty", dry(&data("empty.csv"), &["-m", &semi])),
         (
             "read_not_a_spreadsheet",
@@ -300,16 +302,21 @@ fn fatal_errors() {
     }
     // Bad credentials, against the emulator.
     let em = Emulator::start(&[]);
-    let r = run(vs(&["kpis", "--url", &em.url]).env("VS_PASSWORD", "wrong"));
+    let r = run(here(&["kpis", "--url", &em.url]).env("VS_PASSWORD", "wrong"));
     assert_eq!(r.code, 2, "{}", r.all());
     snapshots().bind(|| insta::assert_snapshot!("fatal_api_unauthorized", shown(&r)));
 }
 
 #[test]
 fn inspect_kpis_mapping_init_export_and_undo() {
-    let inspect = run(vs(&["inspect", &sample("oee_semi_wide_de.csv")]));
-    let inspect_xlsx = run(vs(&["inspect", &sample("shift_times.xlsx"), "--rows", "2"]));
-    let init = run(vs(&[
+    let inspect = run(here(&["inspect", &sample("oee_semi_wide_de.csv")]));
+    let inspect_xlsx = run(here(&[
+        "inspect",
+        &sample("shift_times.xlsx"),
+        "--rows",
+        "2",
+    ]));
+    let init = run(here(&[
         "mapping",
         "init",
         &data("dup_keys.csv"),
@@ -317,10 +324,10 @@ fn inspect_kpis_mapping_init_export_and_undo() {
         &sample("catalog.json"),
     ]));
     let em = Emulator::start(&[]);
-    let kpis = run(vs(&["kpis", "--url", &em.url]));
+    let kpis = run(here(&["kpis", "--url", &em.url]));
     let states = tempfile::tempdir().unwrap();
     let state = states.path().to_str().unwrap();
-    let import = run(vs(&[
+    let import = run(here(&[
         "import",
         &sample("oee_semi_wide_de.csv"),
         "-m",
@@ -335,7 +342,7 @@ fn inspect_kpis_mapping_init_export_and_undo() {
     assert_eq!(import.code, 0, "{}", import.all());
     let doc: serde_json::Value = serde_json::from_str(&import.stdout).unwrap();
     let id = doc["upload"]["run"].as_str().unwrap().to_string();
-    let export = run(vs(&[
+    let export = run(here(&[
         "export",
         "--url",
         &em.url,
@@ -346,9 +353,9 @@ fn inspect_kpis_mapping_init_export_and_undo() {
         "--to",
         "2025-01-07",
     ]));
-    let undo_dry = run(vs(&["undo", &id, "--state-dir", state, "--dry-run"]));
-    let undo = run(vs(&["undo", &id, "--state-dir", state]));
-    let again = run(vs(&["undo", &id, "--state-dir", state]));
+    let undo_dry = run(here(&["undo", &id, "--state-dir", state, "--dry-run"]));
+    let undo = run(here(&["undo", &id, "--state-dir", state]));
+    let again = run(here(&["undo", &id, "--state-dir", state]));
     for (name, r) in [
         ("inspect_csv", &inspect),
         ("inspect_xlsx", &inspect_xlsx),
