@@ -41,9 +41,8 @@ pub(crate) struct ClientConfig {
     pub(crate) retry: RetryPolicy,
     /// Concurrency and rate of every request.
     pub(crate) limits: Limits,
-    /// A proxy is configured in the environment for this server (writes then go through
-    /// the general client, which implements proxies).
-    pub(crate) proxy: bool,
+    /// Proxies (from the environment, resolved by the settings).
+    pub(crate) proxy: Proxies,
     /// Stops every request of the client when cancelled (the process's Ctrl-C).
     pub(crate) stop: Option<CancellationToken>,
 }
@@ -64,7 +63,7 @@ impl ClientConfig {
             connect_timeout: Duration::from_secs(10),
             retry: RetryPolicy::default(),
             limits: Limits::default(),
-            proxy: false,
+            proxy: Proxies::default(),
             stop: None,
         }
     }
@@ -83,14 +82,55 @@ struct Inner {
     base: Url,
     /// `Authorization: Basic …`, encoded once and marked sensitive (never logged).
     auth: HeaderValue,
-    timeout: Duration,
-    connect_timeout: Duration,
     version: ApiVersion,
     retry: RetryPolicy,
     limiter: Limiter,
     concurrency: usize,
     /// Cancelled when the run stops (Ctrl-C): waits end, nothing more is sent.
     stop: CancellationToken,
+}
+
+/// Proxies for the requests: `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` as the
+/// settings found them. Loopback is never proxied.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct Proxies {
+    pub http: Option<String>,
+    pub https: Option<String>,
+    pub all: Option<String>,
+    pub no_proxy: Option<String>,
+}
+
+impl Proxies {
+    fn apply(&self, mut b: reqwest::ClientBuilder) -> Result<reqwest::ClientBuilder, ApiError> {
+        // The environment was read once, by the settings: the client does not look again.
+        b = b.no_proxy();
+        let no_proxy = {
+            let mut list = String::from("localhost,127.0.0.1,::1");
+            if let Some(n) = &self.no_proxy {
+                list.push(',');
+                list.push_str(n);
+            }
+            reqwest::NoProxy::from_string(&list)
+        };
+        let bad = |which: &str| ApiError::Config {
+            message: format!("the {which} proxy setting is not a URL"),
+            help: Some(format!("check {which} in the environment")),
+        };
+        for (which, url) in [
+            ("HTTP_PROXY", &self.http),
+            ("HTTPS_PROXY", &self.https),
+            ("ALL_PROXY", &self.all),
+        ] {
+            let Some(u) = url else { continue };
+            let p = match which {
+                "HTTP_PROXY" => reqwest::Proxy::http(u.as_str()),
+                "HTTPS_PROXY" => reqwest::Proxy::https(u.as_str()),
+                _ => reqwest::Proxy::all(u.as_str()),
+            };
+            b = b.proxy(p.map_err(|_| bad(which))?.no_proxy(no_proxy.clone()));
+        }
+        Ok(b)
+    }
 }
 
 /// What one attempt's result means for the limit.
@@ -162,7 +202,7 @@ pub(crate) fn parse_base_url(raw: &str, allow_http: bool) -> Result<Url, ApiErro
 impl Client {
     pub(crate) fn new(cfg: &ClientConfig) -> Result<Self, ApiError> {
         let base = parse_base_url(&cfg.base_url, cfg.allow_http)?;
-        let http = reqwest::Client::builder()
+        let builder = reqwest::Client::builder()
             .user_agent(concat!("vsimport/", env!("CARGO_PKG_VERSION")))
             .timeout(cfg.timeout)
             .connect_timeout(cfg.connect_timeout)
@@ -171,8 +211,11 @@ impl Client {
             .redirect(reqwest::redirect::Policy::none())
             // Retries are ours (backoff, Retry-After, attempt counts in the report).
             .retry(reqwest::retry::never())
-            .pool_max_idle_per_host(64)
-            .tcp_nodelay(true)
+            .pool_max_idle_per_host(cfg.limits.concurrency.max(64))
+            .tcp_nodelay(true);
+        let http = cfg
+            .proxy
+            .apply(builder)?
             .build()
             .map_err(|e| ApiError::Config {
                 message: format!("cannot set up the HTTP client: {e}"),
@@ -194,8 +237,6 @@ impl Client {
                 http,
                 base,
                 auth,
-                timeout: cfg.timeout,
-                connect_timeout: cfg.connect_timeout,
                 version: cfg.version,
                 retry: cfg.retry,
                 limiter: Limiter::new(cfg.limits),
@@ -257,19 +298,6 @@ impl Client {
             .retries
             .fetch_add(retries, std::sync::atomic::Ordering::Relaxed);
         tried
-    }
-
-    /// The `Authorization` header value (sensitive: never logged).
-    pub(crate) fn auth_header(&self) -> HeaderValue {
-        self.inner.auth.clone()
-    }
-
-    pub(crate) fn timeout(&self) -> Duration {
-        self.inner.timeout
-    }
-
-    pub(crate) fn connect_timeout(&self) -> Duration {
-        self.inner.connect_timeout
     }
 
     pub(crate) fn version(&self) -> ApiVersion {

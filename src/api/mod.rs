@@ -4,14 +4,12 @@
 //! (summarised with every assumption in `docs/API-NOTES.md`).
 
 mod client;
-pub(crate) mod direct;
 mod error;
 mod limit;
 pub(crate) mod models;
 mod retry;
-mod wire;
 
-pub(crate) use client::{Client, ClientConfig, is_loopback, parse_base_url};
+pub(crate) use client::{Client, ClientConfig, Proxies};
 pub(crate) use error::ApiError;
 pub(crate) use limit::{Limits, Tally};
 pub(crate) use models::{

@@ -48,7 +48,7 @@ pub(crate) async fn run(mut args: UndoArgs, ui: Ui) -> Result<ExitCode, Error> {
         return Ok(ExitCode::SUCCESS);
     }
     let bar = progress::bar(plan.tasks.len() as u64, "undoing", ui.quiet);
-    let done = undo::undo(&client, !cfg.proxy, &plan, &run_dir, bar).await?;
+    let done = undo::undo(&client, &plan, &run_dir, bar).await?;
     report::err(&text::undo_problems(&done));
     report::out(&text::undone(&done));
     Ok(if done.failed == 0 {

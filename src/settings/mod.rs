@@ -154,26 +154,19 @@ pub(crate) fn client(
         base: Duration::from_millis(retry_base_ms),
         cap: Duration::from_secs(retry_cap),
     };
-    cfg.proxy = proxy_configured(&cfg.base_url, env);
+    cfg.proxy = proxies(env);
     Ok(cfg)
 }
 
-/// Whether the environment names a proxy for requests to `url` (writes then go through the
-/// general client, which implements proxies).
-fn proxy_configured(url: &str, env: &dyn Env) -> bool {
-    let loopback = crate::api::parse_base_url(url, true)
-        .map(|u| crate::api::is_loopback(&u))
-        .unwrap_or(false);
-    if loopback {
-        return false;
+/// Proxies from the environment (either case), for the client to use as they are.
+fn proxies(env: &dyn Env) -> crate::api::Proxies {
+    let var = |k: &str| env.var(k).or_else(|| env.var(&k.to_lowercase()));
+    crate::api::Proxies {
+        http: var("HTTP_PROXY"),
+        https: var("HTTPS_PROXY"),
+        all: var("ALL_PROXY"),
+        no_proxy: var("NO_PROXY"),
     }
-    let set = |k: &str| env.var(k).is_some() || env.var(&k.to_lowercase()).is_some();
-    set("ALL_PROXY")
-        || set(if url.trim_start().starts_with("https:") {
-            "HTTPS_PROXY"
-        } else {
-            "HTTP_PROXY"
-        })
 }
 
 /// The state directory: `--state-dir`, else `VS_STATE_DIR`, else the config file's
@@ -318,12 +311,10 @@ pub(crate) fn import(
     let write = if dry_run {
         None
     } else {
-        let direct_writes = client.as_ref().is_some_and(|c| !c.proxy);
         Some(WriteOptions {
             skip_unchanged: !args.write.no_skip_unchanged,
             keep_targets: !args.write.no_keep_targets,
             restart: args.write.restart,
-            direct_writes,
             state_dir: state_dir(
                 args.state.state_dir.as_deref(),
                 args.connect.config.as_deref(),
@@ -458,17 +449,15 @@ mod tests {
     }
 
     #[test]
-    fn proxies_apply_to_remote_servers_only() {
-        let e = env(&[("HTTPS_PROXY", "http://proxy:3128")]);
-        assert!(proxy_configured(
-            "https://api-acme.valuestreamer.de/api",
-            &e
-        ));
-        assert!(!proxy_configured("http://127.0.0.1:8080/api", &e));
-        assert!(!proxy_configured(
-            "https://api-acme.valuestreamer.de/api",
-            &env(&[])
-        ));
+    fn proxies_come_from_the_environment_in_either_case() {
+        let e = env(&[
+            ("https_proxy", "http://proxy:3128"),
+            ("NO_PROXY", "intranet.example"),
+        ]);
+        let p = proxies(&e);
+        assert_eq!(p.https.as_deref(), Some("http://proxy:3128"));
+        assert_eq!(p.no_proxy.as_deref(), Some("intranet.example"));
+        assert_eq!(p.http, None);
     }
 
     #[test]

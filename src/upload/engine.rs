@@ -1,5 +1,6 @@
 //! Sending many record requests at once: workers take records in plan order and send each
-//! through the client's one limit and retry policy ([`Client::tried`]). What cannot be
+//! through the client (one pooled reqwest client, one limit, one retry policy:
+//! [`Client::tried`]). What cannot be
 //! written ends as a failed outcome with the server's message. The run stops early (the rest
 //! "not sent") when every request would fail alike: bad credentials, a missing permission, a
 //! refused media type, a server that stopped answering, a journal that cannot be written, or
@@ -12,7 +13,6 @@ use std::time::{Duration, Instant};
 use indicatif::ProgressBar;
 use tokio_util::sync::CancellationToken;
 
-use crate::api::direct::{Direct, Lane};
 use crate::api::{ApiError, Client, RecordBody, RecordKey, Tally};
 
 /// What to do with one record.
@@ -79,9 +79,6 @@ pub(crate) type OnDone = dyn Fn(usize, u16) -> Result<(), String> + Send + Sync;
 
 struct Shared {
     client: Client,
-    /// Direct connections for the writes (`None`: through the general client, e.g. when a
-    /// proxy is configured).
-    direct: Option<Direct>,
     tasks: Arc<Vec<Task>>,
     next: AtomicUsize,
     outcomes: Mutex<Vec<Option<Outcome>>>,
@@ -131,7 +128,6 @@ fn fatal(e: &ApiError) -> bool {
 /// Runs every task; returns when all have an outcome (or the run stopped).
 pub(crate) async fn run(
     client: Client,
-    direct_writes: bool,
     tasks: Arc<Vec<Task>>,
     progress: ProgressBar,
     on_done: Box<OnDone>,
@@ -139,20 +135,8 @@ pub(crate) async fn run(
     let started = Instant::now();
     let cpu_before = process_cpu();
     let n = tasks.len();
-    let direct = if direct_writes {
-        match Direct::new(&client) {
-            Ok(d) => Some(d),
-            Err(e) => {
-                tracing::debug!("writes go through the general client: {e}");
-                None
-            }
-        }
-    } else {
-        None
-    };
     let concurrency = client.concurrency();
     let shared = Arc::new(Shared {
-        direct,
         stop: client.stop_token().child_token(),
         start: client.tally(),
         client,
@@ -172,13 +156,12 @@ pub(crate) async fn run(
     for _ in 0..workers {
         let shared = shared.clone();
         set.spawn(async move {
-            let lane = tokio::sync::Mutex::new(Lane::default());
             while !shared.stop.is_cancelled() {
                 let i = shared.next.fetch_add(1, Ordering::SeqCst);
                 if i >= shared.tasks.len() {
                     break;
                 }
-                let outcome = one(&shared, i, &lane, concurrency).await;
+                let outcome = one(&shared, i, concurrency).await;
                 shared.finish(i, outcome);
             }
         });
@@ -221,39 +204,18 @@ pub(crate) async fn run(
 }
 
 /// One record, through its retries.
-async fn one(
-    shared: &Shared,
-    i: usize,
-    lane: &tokio::sync::Mutex<Lane>,
-    concurrency: usize,
-) -> Outcome {
+async fn one(shared: &Shared, i: usize, concurrency: usize) -> Outcome {
     let task = &shared.tasks[i];
     let client = &shared.client;
     let stop = &shared.stop;
     let found = |found: bool| if found { 200 } else { 404 };
-    let tried = match (&shared.direct, &task.op) {
-        (Some(d), Op::Put(body)) => {
-            client
-                .tried(stop, || async {
-                    d.put_record(&mut *lane.lock().await, &task.key, body).await
-                })
-                .await
-        }
-        (Some(d), Op::Delete) => {
-            client
-                .tried(stop, || async {
-                    d.delete_record(&mut *lane.lock().await, &task.key)
-                        .await
-                        .map(found)
-                })
-                .await
-        }
-        (None, Op::Put(body)) => {
+    let tried = match &task.op {
+        Op::Put(body) => {
             client
                 .tried(stop, || client.put_record_once(&task.key, body))
                 .await
         }
-        (None, Op::Delete) => {
+        Op::Delete => {
             client
                 .tried(stop, || async {
                     client.delete_record_once(&task.key).await.map(found)

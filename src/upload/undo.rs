@@ -189,14 +189,12 @@ pub(crate) struct Undone {
 /// Carries out an undo plan; when everything was undone, marks the run as undone.
 pub(crate) async fn undo(
     client: &Client,
-    direct_writes: bool,
     plan: &UndoPlan,
     run_dir: &Path,
     progress: ProgressBar,
 ) -> Result<Undone, Error> {
     let sent = engine::run(
         client.clone(),
-        direct_writes,
         Arc::new(plan.tasks.clone()),
         progress.clone(),
         Box::new(|_, _| Ok(())),

@@ -31,8 +31,6 @@ pub(crate) struct WriteOptions {
     pub(crate) keep_targets: bool,
     /// Ignore an interrupted run's journal and send everything.
     pub(crate) restart: bool,
-    /// Writes on direct connections (no proxy in the way).
-    pub(crate) direct_writes: bool,
     /// Where journals and run directories live.
     pub(crate) state_dir: PathBuf,
 }
@@ -186,14 +184,7 @@ pub(crate) async fn write(
         })
     };
     let bar = progress(tasks.len() as u64);
-    let sent = engine::run(
-        client.clone(),
-        opts.direct_writes,
-        Arc::new(tasks),
-        bar.clone(),
-        on_done,
-    )
-    .await;
+    let sent = engine::run(client.clone(), Arc::new(tasks), bar.clone(), on_done).await;
     bar.finish_and_clear();
     flusher.abort();
     journal.sync()?;
