@@ -7,8 +7,9 @@ use std::path::Path;
 use rustc_hash::FxHashMap;
 use uuid::Uuid;
 
-use crate::api::{Catalog, KpiDetail, Named, RecordKey};
+use crate::api::{Catalog, Interval, KpiDetail, Named, RecordKey};
 use crate::diag::Problem;
+use crate::map::{DeclaredUnit, KpiDeclared};
 use crate::suggest::did_you_mean;
 
 /// A catalog file could not be used.
@@ -29,6 +30,15 @@ pub(crate) fn read_file(path: &Path) -> Result<String, CatalogError> {
         message: format!("cannot read the catalog file: {e}"),
         help: Some("pass --catalog with a JSON file such as samples/catalog.json".into()),
     })
+}
+
+/// The value slots of `k` that `pred` picks, as bits (slots past 127 are not tracked).
+fn slot_bits(k: &KpiDetail, pred: impl Fn(&Named) -> bool) -> u128 {
+    k.kpi_values
+        .iter()
+        .enumerate()
+        .filter(|(i, v)| *i < 128 && pred(v))
+        .fold(0u128, |m, (i, _)| m | (1u128 << i))
 }
 
 /// Reads a catalog file.
@@ -81,7 +91,68 @@ pub(crate) fn parse_file(
     Ok((catalog, raw_kpis))
 }
 
-/// Indices into the catalog.
+/// What a KPI's values are, as the catalog or the mapping says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Unit {
+    /// Minutes since midnight (the catalog's unit `Time`, or `unit = "time"`).
+    Time,
+    /// A percentage; the scale declared (`percent-points`: 85, `percent-fraction`: 0.85), or
+    /// `None`: the file's cells decide, one scale per KPI.
+    Percent(Option<Scale>),
+    /// Any other unit: numbers as they are.
+    Number,
+    /// The catalog gives no unit and the mapping declares none: numbers as they are, with a
+    /// warning naming the mapping key that settles it.
+    Unknown,
+}
+
+impl Unit {
+    /// The unit as reports name it.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Unit::Time => "time",
+            Unit::Percent(Some(Scale::Points)) => "percent-points",
+            Unit::Percent(Some(Scale::Fraction)) => "percent-fraction",
+            Unit::Percent(None) => "percent",
+            Unit::Number => "number",
+            Unit::Unknown => "unknown",
+        }
+    }
+}
+
+/// The scale of a percent KPI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scale {
+    /// 85 means 85 %.
+    Points,
+    /// 0.85 means 85 %.
+    Fraction,
+}
+
+/// Where a KPI's target slots come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum TargetsFrom {
+    /// The mapping's `targets`.
+    Mapping,
+    /// The catalog marks the slots.
+    Catalog,
+    /// The slots' names (Target, Plan, Soll, …).
+    Names,
+}
+
+impl TargetsFrom {
+    /// Why these slots are taken as targets, for messages.
+    pub(crate) fn why(self) -> &'static str {
+        match self {
+            TargetsFrom::Mapping => "declared in the mapping",
+            TargetsFrom::Catalog => "marked by the catalog",
+            TargetsFrom::Names => "found by name",
+        }
+    }
+}
+
+/// Indices into the catalog, with what the mapping declares applied.
 pub(crate) struct CatalogIndex {
     pub(crate) catalog: Catalog,
     /// Every team: the catalog's list plus any recording team it lacks.
@@ -90,12 +161,18 @@ pub(crate) struct CatalogIndex {
     team_names: FxHashMap<String, u32>,
     /// `recording[kpi * teams + team]`.
     recording: Vec<bool>,
-    /// Per KPI: its unit is `Time`.
-    pub(crate) time: Vec<bool>,
-    /// Per KPI: its unit is `%`.
-    pub(crate) percent: Vec<bool>,
+    /// Per KPI: what its values are.
+    pub(crate) units: Vec<Unit>,
+    /// Per KPI: its interval (the mapping's, the catalog's, or DAY), and whether either gave it.
+    pub(crate) intervals: Vec<(Interval, bool)>,
+    /// Per KPI: its target slots as bits (slots past 127 are not tracked), and where they come
+    /// from.
+    pub(crate) targets: Vec<(u128, TargetsFrom)>,
     /// Per KPI: its records are dated on a Monday or the 1st (WEEK and MONTH intervals).
     pub(crate) snaps: Vec<bool>,
+    /// Per KPI without known sub-tiles: a field of its details that looks like a list of
+    /// sub-tiles under a name not read (`sub_tiles_field` reads it).
+    pub(crate) unread_sub_tiles: Vec<Option<String>>,
 }
 
 fn key(s: &str) -> String {
@@ -115,6 +192,7 @@ fn suggestion<'a>(
 }
 
 impl CatalogIndex {
+    /// The catalog as it is: units, intervals and target slots as the catalog gives them.
     pub(crate) fn new(catalog: Catalog) -> CatalogIndex {
         let mut teams: Vec<Named> = catalog.teams.clone();
         for k in &catalog.kpis {
@@ -144,27 +222,158 @@ impl CatalogIndex {
                 }
             }
         }
-        let time = catalog.kpis.iter().map(|k| k.is_time()).collect();
-        let percent = catalog
+        let units = catalog
             .kpis
             .iter()
-            .map(|k| k.unit.as_deref().map(str::trim) == Some("%"))
+            .map(|k| match k.unit.as_deref().map(str::trim) {
+                None | Some("") => Unit::Unknown,
+                Some(u) if u.eq_ignore_ascii_case("time") => Unit::Time,
+                Some("%") => Unit::Percent(None),
+                Some(_) => Unit::Number,
+            })
             .collect();
-        let snaps = catalog
+        let intervals = catalog
             .kpis
             .iter()
-            .map(|k| k.kpi_value_time_reference != crate::api::Interval::Day)
+            .map(|k| (k.interval(), k.kpi_value_time_reference.is_some()))
             .collect();
-        CatalogIndex {
-            snaps,
+        let targets = catalog
+            .kpis
+            .iter()
+            .map(|k| {
+                if k.kpi_values.iter().any(|v| v.marked_target().is_some()) {
+                    (
+                        slot_bits(k, |v| v.marked_target() == Some(true)),
+                        TargetsFrom::Catalog,
+                    )
+                } else {
+                    (
+                        slot_bits(k, |v| crate::api::is_target_name(&v.name)),
+                        TargetsFrom::Names,
+                    )
+                }
+            })
+            .collect();
+        let unread_sub_tiles = catalog
+            .kpis
+            .iter()
+            .map(|k| k.unread_lists().first().map(|s| s.to_string()))
+            .collect();
+        let mut index = CatalogIndex {
+            snaps: Vec::new(),
+            unread_sub_tiles,
             catalog,
             teams,
             kpi_names,
             team_names,
             recording,
-            time,
-            percent,
+            units,
+            intervals,
+            targets,
+        };
+        index.snaps = index
+            .intervals
+            .iter()
+            .map(|(i, _)| *i != Interval::Day)
+            .collect();
+        index
+    }
+
+    /// Applies what the mapping declares per KPI (by name or id); a declaration naming no
+    /// KPI, or a target slot the KPI lacks, is a problem.
+    pub(crate) fn declare(
+        &mut self,
+        declared: &std::collections::BTreeMap<String, KpiDeclared>,
+    ) -> Result<(), Problem> {
+        for (name, d) in declared {
+            let Some(i) = Self::lookup(&self.kpi_names, name) else {
+                return Err(Problem {
+                    code: "vsimport::mapping::unknown_kpi",
+                    message: format!("[kpi.{name:?}] names no KPI of the catalog"),
+                    help: suggestion(name, self.catalog.kpis.iter().map(|k| k.name.as_str())),
+                });
+            };
+            let i = i as usize;
+            let k = &self.catalog.kpis[i];
+            if let Some(u) = d.unit {
+                self.units[i] = match u {
+                    DeclaredUnit::Time => Unit::Time,
+                    DeclaredUnit::PercentPoints => Unit::Percent(Some(Scale::Points)),
+                    DeclaredUnit::PercentFraction => Unit::Percent(Some(Scale::Fraction)),
+                    DeclaredUnit::Number => Unit::Number,
+                };
+            }
+            if let Some(interval) = d.interval {
+                self.intervals[i] = (interval, true);
+                self.snaps[i] = interval != Interval::Day;
+            }
+            if let Some(names) = &d.targets {
+                for n in names {
+                    if Self::find_in(&k.kpi_values, n).is_none() {
+                        return Err(Problem {
+                            code: "vsimport::mapping::unknown_value",
+                            message: format!(
+                                "[kpi.{name:?}] targets names {n:?}, which is not a value of KPI {:?}",
+                                k.name
+                            ),
+                            help: suggestion(n, k.kpi_values.iter().map(|v| v.name.as_str())),
+                        });
+                    }
+                }
+                let named = |v: &Named| {
+                    names
+                        .iter()
+                        .any(|n| Self::find_in(std::slice::from_ref(v), n).is_some())
+                };
+                self.targets[i] = (slot_bits(k, named), TargetsFrom::Mapping);
+            }
         }
+        Ok(())
+    }
+
+    /// Reads every KPI's sub-tiles from the field `field` of its details (`sub_tiles_field`),
+    /// and trusts that setting: no other field is taken for a list of sub-tiles any more.
+    pub(crate) fn sub_tiles_from(&mut self, field: &str) -> Result<(), Problem> {
+        for k in &mut self.catalog.kpis {
+            if !k.sub_tiles.is_empty() {
+                continue;
+            }
+            if let Some(v) = k.other.remove(field) {
+                k.sub_tiles = serde_json::from_value(v).map_err(|e| Problem {
+                    code: "vsimport::catalog::invalid",
+                    message: format!(
+                        "the field {field:?} of KPI {:?} is not a list of sub-tiles ({e})",
+                        k.name
+                    ),
+                    help: Some(
+                        "sub_tiles_field names the field that lists {\"id\", \"name\"} objects"
+                            .into(),
+                    ),
+                })?;
+            }
+        }
+        self.unread_sub_tiles.iter_mut().for_each(|u| *u = None);
+        Ok(())
+    }
+
+    /// The index of the KPI with this id.
+    pub(crate) fn kpi_index(&self, id: Uuid) -> Option<u32> {
+        self.kpi_names.get(&id.to_string()).copied()
+    }
+
+    /// The KPI's interval (the mapping's, the catalog's, or DAY).
+    pub(crate) fn interval(&self, kpi: u32) -> Interval {
+        self.intervals[kpi as usize].0
+    }
+
+    /// The KPI's unit (the mapping's or the catalog's).
+    pub(crate) fn unit(&self, kpi: u32) -> Unit {
+        self.units[kpi as usize]
+    }
+
+    /// Whether value slot `slot` of the KPI holds a target.
+    pub(crate) fn is_target(&self, kpi: u32, slot: usize) -> bool {
+        slot < 128 && self.targets[kpi as usize].0 & (1u128 << slot) != 0
     }
 
     pub(crate) fn kpi(&self, i: u32) -> &KpiDetail {
@@ -175,7 +384,7 @@ impl CatalogIndex {
         &self.teams[i as usize]
     }
 
-    fn lookup(map: &FxHashMap<String, u32>, name: &str) -> Option<u32> {
+    pub(crate) fn lookup(map: &FxHashMap<String, u32>, name: &str) -> Option<u32> {
         map.get(name)
             .or_else(|| map.get(&key(name)))
             .or_else(|| {

@@ -14,8 +14,9 @@ use std::path::{Path, PathBuf};
 
 use tokio_util::sync::CancellationToken;
 
-use crate::api::{Catalog, Client};
+use crate::api::{ApiError, Catalog, Client};
 use crate::catalog::CatalogIndex;
+use crate::cli::CompareMode;
 use crate::error::Error;
 use crate::findings::Findings;
 use crate::map::Mapping;
@@ -55,6 +56,25 @@ pub(crate) async fn catalog(s: &Import, client: Option<&Client>) -> Result<Catal
     }
 }
 
+/// The catalog as lookup tables, with what the mapping declares per KPI (`[kpi."NAME"]`).
+pub(crate) fn index(s: &Import, catalog: Catalog) -> Result<CatalogIndex, Error> {
+    let mut index = CatalogIndex::new(catalog);
+    if let Some(f) = &s.sub_tiles_field {
+        index.sub_tiles_from(f).map_err(|p| Error::Usage {
+            message: p.message,
+            help: p.help,
+        })?;
+    }
+    if let Some((m, shown)) = &s.mapping {
+        index.declare(&m.kpi).map_err(|p| Error::Mapping {
+            path: shown.clone(),
+            message: p.message,
+            help: p.help,
+        })?;
+    }
+    Ok(index)
+}
+
 /// Reads the input once and takes it through map, validate, dedupe and plan; `stop` ends the
 /// reading early (Ctrl-C).
 pub(crate) fn check(
@@ -86,6 +106,7 @@ pub(crate) fn check(
         origin.clone(),
         mapping.date_options(),
         mapping.decimal(),
+        mapping.time_format(),
     )
     .map_err(|p| Error::Mapping {
         path: shown_mapping.clone(),
@@ -234,12 +255,48 @@ pub(crate) async fn run(
             e => e,
         }
     };
-    let index = CatalogIndex::new(
+    let index = index(
+        s,
         catalog(s, client)
             .await
             .map_err(interrupted("while the catalog was read"))?,
-    );
-    let checked = check(s, &index, stop)?;
+    )?;
+    let mut checked = check(s, &index, stop)?;
+    let needs_records = s.records || s.compare.is_some();
+    let planned = if needs_records {
+        checked.plan.planned(&index)
+    } else {
+        Vec::new()
+    };
+
+    let mut comparison = None;
+    if let Some(mode) = s.compare
+        && !checked.plan.is_empty()
+    {
+        let Some(client) = client else {
+            return Err(Error::Usage {
+                message: "--diff needs the server".into(),
+                help: Some("give --url (or VS_URL) and the credentials".into()),
+            });
+        };
+        let c = compare(
+            s,
+            mode,
+            client,
+            &index,
+            &planned,
+            checked.plan.without_targets,
+        )
+        .await
+        .map_err(interrupted("while the server's values were read"))?;
+        for gap in c.scale_gaps(&planned, &index) {
+            checked
+                .findings
+                .diags
+                .push(scale_warning(&gap, &index, &checked));
+        }
+        comparison = Some(c);
+    }
     let cx = document::Context {
         file: checked.detected.file.clone(),
         sha256: checked.source.sha256(),
@@ -251,32 +308,11 @@ pub(crate) async fn run(
         first_column: checked.detected.first_column,
     };
     let mut doc = document::report(&checked.plan, &checked.findings, &index, &cx);
-    let needs_records = s.records || s.compare;
-    let planned = if needs_records {
-        checked.plan.planned(&index)
-    } else {
-        Vec::new()
-    };
     if s.records {
         doc.records = Some(document::planned_records(&planned, &index));
     }
-
-    let mut comparison = None;
-    if s.compare && !checked.plan.is_empty() {
-        let Some(client) = client else {
-            return Err(Error::Usage {
-                message: "--diff needs the server".into(),
-                help: Some("give --url (or VS_URL) and the credentials".into()),
-            });
-        };
-        let spinner = progress::spinner("reading the server's current values", s.ui.quiet);
-        let c = Comparison::read(client, &index, &planned)
-            .await
-            .map_err(Error::from)
-            .map_err(interrupted("while the server's values were read"))?;
-        spinner.finish_and_clear();
-        doc.compared(&planned, &c, &index, s.notes);
-        comparison = Some(c);
+    if let Some(c) = &comparison {
+        doc.compared(&planned, c, &index, s.notes);
     }
 
     if stop.is_cancelled() {
@@ -326,6 +362,85 @@ pub(crate) async fn run(
     };
     write_reports(&outcome, &index)?;
     Ok(outcome)
+}
+
+/// Reads the server's current values for the planned records, as `mode` says: `never` does
+/// not read them; `auto` writes without them when they cannot be read and nothing is lost
+/// by it (a dry run, or no record whose targets would have been kept).
+async fn compare(
+    s: &Import,
+    mode: CompareMode,
+    client: &Client,
+    index: &CatalogIndex,
+    planned: &[PlannedRecord],
+    without_targets: u64,
+) -> Result<Comparison, Error> {
+    if mode == CompareMode::Never {
+        return Ok(Comparison::skipped(
+            planned.len(),
+            "--compare never".to_string(),
+        ));
+    }
+    let spinner = progress::spinner("reading the server's current values", s.ui.quiet);
+    let read = Comparison::read(client, index, planned).await;
+    spinner.finish_and_clear();
+    let e = match read {
+        Ok(c) => return Ok(c),
+        Err(e) => e,
+    };
+    // Only an answer that could not be read, or a read endpoint that is not there, is a
+    // reason to go on: anything else (credentials, network, throttling) stops the writes too.
+    let unreadable = matches!(&e, ApiError::Decode { .. })
+        || matches!(e.status(), Some(400 | 404 | 405 | 422 | 501));
+    let keeps_targets = s.write.as_ref().is_some_and(|w| w.keep_targets) && without_targets > 0;
+    if mode == CompareMode::Auto && unreadable && !keeps_targets {
+        return Ok(Comparison::skipped(
+            planned.len(),
+            format!("the server's records could not be read: {}", e.short()),
+        ));
+    }
+    let help = if !unreadable {
+        return Err(e.into());
+    } else if keeps_targets {
+        format!(
+            "--compare never writes without reading them: no unchanged record is skipped, the import cannot be undone, and the server may reset the targets of {} (--no-keep-targets accepts that)",
+            report::count(without_targets, "record", "records")
+        )
+    } else {
+        "--compare never writes without reading them: no unchanged record is skipped, and the import cannot be undone".to_string()
+    };
+    Err(e.with_help(help).into())
+}
+
+/// The warning for a percent KPI whose file and server values are about 100 times apart.
+fn scale_warning(
+    gap: &crate::upload::compare::ScaleGap,
+    index: &CatalogIndex,
+    checked: &Checked,
+) -> crate::diag::Diagnostic {
+    let name = &index.kpi(gap.kpi).name;
+    let shown = |v: f64| crate::plan::number(v).map_or_else(|| v.to_string(), |n| n.to_string());
+    crate::diag::Diagnostic {
+        code: "vsimport::number::scale_mismatch",
+        severity: crate::diag::Severity::Warning,
+        location: crate::diag::Location {
+            file: checked.source.file_name().clone(),
+            sheet: checked.source.sheet_name().cloned(),
+            row: gap.row,
+            column: None,
+            byte: None,
+        },
+        message: format!(
+            "KPI {name:?}: the file's values are around {}, the server's around {} — about {}x apart, as if one of them were a percentage on the other scale",
+            shown(gap.file),
+            shown(gap.server),
+            shown((gap.file / gap.server).max(gap.server / gap.file).round())
+        ),
+        help: Some(format!(
+            "check the scale: declare it in the mapping with [kpi.{name:?}] unit = \"percent-points\" (85) or \"percent-fraction\" (0.85); a dry run with --diff shows each change"
+        )),
+        context: None,
+    }
 }
 
 /// Writes report.json, rejected.csv and (when records were not written) failed.csv into
@@ -403,7 +518,8 @@ fn dry_run_report(
         input: crate::read::Input::Path(file.to_path_buf()),
         mapping: Some((m, mapping.display().to_string())),
         source,
-        compare: false,
+        compare: None,
+        sub_tiles_field: None,
         catalog: Some(catalog_file.to_path_buf()),
         report_dir: None,
         format: crate::cli::Format::Json,
@@ -419,7 +535,7 @@ fn dry_run_report(
             ..Default::default()
         },
     };
-    let index = CatalogIndex::new(crate::catalog::load_file(catalog_file)?);
+    let index = index(&s, crate::catalog::load_file(catalog_file)?)?;
     let checked = check(&s, &index, &CancellationToken::new())?;
     let cx = document::Context {
         file: checked.detected.file.clone(),

@@ -30,6 +30,9 @@ pub(crate) struct Entry {
     pub(crate) sub_tile: u16,
     pub(crate) slot: u16,
     pub(crate) forecast: bool,
+    /// The cell was written with a percent sign (`85%`): the validate stage checks that a
+    /// KPI's cells do not mix `85%` with bare numbers such as `0.85`.
+    pub(crate) percent_sign: bool,
     pub(crate) value: f64,
     /// The row it came from (1-based file row; files past 4,294,967,295 rows keep that
     /// number for the rest). 32 bits keep an entry at 32 bytes, which the dedupe and plan

@@ -2,7 +2,6 @@
 //! media type, timeouts, and errors that name the request. Every request goes through the
 //! client's one [`Limiter`] (concurrency, rate, pauses) and its one [`RetryPolicy`].
 
-use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +14,7 @@ use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
+use super::base_url::parse_base_url;
 use super::error::{body_message, retry_after, snippet, status_help, transport};
 use super::limit::{Limiter, Limits, Signal, Tally};
 use super::retry::Tried;
@@ -43,6 +43,10 @@ pub(crate) struct ClientConfig {
     pub(crate) limits: Limits,
     /// Proxies (from the environment, resolved by the settings).
     pub(crate) proxy: Proxies,
+    /// The `Accept` header of every request (`*/*` unless set: docs/API-NOTES.md).
+    pub(crate) accept: String,
+    /// Another name the server gives the sub-tiles of a KPI detail (and of a record).
+    pub(crate) sub_tiles_field: Option<String>,
     /// Stops every request of the client when cancelled (the process's Ctrl-C).
     pub(crate) stop: Option<CancellationToken>,
 }
@@ -64,6 +68,8 @@ impl ClientConfig {
             retry: RetryPolicy::default(),
             limits: Limits::default(),
             proxy: Proxies::default(),
+            accept: "*/*".to_string(),
+            sub_tiles_field: None,
             stop: None,
         }
     }
@@ -82,6 +88,8 @@ struct Inner {
     base: Url,
     /// `Authorization: Basic …`, encoded once and marked sensitive (never logged).
     auth: HeaderValue,
+    accept: HeaderValue,
+    sub_tiles_field: Option<String>,
     version: ApiVersion,
     retry: RetryPolicy,
     limiter: Limiter,
@@ -143,62 +151,6 @@ fn signal<T>(r: &Result<T, ApiError>, policy: &RetryPolicy) -> Signal {
     }
 }
 
-/// Whether the URL's host is this machine (`localhost`, 127.0.0.0/8, ::1).
-pub(crate) fn is_loopback(url: &Url) -> bool {
-    match url.host() {
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        Some(url::Host::Ipv4(ip)) => IpAddr::V4(ip).is_loopback(),
-        Some(url::Host::Ipv6(ip)) => IpAddr::V6(ip).is_loopback(),
-        None => false,
-    }
-}
-
-/// Parses and checks the base URL: http(s) only, no credentials in it, and plain http only to
-/// loopback unless allowed.
-pub(crate) fn parse_base_url(raw: &str, allow_http: bool) -> Result<Url, ApiError> {
-    let raw = raw.trim();
-    let mut url = Url::parse(raw).map_err(|e| ApiError::Config {
-        message: format!("--url {raw:?} is not a URL ({e})"),
-        help: Some("give the API base, e.g. https://api-<tenant>.valuestreamer.de/api".into()),
-    })?;
-    match url.scheme() {
-        "https" => {}
-        "http" => {
-            if !is_loopback(&url) && !allow_http {
-                return Err(ApiError::Config {
-                    message: format!(
-                        "refusing plain http:// to {}: the password would cross the network unencrypted",
-                        url.host_str().unwrap_or("?")
-                    ),
-                    help: Some(
-                        "use https://, or pass --allow-http if this really is a trusted network"
-                            .into(),
-                    ),
-                });
-            }
-        }
-        other => {
-            return Err(ApiError::Config {
-                message: format!("--url must be http:// or https://, not {other}://"),
-                help: None,
-            });
-        }
-    }
-    if !url.username().is_empty() || url.password().is_some() {
-        return Err(ApiError::Config {
-            message: "--url must not carry a user name or password".into(),
-            help: Some("set VS_USER and VS_PASSWORD (or --password-stdin) instead".into()),
-        });
-    }
-    url.set_query(None);
-    url.set_fragment(None);
-    if !url.path().ends_with('/') {
-        let p = format!("{}/", url.path());
-        url.set_path(&p);
-    }
-    Ok(url)
-}
-
 impl Client {
     pub(crate) fn new(cfg: &ClientConfig) -> Result<Self, ApiError> {
         let base = parse_base_url(&cfg.base_url, cfg.allow_http)?;
@@ -232,11 +184,17 @@ impl Client {
             help: Some("use a user name and password without control characters".into()),
         })?;
         auth.set_sensitive(true);
+        let accept = HeaderValue::from_str(cfg.accept.trim()).map_err(|_| ApiError::Config {
+            message: format!("--accept {:?} cannot be sent as a header", cfg.accept),
+            help: Some("give a media type, e.g. application/json or */*".into()),
+        })?;
         Ok(Client {
             inner: Arc::new(Inner {
                 http,
                 base,
                 auth,
+                accept,
+                sub_tiles_field: cfg.sub_tiles_field.clone(),
                 version: cfg.version,
                 retry: cfg.retry,
                 limiter: Limiter::new(cfg.limits),
@@ -300,10 +258,6 @@ impl Client {
         tried
     }
 
-    pub(crate) fn version(&self) -> ApiVersion {
-        self.inner.version
-    }
-
     pub(crate) fn base_url(&self) -> &Url {
         &self.inner.base
     }
@@ -339,13 +293,15 @@ impl Client {
         let url = self.url(path)?;
         // Named in errors and debug logs only, so built only then.
         let request = || describe(&method, &url, query);
+        // The body is sent as the documented vendor type; the answer is accepted as the
+        // settings say (any, by default).
         let media = HeaderValue::from_static(self.inner.version.media_type());
         let mut req = self
             .inner
             .http
             .request(method.clone(), url.clone())
             .header(AUTHORIZATION, self.inner.auth.clone())
-            .header(ACCEPT, media.clone());
+            .header(ACCEPT, self.inner.accept.clone());
         if !query.is_empty() {
             req = req.query(query);
         }
@@ -369,13 +325,32 @@ impl Client {
         if allow_404 && status == StatusCode::NOT_FOUND {
             return Ok(None);
         }
+        let help = if status == StatusCode::NOT_ACCEPTABLE {
+            Some(format!(
+                "the server does not answer with a type the Accept header {:?} allows: try --accept '*/*', --accept application/json or --accept {}",
+                self.inner.accept.to_str().unwrap_or("?"),
+                self.inner.version.media_type()
+            ))
+        } else {
+            status_help(status.as_u16())
+        };
         Err(ApiError::Status {
             request: request(),
             status: status.as_u16(),
             message: body_message(&text),
-            help: status_help(status.as_u16()),
+            help,
             retry_after,
         })
+    }
+
+    /// A GET answer as JSON, whatever its shape.
+    async fn get_value(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        allow_404: bool,
+    ) -> Result<Option<serde_json::Value>, ApiError> {
+        self.get_json(path, query, allow_404).await
     }
 
     async fn get_json<T: DeserializeOwned>(
@@ -405,7 +380,10 @@ impl Client {
                 } else {
                     e.to_string()
                 },
-                snippet: snippet(&text, 120),
+                help: ApiError::decode_help(
+                    looks_like_html(&text) || !text.trim_start().starts_with(['[', '{']),
+                    &snippet(&text, 120),
+                ),
             })
     }
 
@@ -420,12 +398,27 @@ impl Client {
     /// `GET /exchange/kpi/{id}`.
     pub(crate) async fn kpi(&self, id: Uuid) -> Result<KpiDetail, ApiError> {
         let path = format!("exchange/kpi/{id}");
-        self.get_json(&path, &[], false)
+        let mut v = self
+            .get_value(&path, &[], false)
             .await?
             .ok_or_else(|| ApiError::Config {
                 message: format!("GET {path} answered nothing"),
                 help: None,
-            })
+            })?;
+        // Sub-tiles under a configured name.
+        if let (Some(field), serde_json::Value::Object(o)) = (&self.inner.sub_tiles_field, &mut v)
+            && let Some(tiles) = o.remove(field)
+        {
+            o.insert("subTiles".into(), tiles);
+        }
+        serde_json::from_value(v.clone()).map_err(|e| ApiError::Decode {
+            request: format!(
+                "GET {}",
+                self.url(&path).unwrap_or_else(|_| self.inner.base.clone())
+            ),
+            detail: e.to_string(),
+            help: ApiError::decode_help(false, &snippet(&v.to_string(), 120)),
+        })
     }
 
     /// The whole catalog: the KPI list, then every KPI's details (as many at once as the
@@ -470,18 +463,38 @@ impl Client {
         to: NaiveDate,
     ) -> Result<Vec<Record>, ApiError> {
         let mut all = Vec::new();
-        for (start, end) in kpi
-            .kpi_value_time_reference
-            .windows(from, to, self.inner.version)
-        {
+        for (start, end) in kpi.interval().windows(from, to) {
             all.extend(self.records_window(kpi.id, team, start, end).await?);
         }
         all.sort_by_key(|r| std::cmp::Reverse(r.date));
         Ok(all)
     }
 
-    /// One `GET /exchange/kpi-data` call; the range must already respect the limit.
+    /// `GET /exchange/kpi-data` for one window. A server that refuses the range (400, a
+    /// stricter reading of the limits than ours) is asked again for each half, down to one
+    /// day.
     pub(crate) async fn records_window(
+        &self,
+        kpi: Uuid,
+        team: Option<Uuid>,
+        from: NaiveDate,
+        to: NaiveDate,
+    ) -> Result<Vec<Record>, ApiError> {
+        match self.records_once(kpi, team, from, to).await {
+            Err(e) if e.status() == Some(400) && from < to => {
+                let mid = from + (to - from) / 2;
+                tracing::debug!(%from, %to, "the server refused the range; asking for halves");
+                let mut recs = Box::pin(self.records_window(kpi, team, from, mid)).await?;
+                let next = mid.succ_opt().unwrap_or(to);
+                recs.extend(Box::pin(self.records_window(kpi, team, next, to)).await?);
+                Ok(recs)
+            }
+            r => r,
+        }
+    }
+
+    /// One `GET /exchange/kpi-data` call.
+    async fn records_once(
         &self,
         kpi: Uuid,
         team: Option<Uuid>,
@@ -496,10 +509,12 @@ impl Client {
         if let Some(t) = team {
             query.push(("team-id", t.to_string()));
         }
-        let mut recs: Vec<Record> = self
-            .get_json("exchange/kpi-data", &query, false)
-            .await?
-            .unwrap_or_default();
+        let path = "exchange/kpi-data";
+        let mut recs = match self.get_value(path, &query, false).await? {
+            Some(v) => super::lenient::records(&v, self.inner.sub_tiles_field.as_deref())
+                .map_err(|detail| self.shape_error(path, &query, detail, &v))?,
+            None => Vec::new(),
+        };
         // The key fields are not in the public schema: fill what the query implies.
         for r in &mut recs {
             r.kpi_id.get_or_insert(kpi);
@@ -512,7 +527,32 @@ impl Client {
 
     /// `GET /exchange/kpi-data/{date}/{team}/{kpi}[/{sub-tile}]`; `None` when there is none.
     pub(crate) async fn record(&self, key: &RecordKey) -> Result<Option<Record>, ApiError> {
-        self.get_json(&key.path(), &[], true).await
+        let path = key.path();
+        match self.get_value(&path, &[], true).await? {
+            Some(v) => super::lenient::record(&v, self.inner.sub_tiles_field.as_deref())
+                .map(Some)
+                .map_err(|detail| self.shape_error(&path, &[], detail, &v)),
+            None => Ok(None),
+        }
+    }
+
+    /// An answer that is JSON but not the shape of a record.
+    fn shape_error(
+        &self,
+        path: &str,
+        query: &[(&str, String)],
+        detail: String,
+        v: &serde_json::Value,
+    ) -> ApiError {
+        ApiError::Decode {
+            request: describe(
+                &Method::GET,
+                &self.url(path).unwrap_or_else(|_| self.inner.base.clone()),
+                query,
+            ),
+            detail,
+            help: ApiError::decode_help(false, &snippet(&v.to_string(), 120)),
+        }
     }
 
     /// `PUT` one record, once. Returns the HTTP status.
@@ -556,36 +596,4 @@ fn describe(method: &Method, url: &Url, query: &[(&str, String)]) -> String {
         s.push_str(v);
     }
     s
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn base_url_gets_a_trailing_slash() {
-        let u = parse_base_url("https://api-acme.valuestreamer.de/api", false).unwrap();
-        assert_eq!(u.as_str(), "https://api-acme.valuestreamer.de/api/");
-        let u = parse_base_url("https://api-acme.valuestreamer.de/api/", false).unwrap();
-        assert_eq!(
-            u.join("exchange/kpi").unwrap().as_str(),
-            "https://api-acme.valuestreamer.de/api/exchange/kpi"
-        );
-    }
-
-    #[test]
-    fn plain_http_only_to_loopback() {
-        assert!(parse_base_url("http://127.0.0.1:8080/api", false).is_ok());
-        assert!(parse_base_url("http://localhost:8080/api", false).is_ok());
-        assert!(parse_base_url("http://[::1]:8080/api", false).is_ok());
-        assert!(parse_base_url("http://10.0.0.5/api", false).is_err());
-        assert!(parse_base_url("http://10.0.0.5/api", true).is_ok());
-        assert!(parse_base_url("ftp://host/api", true).is_err());
-    }
-
-    #[test]
-    fn credentials_in_the_url_are_refused() {
-        let e = parse_base_url("https://u:p@host/api", false).unwrap_err();
-        assert!(!e.to_string().contains(":p@"));
-    }
 }

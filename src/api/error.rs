@@ -31,17 +31,13 @@ pub(crate) enum ApiError {
         retryable: bool,
     },
     /// The server answered 2xx but not with the JSON we expected.
-    #[error("{request}: the answer is not the JSON the API documents ({detail})")]
-    #[diagnostic(
-        code(vsimport::api::decode),
-        help(
-            "is --url the API's base (it usually ends in /api)? The answer began with: {snippet}"
-        )
-    )]
+    #[error("{request}: the answer could not be read ({detail})")]
+    #[diagnostic(code(vsimport::api::decode))]
     Decode {
         request: String,
         detail: String,
-        snippet: String,
+        #[help]
+        help: String,
     },
     /// Not sent (or not sent again) because the run is stopping (Ctrl-C, or an error that
     /// every other request would meet too).
@@ -113,6 +109,31 @@ impl ApiError {
         self
     }
 
+    /// What to try, for a decode error.
+    pub(crate) fn decode_help(html: bool, snippet: &str) -> String {
+        if html {
+            format!(
+                "is --url the API's base (it usually ends in /api)? The answer began with: {snippet}"
+            )
+        } else {
+            format!(
+                "the server's answer has a shape vsimport does not read; it began with: {snippet}. An import can write without reading the server's values first: --compare never (no comparison, no kept targets, no undo)"
+            )
+        }
+    }
+
+    /// The same error with `help` as its hint.
+    pub(crate) fn with_help(mut self, help: String) -> ApiError {
+        match &mut self {
+            ApiError::Status { help: h, .. }
+            | ApiError::Transport { help: h, .. }
+            | ApiError::Config { help: h, .. } => *h = Some(help),
+            ApiError::Decode { help: h, .. } => *h = help,
+            ApiError::Stopped => {}
+        }
+        self
+    }
+
     /// A one-line reason, for reports and failed-record lists.
     pub(crate) fn short(&self) -> String {
         match self {
@@ -151,9 +172,7 @@ pub(crate) fn status_help(status: u16) -> Option<String> {
             "the server knows no such KPI, team or record, or --url is not the API base (it usually ends in /api)"
         }
         405 => "--url is probably not the API base (it usually ends in /api)",
-        406 | 415 => {
-            "the server did not accept the media type: try the other --api-version (2 or 3)"
-        }
+        415 => "the server did not accept the media type: try the other --api-version (2 or 3)",
         429 => "the server is throttling: lower --concurrency or set --max-rps",
         500..=599 => "the server had a problem; trying again later usually helps",
         _ => return None,

@@ -3,8 +3,10 @@
 //! Only this module and the upload stage touch the network. The contract is `API.md`
 //! (summarised with every assumption in `docs/API-NOTES.md`).
 
+mod base_url;
 mod client;
 mod error;
+mod lenient;
 mod limit;
 pub(crate) mod models;
 mod retry;

@@ -24,6 +24,36 @@ pub(crate) struct Named {
     pub(crate) id: Uuid,
     #[serde(default)]
     pub(crate) name: String,
+    /// Value slots only, assumed: a type the server may give (`type`, `valueType`, `kind`),
+    /// e.g. `TARGET`.
+    #[serde(
+        default,
+        alias = "type",
+        alias = "valueType",
+        alias = "value_type",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(crate) kind: Option<String>,
+    /// Value slots only, assumed: whether the server says the slot holds a target.
+    #[serde(
+        default,
+        alias = "isTarget",
+        alias = "is_target",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(crate) target: Option<bool>,
+}
+
+impl Named {
+    /// Whether the server's own description marks this value slot as a target (`None`: it
+    /// says nothing).
+    pub(crate) fn marked_target(&self) -> Option<bool> {
+        if let Some(t) = self.target {
+            return Some(t);
+        }
+        let k = self.kind.as_deref()?.to_lowercase();
+        Some(k.contains("target") || k.contains("plan") || k.contains("soll"))
+    }
 }
 
 /// The recording interval of a KPI (`kpiValueTimeReference`).
@@ -35,7 +65,26 @@ pub(crate) enum Interval {
     Month,
 }
 
+/// An interval as the server may spell it (`DAY`, `Week`, `MONTHLY`, …); anything else is no
+/// interval (the KPI then needs one in the mapping), never a guess.
+fn lenient_interval<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Interval>, D::Error> {
+    let v = Option::<serde_json::Value>::deserialize(d)?;
+    Ok(v.as_ref()
+        .and_then(|v| v.as_str())
+        .and_then(Interval::parse))
+}
+
 impl Interval {
+    /// `DAY`, `WEEK`, `MONTH` in any case, also `DAILY`, `WEEKLY`, `MONTHLY`.
+    pub(crate) fn parse(s: &str) -> Option<Interval> {
+        match s.trim().to_ascii_uppercase().as_str() {
+            "DAY" | "DAILY" => Some(Interval::Day),
+            "WEEK" | "WEEKLY" => Some(Interval::Week),
+            "MONTH" | "MONTHLY" => Some(Interval::Month),
+            _ => None,
+        }
+    }
+
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             Interval::Day => "DAY",
@@ -60,13 +109,14 @@ impl Interval {
     ///
     /// API.md: DAY at most 31 days; WEEK at most 6 months; MONTH at most 24 months in v3 and
     /// 6 months in v2. We read "at most 31 days" as 31 calendar days counting both ends, and
-    /// "at most N months" as ending the day before the same date N months later.
-    pub(crate) fn window_end(self, from: NaiveDate, version: ApiVersion) -> NaiveDate {
-        let months = match (self, version) {
-            (Interval::Day, _) => return from + chrono::Duration::days(30),
-            (Interval::Week, _) => 6,
-            (Interval::Month, ApiVersion::V2) => 6,
-            (Interval::Month, ApiVersion::V3) => 24,
+    /// "at most N months" as ending the day before the same date N months later, and take the
+    /// stricter v2 limit for MONTH whatever the version (a few more requests, and no 400 from
+    /// a server that reads v3 as v2). A server stricter still answers 400, and the window is
+    /// halved (docs/API-NOTES.md).
+    pub(crate) fn window_end(self, from: NaiveDate) -> NaiveDate {
+        let months = match self {
+            Interval::Day => return from + chrono::Duration::days(30),
+            Interval::Week | Interval::Month => 6,
         };
         from.checked_add_months(Months::new(months))
             .map(|d| d - chrono::Duration::days(1))
@@ -74,16 +124,11 @@ impl Interval {
     }
 
     /// Splits `from..=to` into windows that each respect the range limit.
-    pub(crate) fn windows(
-        self,
-        from: NaiveDate,
-        to: NaiveDate,
-        version: ApiVersion,
-    ) -> Vec<(NaiveDate, NaiveDate)> {
+    pub(crate) fn windows(self, from: NaiveDate, to: NaiveDate) -> Vec<(NaiveDate, NaiveDate)> {
         let mut out = Vec::new();
         let mut start = from;
         while start <= to {
-            let end = self.window_end(start, version).min(to);
+            let end = self.window_end(start).min(to);
             out.push((start, end));
             match end.succ_opt() {
                 Some(next) => start = next,
@@ -109,27 +154,43 @@ pub(crate) struct KpiDetail {
     pub(crate) name: String,
     #[serde(default)]
     pub(crate) kpi_value_is_integer: bool,
-    /// Missing in a detail means DAY (the most common interval); documented in API-NOTES.
-    #[serde(default = "default_interval")]
-    pub(crate) kpi_value_time_reference: Interval,
+    /// `None` when the detail does not give it (or spells it in a way not known): the
+    /// mapping's `interval` then decides, else DAY with a warning (docs/API-NOTES.md).
+    #[serde(
+        default,
+        deserialize_with = "lenient_interval",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub(crate) kpi_value_time_reference: Option<Interval>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) target_value_type: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) target_value_scope: Option<String>,
     /// Assumed field name; `Time` means minutes since midnight.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        alias = "unitName",
+        alias = "kpiUnit",
+        skip_serializing_if = "Option::is_none"
+    )]
     pub(crate) unit: Option<String>,
     #[serde(default)]
     pub(crate) kpi_values: Vec<Named>,
     #[serde(default)]
     pub(crate) recording_teams: Vec<Named>,
-    /// Assumed field name.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Assumed field name (also read as `subKpis`, `subTileList`; another name can be set
+    /// with `sub_tiles_field` in the config file).
+    #[serde(
+        default,
+        alias = "subKpis",
+        alias = "subTileList",
+        alias = "sub_tiles",
+        skip_serializing_if = "Vec::is_empty"
+    )]
     pub(crate) sub_tiles: Vec<Named>,
-}
-
-fn default_interval() -> Interval {
-    Interval::Day
+    /// Every field not read above, kept as the server sent it (a saved catalog keeps them).
+    #[serde(flatten, default)]
+    pub(crate) other: serde_json::Map<String, serde_json::Value>,
 }
 
 impl KpiDetail {
@@ -140,9 +201,41 @@ impl KpiDetail {
             .is_some_and(|u| u.trim().eq_ignore_ascii_case("time"))
     }
 
-    /// The value slots that hold targets (see [`is_target_name`]).
+    /// The interval the detail gives, DAY when it gives none (for the emulator and `kpis`;
+    /// an import takes the mapping's and warns: [`crate::catalog::CatalogIndex`]).
+    pub(crate) fn interval(&self) -> Interval {
+        self.kpi_value_time_reference.unwrap_or(Interval::Day)
+    }
+
+    /// Whether value slot `slot` holds a target, as far as the catalog alone tells: the
+    /// server's own mark, else the slot's name ([`is_target_name`]).
+    pub(crate) fn is_target_slot(&self, slot: &Named) -> bool {
+        slot.marked_target()
+            .unwrap_or_else(|| is_target_name(&slot.name))
+    }
+
+    /// Fields of the detail that are not read but look like a list of sub-tiles (a list of
+    /// objects with an `id` and a `name`), when the KPI has no sub-tiles under a known name.
+    pub(crate) fn unread_lists(&self) -> Vec<&str> {
+        if !self.sub_tiles.is_empty() {
+            return Vec::new();
+        }
+        self.other
+            .iter()
+            .filter(|(_, v)| {
+                v.as_array().is_some_and(|a| {
+                    !a.is_empty()
+                        && a.iter()
+                            .all(|x| x.get("id").is_some() && x.get("name").is_some())
+                })
+            })
+            .map(|(k, _)| k.as_str())
+            .collect()
+    }
+
+    /// The value slots that hold targets.
     pub(crate) fn target_values(&self) -> impl Iterator<Item = &Named> {
-        self.kpi_values.iter().filter(|v| is_target_name(&v.name))
+        self.kpi_values.iter().filter(|v| self.is_target_slot(v))
     }
 
     pub(crate) fn value(&self, id: Uuid) -> Option<&Named> {
@@ -158,13 +251,16 @@ impl KpiDetail {
     }
 }
 
-/// Whether a value slot holds a target rather than an actual.
+/// Whether a value slot's name says it holds a target rather than an actual.
 ///
 /// Assumed: the API names its slots (e.g. "Actual", "Target"), and the public material shows
-/// no type field, so a slot whose name contains "target" or "soll" (German) counts as a target.
+/// no type field, so a slot whose name contains "target", "goal", "plan", "soll", "ziel" or
+/// "vorgabe" counts as a target ("Planned" too, and the mapping can say otherwise).
 pub(crate) fn is_target_name(name: &str) -> bool {
     let lower = name.to_lowercase();
-    lower.contains("target") || lower.contains("soll") || lower.contains("ziel")
+    ["target", "goal", "plan", "soll", "ziel", "vorgabe"]
+        .iter()
+        .any(|w| lower.contains(w))
 }
 
 /// One value of a record.
@@ -298,7 +394,7 @@ mod tests {
 
     #[test]
     fn day_windows_are_31_days() {
-        let w = Interval::Day.windows(d("2025-01-01"), d("2025-03-05"), ApiVersion::V2);
+        let w = Interval::Day.windows(d("2025-01-01"), d("2025-03-05"));
         assert_eq!(
             w,
             vec![
@@ -310,19 +406,29 @@ mod tests {
     }
 
     #[test]
-    fn month_windows_depend_on_version() {
-        let v2 = Interval::Month.windows(d("2024-01-01"), d("2025-12-01"), ApiVersion::V2);
-        assert_eq!(v2.len(), 4);
-        assert_eq!(v2[0], (d("2024-01-01"), d("2024-06-30")));
-        let v3 = Interval::Month.windows(d("2024-01-01"), d("2025-12-01"), ApiVersion::V3);
-        assert_eq!(v3, vec![(d("2024-01-01"), d("2025-12-01"))]);
+    fn month_windows_take_the_stricter_reading() {
+        let w = Interval::Month.windows(d("2024-01-01"), d("2025-12-01"));
+        assert_eq!(w.len(), 4);
+        assert_eq!(w[0], (d("2024-01-01"), d("2024-06-30")));
+    }
+
+    #[test]
+    fn intervals_in_any_spelling() {
+        assert_eq!(Interval::parse("Week"), Some(Interval::Week));
+        assert_eq!(Interval::parse("MONTHLY"), Some(Interval::Month));
+        assert_eq!(Interval::parse("quarter"), None);
+        let k: KpiDetail = serde_json::from_str(
+            r#"{"id":"79cf2f74-0e9c-45b5-bc4d-f437079dde7c","kpiValueTimeReference":"QUARTER"}"#,
+        )
+        .unwrap();
+        assert_eq!(k.kpi_value_time_reference, None);
     }
 
     #[test]
     fn empty_range_has_no_windows() {
         assert!(
             Interval::Week
-                .windows(d("2025-02-01"), d("2025-01-01"), ApiVersion::V2)
+                .windows(d("2025-02-01"), d("2025-01-01"))
                 .is_empty()
         );
     }
@@ -332,7 +438,8 @@ mod tests {
         let json = r#"{"id":"79cf2f74-0e9c-45b5-bc4d-f437079dde7c","name":"OEE",
             "somethingNew":{"x":1},"kpiValues":[{"id":"fd2c7750-79e1-4514-89a2-e9c103db4d6b","name":"Actual","extra":2}]}"#;
         let k: KpiDetail = serde_json::from_str(json).unwrap();
-        assert_eq!(k.kpi_value_time_reference, Interval::Day);
+        assert_eq!(k.kpi_value_time_reference, None);
+        assert_eq!(k.interval(), Interval::Day);
         assert!(!k.kpi_value_is_integer);
         assert!(k.recording_teams.is_empty());
         assert_eq!(k.kpi_values[0].name, "Actual");
@@ -352,6 +459,10 @@ mod tests {
         assert!(is_target_name("Target"));
         assert!(is_target_name("Soll"));
         assert!(is_target_name("Zielwert"));
+        assert!(is_target_name("Plan"));
+        assert!(is_target_name("Vorgabe"));
+        assert!(is_target_name("Sollwert"));
+        assert!(is_target_name("Goal"));
         assert!(!is_target_name("Actual"));
         assert!(!is_target_name("Ist"));
     }

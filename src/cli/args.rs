@@ -50,6 +50,14 @@ pub(crate) struct ConnectArgs {
     /// Longest wait before a retry, in seconds; a longer Retry-After is capped too [default: 20]
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=3600))]
     pub(crate) retry_cap: Option<u64>,
+    /// The Accept header of every request, e.g. application/json or application/vs.v2.0+json
+    /// [default: */*]
+    #[arg(long, value_name = "MEDIA")]
+    pub(crate) accept: Option<String>,
+    /// The field of a KPI's details that lists its sub-tiles, where the server does not call
+    /// it subTiles
+    #[arg(long, value_name = "NAME")]
+    pub(crate) sub_tiles_field: Option<String>,
 }
 
 /// A request rate from 0.001 to 100,000 per second.

@@ -93,6 +93,23 @@ impl Cli {
     }
 }
 
+/// Whether an import reads the server's current values before writing (`--compare`).
+/// (Plain comments on the variants: doc comments would switch clap's help to its long
+/// layout.)
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum CompareMode {
+    // Compare; when the server's records cannot be read, write without comparing if that
+    // loses nothing (no targets to keep), with a warning
+    #[default]
+    Auto,
+    // Compare, or stop when the server's records cannot be read
+    Always,
+    // Do not read the server's values: every record is sent, no targets are kept, and the
+    // import cannot be undone
+    Never,
+}
+
 /// What `--format` prints on standard output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub(crate) enum Format {
@@ -157,6 +174,12 @@ pub(crate) struct WriteArgs {
     /// changed (old -> new) or unchanged
     #[arg(long)]
     pub(crate) diff: bool,
+    /// Read the server's current values before writing, to skip unchanged records, keep
+    /// targets and make undo possible: always; never (every record sent, no targets kept, no
+    /// undo); auto: compare, and write without comparing only when the values cannot be read
+    /// and no target would be lost [default: auto, or compare in the config file]
+    #[arg(long, value_enum, value_name = "WHEN", hide_possible_values = true)]
+    pub(crate) compare: Option<CompareMode>,
     /// Send unchanged records too (by default only new and changed records are sent)
     #[arg(long)]
     pub(crate) no_skip_unchanged: bool,
@@ -325,6 +348,48 @@ pub(crate) struct EmulatorArgs {
     /// Append one JSON line per request to FILE
     #[arg(long, value_name = "FILE")]
     pub(crate) log: Option<PathBuf>,
+    /// Play a server variant, several of the switches below at once: documented, loose-json,
+    /// sparse-catalog, resetting, lenient-v2 or strict-ranges (docs/EMULATOR.md)
+    #[arg(
+        long,
+        value_enum,
+        default_value_t,
+        value_name = "NAME",
+        hide_possible_values = true,
+        help_heading = "Server variants"
+    )]
+    pub(crate) profile: crate::emulator::quirks::Profile,
+    /// Answer GETs in another shape: wrapped lists, nested ids, datetime dates, null values,
+    /// numeric strings, extra fields
+    #[arg(long, help_heading = "Server variants")]
+    pub(crate) loose_answers: bool,
+    /// Produce application/json only: an Accept header without it gets 406
+    #[arg(long, help_heading = "Server variants")]
+    pub(crate) json_only: bool,
+    /// Serve KPI details without `unit`
+    #[arg(long, help_heading = "Server variants")]
+    pub(crate) no_unit: bool,
+    /// Serve KPI details without `kpiValueTimeReference`
+    #[arg(long, help_heading = "Server variants")]
+    pub(crate) no_interval: bool,
+    /// Serve sub-tiles under this field instead of `subTiles`
+    #[arg(long, value_name = "NAME", help_heading = "Server variants")]
+    pub(crate) sub_tiles_field: Option<String>,
+    /// A PUT without the target values sets them to 0 on update too (not only on create)
+    #[arg(long, help_heading = "Server variants")]
+    pub(crate) reset_targets: bool,
+    /// v2 bodies: ignore `forecast` (the value lands in the actual) instead of answering 400
+    #[arg(long, help_heading = "Server variants")]
+    pub(crate) ignore_unknown_fields: bool,
+    /// Longest GET range for DAY KPIs, in days [default: 31]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=3660), help_heading = "Server variants")]
+    pub(crate) range_days: Option<u32>,
+    /// Longest GET range for WEEK KPIs and (v2) MONTH KPIs, in months [default: 6]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=120), help_heading = "Server variants")]
+    pub(crate) range_months: Option<u32>,
+    /// Longest GET range for MONTH KPIs with v3, in months [default: 24]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=120), help_heading = "Server variants")]
+    pub(crate) range_months_v3: Option<u32>,
 }
 
 /// 404 or 204.

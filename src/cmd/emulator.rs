@@ -6,7 +6,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use crate::cli::EmulatorArgs as Args;
-use crate::emulator::{self, Options, store::Tenant};
+use crate::emulator::{self, Options, quirks::Quirks, store::Tenant};
 use crate::error::Error;
 use crate::report;
 use crate::settings::{self, ProcessEnv};
@@ -37,7 +37,33 @@ pub(crate) fn options(args: &Args) -> Result<Options, Error> {
         seed: args.seed,
         state: args.state.clone(),
         log: args.log.clone(),
+        quirks: quirks(args),
     })
+}
+
+/// The profile's quirks, with each flag given switched on over it.
+fn quirks(args: &Args) -> Quirks {
+    let mut q = Quirks::of(args.profile);
+    q.loose_answers |= args.loose_answers;
+    q.json_only |= args.json_only;
+    q.no_unit |= args.no_unit;
+    q.no_interval |= args.no_interval;
+    if let Some(f) = &args.sub_tiles_field {
+        q.sub_tiles_field = Some(f.clone());
+    }
+    q.reset_targets |= args.reset_targets;
+    q.ignore_unknown_fields |= args.ignore_unknown_fields;
+    if let Some(d) = args.range_days {
+        q.range.days = d;
+    }
+    if let Some(m) = args.range_months {
+        q.range.week_months = m;
+        q.range.month_months.0 = m;
+    }
+    if let Some(m) = args.range_months_v3 {
+        q.range.month_months.1 = m;
+    }
+    q
 }
 
 pub(crate) async fn run(args: Args) -> Result<ExitCode, Error> {

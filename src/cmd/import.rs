@@ -67,8 +67,12 @@ fn show(s: &Import, o: &Outcome) -> Result<(), Error> {
             );
             report::err(&diags);
             let mut out = text::plan(&o.report);
-            if o.comparison.is_some() {
-                out.push_str(&text::diff(&o.report, verbose));
+            match (&o.comparison, &o.report.not_compared) {
+                (Some(_), Some(why)) => {
+                    out.push_str(&text::not_compared(why, s.write.is_some()));
+                }
+                (Some(_), None) => out.push_str(&text::diff(&o.report, verbose)),
+                _ => {}
             }
             if let Some(w) = &o.written {
                 out.push_str(&text::written(w, &o.report));

@@ -50,7 +50,8 @@ fn names(v: &[crate::api::Named]) -> String {
 fn row(k: &KpiDetail) -> [String; 7] {
     [
         k.name.clone(),
-        k.kpi_value_time_reference.to_string(),
+        k.kpi_value_time_reference
+            .map_or_else(|| "?".to_string(), |i| i.to_string()),
         k.unit.clone().unwrap_or_default(),
         yes_no(k.kpi_value_is_integer).to_string(),
         names(&k.kpi_values),

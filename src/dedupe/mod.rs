@@ -335,6 +335,7 @@ mod tests {
                     sub_tile: crate::record::NO_SUB_TILE,
                     slot,
                     forecast: false,
+                    percent_sign: false,
                     value: 1.0,
                     row: i as u32,
                 });

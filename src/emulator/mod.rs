@@ -10,6 +10,8 @@
 
 mod conn;
 mod delay;
+pub(crate) mod quirks;
+pub(crate) mod ranges;
 pub(crate) mod store;
 
 use std::io::Write;
@@ -31,8 +33,9 @@ use tokio::net::TcpListener;
 use conn::{Conn, KillableListener};
 
 use crate::api::{ApiVersion, RecordBody};
+use ranges::check_range;
 use secrecy::{ExposeSecret, SecretString};
-use store::{Reject, StateFile, Store, Tenant, Written, check_range, parse_date, parse_uuid};
+use store::{Reject, StateFile, Store, Tenant, Written, parse_date, parse_uuid};
 
 /// Everything the emulator is started with.
 #[derive(Debug, Clone)]
@@ -52,6 +55,8 @@ pub(crate) struct Options {
     pub(crate) seed: u64,
     pub(crate) state: Option<PathBuf>,
     pub(crate) log: Option<PathBuf>,
+    /// The server variant played (`--profile` and one flag per quirk).
+    pub(crate) quirks: quirks::Quirks,
 }
 
 impl Default for Options {
@@ -71,6 +76,7 @@ impl Default for Options {
             seed: 0,
             state: None,
             log: None,
+            quirks: quirks::Quirks::default(),
         }
     }
 }
@@ -140,6 +146,8 @@ pub(crate) async fn start(tenant: Tenant, opts: Options) -> Result<Running, Emul
         store::Rules {
             strict_dates: opts.strict_dates,
             delete_missing_status: opts.delete_missing_status,
+            reset_targets: opts.quirks.reset_targets,
+            ignore_unknown_fields: opts.quirks.ignore_unknown_fields,
         },
     );
     if let Some(path) = &opts.state
@@ -273,17 +281,29 @@ fn error_response(status: u16, message: &str) -> Response {
     resp
 }
 
-fn json_response(
-    status: StatusCode,
-    value: &impl serde::Serialize,
-    version: ApiVersion,
-) -> Response {
+/// The media type of an answer: the vendor type of the version asked for, or plain JSON.
+#[derive(Clone, Copy)]
+enum Media {
+    Vendor(ApiVersion),
+    Json,
+}
+
+impl Media {
+    fn as_str(self) -> &'static str {
+        match self {
+            Media::Vendor(v) => v.media_type(),
+            Media::Json => "application/json",
+        }
+    }
+}
+
+fn json_response(status: StatusCode, value: &impl serde::Serialize, media: Media) -> Response {
     match serde_json::to_vec(value) {
         Ok(bytes) => {
             let mut resp = (status, Body::from(bytes)).into_response();
             resp.headers_mut().insert(
                 header::CONTENT_TYPE,
-                HeaderValue::from_static(version.media_type()),
+                HeaderValue::from_static(media.as_str()),
             );
             resp
         }
@@ -357,9 +377,20 @@ fn faults_then_route(
     if let Err(r) = authenticate(opts, headers) {
         return (error_response(r.status, &r.message), Fault::None);
     }
-    let version = headers
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
+    let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
+    if !opts.quirks.accepts(accept) {
+        return (
+            error_response(
+                406,
+                &format!(
+                    "cannot produce {:?}: this server answers with application/json",
+                    accept.unwrap_or("")
+                ),
+            ),
+            Fault::None,
+        );
+    }
+    let version = accept
         .and_then(|a| a.split(',').find_map(ApiVersion::from_media_type))
         .unwrap_or_default();
     match route(shared, method, uri, headers, body, version) {
@@ -435,6 +466,12 @@ fn route(
         status: 404,
         message: format!("no such endpoint: {}", uri.path()),
     };
+    let quirks = &shared.opts.quirks;
+    let media = if quirks.json_only {
+        Media::Json
+    } else {
+        Media::Vendor(version)
+    };
     let path = uri.path().strip_prefix("/api/").ok_or_else(not_found)?;
     let segs: Vec<&str> = path.trim_end_matches('/').split('/').collect();
     let lock = || {
@@ -457,7 +494,7 @@ fn route(
         ["exchange", "kpi"] => {
             allow(&[Method::GET])?;
             let list = lock()?.tenant.list();
-            Ok((json_response(StatusCode::OK, &list, version), false))
+            Ok((json_response(StatusCode::OK, &list, media), false))
         }
         ["exchange", "kpi", id] => {
             allow(&[Method::GET])?;
@@ -467,7 +504,10 @@ fn route(
                 status: 404,
                 message: format!("no KPI with id {id}"),
             })?;
-            Ok((json_response(StatusCode::OK, detail, version), false))
+            Ok((
+                json_response(StatusCode::OK, &quirks.detail(detail), media),
+                false,
+            ))
         }
         ["exchange", "kpi-data"] => {
             allow(&[Method::GET])?;
@@ -494,9 +534,14 @@ fn route(
                 status: 404,
                 message: format!("no KPI with id {kpi_id}"),
             })?;
-            check_range(kpi, from, to, version)?;
+            check_range(kpi, from, to, version, quirks.range)?;
             let records = store.range(kpi_id, from, to, team);
-            Ok((json_response(StatusCode::OK, &records, version), false))
+            let resp = if quirks.loose_answers {
+                json_response(StatusCode::OK, &quirks::loose_list(&records, kpi), media)
+            } else {
+                json_response(StatusCode::OK, &records, media)
+            };
+            Ok((resp, false))
         }
         ["exchange", "kpi-data", rest @ ..] => {
             allow(&[Method::GET, Method::PUT, Method::DELETE])?;
@@ -524,23 +569,33 @@ fn route(
                     status: 400,
                     message: format!("the body is not a record: {e}"),
                 })?;
-                Store::check_body(&kpi, &parsed, body_version)?;
-                let written = store.put(key, &kpi, &parsed);
+                store.check_body(&kpi, &parsed, body_version)?;
+                let written = store.put(key, &kpi, &parsed, body_version);
                 let record = store.get(key);
                 let status = match written {
                     Written::Created => StatusCode::CREATED,
                     Written::Updated => StatusCode::OK,
                 };
-                return Ok((json_response(status, &record, body_version), true));
+                let media = if quirks.json_only {
+                    Media::Json
+                } else {
+                    Media::Vendor(body_version)
+                };
+                return Ok((json_response(status, &record, media), true));
             }
             let mut store = lock()?;
-            let (key, _) = store.resolve(rest)?;
+            let (key, kpi) = store.resolve(rest)?;
             if *method == Method::GET {
                 let record = store.get(key).ok_or_else(|| Reject {
                     status: 404,
                     message: "no record for that date, team and KPI".into(),
                 })?;
-                return Ok((json_response(StatusCode::OK, &record, version), false));
+                let resp = if quirks.loose_answers {
+                    json_response(StatusCode::OK, &quirks::loose_record(&record, kpi), media)
+                } else {
+                    json_response(StatusCode::OK, &record, media)
+                };
+                return Ok((resp, false));
             }
             if store.delete(key) {
                 Ok((StatusCode::NO_CONTENT.into_response(), true))

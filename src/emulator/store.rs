@@ -20,7 +20,7 @@ pub(crate) struct Reject {
     pub(crate) message: String,
 }
 
-fn reject(status: u16, message: impl Into<String>) -> Reject {
+pub(crate) fn reject(status: u16, message: impl Into<String>) -> Reject {
     Reject {
         status,
         message: message.into(),
@@ -40,6 +40,11 @@ pub(crate) struct Rules {
     pub(crate) strict_dates: bool,
     /// Status for DELETE of a record that does not exist (404 or 204).
     pub(crate) delete_missing_status: u16,
+    /// A PUT without the target values sets them to 0 on update too (else: on create only).
+    pub(crate) reset_targets: bool,
+    /// v2 bodies: `forecast` is ignored (the value lands in the actual) and a slot sent twice
+    /// takes the last value (else: both are 400).
+    pub(crate) ignore_unknown_fields: bool,
 }
 
 /// The catalog as served: parsed details plus each KPI's JSON exactly as in the file.
@@ -219,7 +224,7 @@ impl Store {
     }
 
     fn check_date(&self, kpi: &KpiDetail, date: NaiveDate) -> Result<NaiveDate, Reject> {
-        let interval = kpi.kpi_value_time_reference;
+        let interval = kpi.interval();
         let snapped = interval.snap(date);
         if snapped == date {
             return Ok(date);
@@ -243,10 +248,12 @@ impl Store {
 
     /// Validates a PUT body against the KPI.
     pub(crate) fn check_body(
+        &self,
         kpi: &KpiDetail,
         body: &RecordBody,
         version: ApiVersion,
     ) -> Result<(), Reject> {
+        let ignoring = self.rules.ignore_unknown_fields && version == ApiVersion::V2;
         if body.values.is_empty() {
             return Err(reject(400, "values must not be empty"));
         }
@@ -261,13 +268,13 @@ impl Store {
                     ),
                 ));
             };
-            if v.forecast && version == ApiVersion::V2 {
+            if v.forecast && version == ApiVersion::V2 && !ignoring {
                 return Err(reject(
                     400,
                     "forecast values need API v3 (Content-Type application/vs.v3.0+json)",
                 ));
             }
-            if !seen.insert((v.kpi_value_id, v.forecast)) {
+            if !seen.insert((v.kpi_value_id, v.forecast)) && !ignoring {
                 return Err(reject(
                     400,
                     format!("value {:?} appears twice in one record", slot.name),
@@ -302,19 +309,28 @@ impl Store {
         Ok(())
     }
 
-    /// Create or update. On create, target slots the body does not carry are set to 0 (the
-    /// server's documented default); on update they keep what they had.
-    pub(crate) fn put(&mut self, key: PathKey, kpi: &KpiDetail, body: &RecordBody) -> Written {
+    /// Create or update. On create (and with `reset_targets` on update too), target slots
+    /// the body does not carry are set to 0 (the server's documented default); else they keep
+    /// what they had. A v2 body's forecast flag is dropped with `ignore_unknown_fields`.
+    pub(crate) fn put(
+        &mut self,
+        key: PathKey,
+        kpi: &KpiDetail,
+        body: &RecordBody,
+        version: ApiVersion,
+    ) -> Written {
         let k = (key.kpi, key.date, key.team, key.sub_tile);
         let created = !self.records.contains_key(&k);
+        let ignoring = self.rules.ignore_unknown_fields && version == ApiVersion::V2;
         let entry = self.records.entry(k).or_default();
-        if created {
+        if created || self.rules.reset_targets {
             for t in kpi.target_values() {
                 entry.insert((t.id, false), Number::from(0));
             }
         }
         for v in &body.values {
-            entry.insert((v.kpi_value_id, v.forecast), v.value.clone());
+            let forecast = v.forecast && !ignoring;
+            entry.insert((v.kpi_value_id, forecast), v.value.clone());
         }
         if created {
             Written::Created
@@ -409,34 +425,6 @@ impl Store {
     }
 }
 
-/// Checks a `GET /exchange/kpi-data` range against the interval's limit.
-pub(crate) fn check_range(
-    kpi: &KpiDetail,
-    from: NaiveDate,
-    to: NaiveDate,
-    version: ApiVersion,
-) -> Result<(), Reject> {
-    if to < from {
-        return Err(reject(400, format!("from {from} is after to {to}")));
-    }
-    let interval = kpi.kpi_value_time_reference;
-    let last = interval.window_end(from, version);
-    if to > last {
-        let limit = match (interval, version) {
-            (Interval::Day, _) => "31 days",
-            (Interval::Week, _) | (Interval::Month, ApiVersion::V2) => "6 months",
-            (Interval::Month, ApiVersion::V3) => "24 months",
-        };
-        return Err(reject(
-            400,
-            format!(
-                "the range {from}..{to} is too long: {interval} KPIs can be read at most {limit} at a time (up to {last} from {from})"
-            ),
-        ));
-    }
-    Ok(())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -457,13 +445,16 @@ mod tests {
       ]}"#;
 
     fn store(strict: bool) -> Store {
-        Store::new(
-            Tenant::parse("cat.json", CATALOG).unwrap(),
-            Rules {
-                strict_dates: strict,
-                delete_missing_status: 404,
-            },
-        )
+        store_with(Rules {
+            strict_dates: strict,
+            delete_missing_status: 404,
+            reset_targets: false,
+            ignore_unknown_fields: false,
+        })
+    }
+
+    fn store_with(rules: Rules) -> Store {
+        Store::new(Tenant::parse("cat.json", CATALOG).unwrap(), rules)
     }
 
     const A1: &str = "00000000-0000-0000-0000-0000000000a1";
@@ -519,16 +510,47 @@ mod tests {
         let kpi = kpi.clone();
         let b =
             body(r#"{"values":[{"kpiValueId":"00000000-0000-0000-0000-0000000000b1","value":3}]}"#);
-        Store::check_body(&kpi, &b, ApiVersion::V2).unwrap();
-        assert_eq!(s.put(key, &kpi, &b), Written::Created);
+        s.check_body(&kpi, &b, ApiVersion::V2).unwrap();
+        assert_eq!(s.put(key, &kpi, &b, ApiVersion::V2), Written::Created);
         let r = s.get(key).unwrap();
         assert_eq!(r.values.len(), 2);
         assert_eq!(r.values[1].value, Number::from(0));
         let t =
             body(r#"{"values":[{"kpiValueId":"00000000-0000-0000-0000-0000000000b2","value":9}]}"#);
-        s.put(key, &kpi, &t);
-        assert_eq!(s.put(key, &kpi, &b), Written::Updated);
+        s.put(key, &kpi, &t, ApiVersion::V2);
+        assert_eq!(s.put(key, &kpi, &b, ApiVersion::V2), Written::Updated);
         assert_eq!(s.get(key).unwrap().values[1].value, Number::from(9));
+    }
+
+    #[test]
+    fn quirks_reset_targets_and_drop_forecasts() {
+        let mut s = store_with(Rules {
+            strict_dates: true,
+            delete_missing_status: 404,
+            reset_targets: true,
+            ignore_unknown_fields: true,
+        });
+        let (key, kpi) = s.resolve(&["2025-01-13", A1, K1]).unwrap();
+        let kpi = kpi.clone();
+        let both = body(
+            r#"{"values":[{"kpiValueId":"00000000-0000-0000-0000-0000000000b1","value":3},
+                          {"kpiValueId":"00000000-0000-0000-0000-0000000000b2","value":9}]}"#,
+        );
+        s.put(key, &kpi, &both, ApiVersion::V2);
+        let actual =
+            body(r#"{"values":[{"kpiValueId":"00000000-0000-0000-0000-0000000000b1","value":4}]}"#);
+        s.put(key, &kpi, &actual, ApiVersion::V2);
+        assert_eq!(s.get(key).unwrap().values[1].value, Number::from(0));
+        // A v2 forecast beside the actual: accepted, and the forecast overwrites the actual.
+        let fc = body(
+            r#"{"values":[{"kpiValueId":"00000000-0000-0000-0000-0000000000b1","value":5},
+                          {"kpiValueId":"00000000-0000-0000-0000-0000000000b1","value":7,"forecast":true}]}"#,
+        );
+        s.check_body(&kpi, &fc, ApiVersion::V2).unwrap();
+        s.put(key, &kpi, &fc, ApiVersion::V2);
+        let r = s.get(key).unwrap();
+        assert_eq!(r.values[0].value, Number::from(7));
+        assert!(r.values.iter().all(|v| !v.forecast));
     }
 
     #[test]
@@ -539,7 +561,7 @@ mod tests {
             r#"{"values":[{"kpiValueId":"00000000-0000-0000-0000-0000000000b1","value":3.5}]}"#,
         );
         assert!(
-            Store::check_body(kpi, &frac, ApiVersion::V2)
+            s.check_body(kpi, &frac, ApiVersion::V2)
                 .unwrap_err()
                 .message
                 .contains("whole")
@@ -547,7 +569,7 @@ mod tests {
         let foreign =
             body(r#"{"values":[{"kpiValueId":"00000000-0000-0000-0000-0000000000c1","value":3}]}"#);
         assert_eq!(
-            Store::check_body(kpi, &foreign, ApiVersion::V2)
+            s.check_body(kpi, &foreign, ApiVersion::V2)
                 .unwrap_err()
                 .status,
             400
@@ -555,8 +577,8 @@ mod tests {
         let fc = body(
             r#"{"values":[{"kpiValueId":"00000000-0000-0000-0000-0000000000b1","value":3,"forecast":true}]}"#,
         );
-        assert!(Store::check_body(kpi, &fc, ApiVersion::V2).is_err());
-        assert!(Store::check_body(kpi, &fc, ApiVersion::V3).is_ok());
+        assert!(s.check_body(kpi, &fc, ApiVersion::V2).is_err());
+        assert!(s.check_body(kpi, &fc, ApiVersion::V3).is_ok());
         let time = s
             .tenant
             .kpi(Uuid::parse_str("00000000-0000-0000-0000-000000000002").unwrap())
@@ -564,22 +586,7 @@ mod tests {
         let late = body(
             r#"{"values":[{"kpiValueId":"00000000-0000-0000-0000-0000000000c1","value":1440}]}"#,
         );
-        assert!(Store::check_body(time, &late, ApiVersion::V2).is_err());
-    }
-
-    #[test]
-    fn range_limits() {
-        let s = store(true);
-        let week = s.tenant.kpi(Uuid::parse_str(K1).unwrap()).unwrap();
-        let d = |x: &str| NaiveDate::parse_from_str(x, "%Y-%m-%d").unwrap();
-        assert!(check_range(week, d("2025-01-01"), d("2025-06-30"), ApiVersion::V2).is_ok());
-        assert!(check_range(week, d("2025-01-01"), d("2025-07-01"), ApiVersion::V2).is_err());
-        let day = s
-            .tenant
-            .kpi(Uuid::parse_str("00000000-0000-0000-0000-000000000002").unwrap())
-            .unwrap();
-        assert!(check_range(day, d("2025-01-01"), d("2025-01-31"), ApiVersion::V2).is_ok());
-        assert!(check_range(day, d("2025-01-01"), d("2025-02-01"), ApiVersion::V2).is_err());
+        assert!(s.check_body(time, &late, ApiVersion::V2).is_err());
     }
 
     #[test]

@@ -253,6 +253,7 @@ pub(crate) fn suggest(columns: &[String], catalog: &Catalog) -> Suggestion {
         },
         values,
         kpis,
+        kpi: BTreeMap::new(),
     };
     let confident = missing.is_empty() && matches.iter().all(|m| m.score >= 0.95);
     Suggestion {

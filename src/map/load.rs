@@ -9,7 +9,7 @@ use miette::{NamedSource, SourceSpan};
 use serde::Deserialize;
 use toml::Spanned;
 
-use super::{ColumnsSection, FieldSpec, KpiSpec, Mapping, SourceSection, ValueSpec};
+use super::{ColumnsSection, FieldSpec, KpiDeclared, KpiSpec, Mapping, SourceSection, ValueSpec};
 
 /// A mapping file that cannot be used, with where in it.
 #[derive(Debug, thiserror::Error, miette::Diagnostic)]
@@ -37,6 +37,8 @@ struct Raw {
     values: BTreeMap<Spanned<String>, ValueSpec>,
     #[serde(default)]
     kpis: BTreeMap<Spanned<String>, KpiSpec>,
+    #[serde(default)]
+    kpi: BTreeMap<String, KpiDeclared>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -48,6 +50,7 @@ struct RawSource {
     encoding: Option<Spanned<String>>,
     decimal: Option<Spanned<String>>,
     date_format: Option<Spanned<String>>,
+    time_format: Option<Spanned<String>>,
     dayfirst: Option<bool>,
     max_cells: Option<Spanned<u64>>,
 }
@@ -153,6 +156,15 @@ pub(crate) fn parse(shown: &str, text: &str) -> Result<Mapping, MappingError> {
             Some(f.span()),
         ));
     }
+    if let Some(f) = &s.time_format
+        && let Err(why) = crate::normalize::TimeFormat::parse(f.get_ref())
+    {
+        return Err(err(
+            format!("[source] time_format {:?} {why}", f.get_ref()),
+            "\"minutes\" (883 is 14:43), or a chrono format with hours and minutes, e.g. \"%H.%M\" for 8.30",
+            Some(f.span()),
+        ));
+    }
     if let Some(m) = &s.max_cells
         && *m.get_ref() == 0
     {
@@ -246,6 +258,7 @@ pub(crate) fn parse(shown: &str, text: &str) -> Result<Mapping, MappingError> {
             encoding: s.encoding.as_ref().map(|x| x.get_ref().clone()),
             decimal: s.decimal.as_ref().map(|x| x.get_ref().trim().to_string()),
             date_format: s.date_format.as_ref().map(|x| x.get_ref().clone()),
+            time_format: s.time_format.as_ref().map(|x| x.get_ref().clone()),
             dayfirst: s.dayfirst,
             max_cells: s.max_cells.as_ref().map(|x| *x.get_ref()),
         },
@@ -267,6 +280,7 @@ pub(crate) fn parse(shown: &str, text: &str) -> Result<Mapping, MappingError> {
             .into_iter()
             .map(|(k, v)| (k.into_inner(), v))
             .collect(),
+        kpi: raw.kpi,
     })
 }
 

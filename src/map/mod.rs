@@ -18,6 +18,8 @@ use std::path::Path;
 
 use serde::Deserialize;
 
+use crate::api::Interval;
+
 use crate::normalize::{DateOptions, DayOrder, Decimal};
 use crate::read::{SheetChoice, SourceOptions};
 use crate::suggest::did_you_mean;
@@ -118,6 +120,37 @@ impl ValueSpec {
     }
 }
 
+/// What the mapping declares about one KPI (`[kpi."NAME"]`), where the catalog is silent or
+/// wrong.
+#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct KpiDeclared {
+    #[serde(default)]
+    pub(crate) unit: Option<DeclaredUnit>,
+    #[serde(default, deserialize_with = "declared_interval")]
+    pub(crate) interval: Option<Interval>,
+    /// The value slots that hold targets.
+    #[serde(default)]
+    pub(crate) targets: Option<Vec<String>>,
+}
+
+/// `unit = "…"` in the mapping.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum DeclaredUnit {
+    Time,
+    PercentPoints,
+    PercentFraction,
+    Number,
+}
+
+fn declared_interval<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Interval>, D::Error> {
+    let s = String::deserialize(d)?;
+    Interval::parse(&s)
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom(format!("interval {s:?}: use DAY, WEEK or MONTH")))
+}
+
 /// A wide-layout column: which KPI and slot it fills.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -146,6 +179,8 @@ pub(crate) struct SourceSection {
     pub(crate) decimal: Option<String>,
     /// chrono/strftime, e.g. `"%d.%m.%Y"`.
     pub(crate) date_format: Option<String>,
+    /// `minutes`, or a chrono pattern such as `%H.%M` (checked at load).
+    pub(crate) time_format: Option<String>,
     pub(crate) dayfirst: Option<bool>,
     pub(crate) max_cells: Option<u64>,
 }
@@ -170,6 +205,8 @@ pub(crate) struct Mapping {
     pub(crate) columns: ColumnsSection,
     pub(crate) values: BTreeMap<String, ValueSpec>,
     pub(crate) kpis: BTreeMap<String, KpiSpec>,
+    /// What the mapping declares per KPI (`[kpi."NAME"]`: unit, interval, targets).
+    pub(crate) kpi: BTreeMap<String, KpiDeclared>,
 }
 
 /// A resolved field: a column index (header-relative) or a constant.
@@ -316,6 +353,30 @@ impl Mapping {
                 }
             }),
         }
+    }
+
+    /// The columns whose values the mapping sends as forecasts.
+    pub(crate) fn forecast_columns(&self) -> Vec<String> {
+        let values = self
+            .values
+            .iter()
+            .filter(|(_, v)| v.target().forecast)
+            .map(|(c, _)| c.clone());
+        let kpis = self
+            .kpis
+            .iter()
+            .filter(|(_, k)| k.forecast)
+            .map(|(c, _)| c.clone());
+        values.chain(kpis).collect()
+    }
+
+    /// How time cells are written (`[source] time_format`, checked at load).
+    pub(crate) fn time_format(&self) -> crate::normalize::TimeFormat {
+        self.source
+            .time_format
+            .as_deref()
+            .and_then(|f| crate::normalize::TimeFormat::parse(f).ok())
+            .unwrap_or_default()
     }
 
     /// The decimal separator `[source]` names, if any.

@@ -14,7 +14,7 @@ mod time;
 
 pub(crate) use date::{DateOptions, DateParse, DayOrder, parse_date, parse_date_text};
 pub(crate) use number::{Decimal, NumParse, parse_number};
-pub(crate) use time::parse_time;
+pub(crate) use time::{TIME_HELP, TimeFormat, parse_time};
 
 /// `text` without surrounding white space and a leading `'` (Excel's text marker), without
 /// the cost of a Unicode-aware trim when both ends are plain ASCII.

@@ -1,9 +1,49 @@
 //! Times of day for `Time` KPIs: a cell in, minutes since midnight out (or the reason it is
-//! none).
+//! none). Never guessed: `8.5` could be 08:30 or 08:05, `0.5` noon or half a minute, `883`
+//! minutes or a clock without its colon — such cells are refused with the setting that
+//! settles them ([`TimeFormat`], the mapping's `time_format`).
+//!
+//! Read without a setting: `14:43`, `8:05`, `14:43:20`, `2:43 PM`, `12 AM`; typed workbook cells
+//! (times, date-times, durations under a day) and a workbook number between 0 and 1 (a
+//! fraction of a day, which is how a spreadsheet stores a time).
 
 use chrono::{NaiveTime, TimeDelta, Timelike};
 
 use crate::read::Cell;
+
+/// How time cells are written, when the clock forms are not enough (`time_format`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) enum TimeFormat {
+    /// `14:43`, `2:43 PM`, typed cells, day fractions from workbooks.
+    #[default]
+    Clock,
+    /// Whole numbers are minutes since midnight (`883` is 14:43); clock forms too.
+    Minutes,
+    /// A chrono pattern, e.g. `%H.%M` for `8.30`; clock forms too.
+    Pattern(String),
+}
+
+impl TimeFormat {
+    /// `minutes`, or a chrono pattern that reads a time of day back as it writes it.
+    pub(crate) fn parse(s: &str) -> Result<TimeFormat, String> {
+        if s.trim().eq_ignore_ascii_case("minutes") {
+            return Ok(TimeFormat::Minutes);
+        }
+        use chrono::format::{Item, StrftimeItems};
+        if StrftimeItems::new(s).any(|i| matches!(i, Item::Error)) {
+            return Err("is not a valid format (an unknown %-specifier?)".into());
+        }
+        let probe = NaiveTime::from_hms_opt(8, 30, 0).ok_or("?")?;
+        let mut text = String::new();
+        if std::fmt::Write::write_fmt(&mut text, format_args!("{}", probe.format(s))).is_err() {
+            return Err("does not name a time of day (hours and minutes)".into());
+        }
+        match NaiveTime::parse_from_str(&text, s) {
+            Ok(t) if t == probe => Ok(TimeFormat::Pattern(s.to_string())),
+            _ => Err("does not read a time of day back as it writes it (hours and minutes)".into()),
+        }
+    }
+}
 
 /// Minutes since midnight and whether seconds were dropped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,75 +59,113 @@ fn minutes_of(t: NaiveTime) -> Minutes {
     }
 }
 
-/// A time-of-day text: `14:43`, `14:43:20`, `2:43 PM`, `14.43`, or plain minutes `883`.
-pub(crate) fn parse_time_text(text: &str) -> Result<Minutes, String> {
-    let s = text.trim().trim_start_matches('\'');
-    let lower = s.to_ascii_lowercase();
-    let (clock, pm) = if let Some(x) = lower.strip_suffix("pm") {
+/// What to write instead, for a cell that is not read as a time.
+pub(crate) const TIME_HELP: &str = "write 08:30 (or 8:30 AM), or declare time_format in the mapping's [source] (\"%H.%M\" for 8.30, \"minutes\" for 510)";
+
+/// `14:43`, `14:43:20`, `2:43 PM`, `2 PM`.
+fn clock(text: &str) -> Option<Minutes> {
+    let lower = text.trim().to_ascii_lowercase();
+    let (body, pm) = if let Some(x) = lower.strip_suffix("pm") {
         (x.trim().trim_end_matches('.'), Some(true))
     } else if let Some(x) = lower.strip_suffix("am") {
         (x.trim().trim_end_matches('.'), Some(false))
     } else {
         (lower.as_str(), None)
     };
-    let bad =
-        || format!("{s:?} is not a time of day (expected 14:43, 2:43 PM or minutes 0 to 1439)");
-    if !clock.contains([':', '.']) {
-        let m: u32 = clock.parse().map_err(|_| bad())?;
-        if pm.is_some() {
-            // "2 PM"
-            let h = m;
-            if !(1..=12).contains(&h) {
-                return Err(bad());
-            }
-            let h = (h % 12) + if pm == Some(true) { 12 } else { 0 };
-            return Ok(Minutes {
-                minutes: h * 60,
-                dropped_seconds: false,
-            });
+    let num = |p: &str, max_len: usize| -> Option<u32> {
+        if p.is_empty() || p.len() > max_len || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
         }
-        if m > 1439 {
-            return Err(format!(
-                "{m} minutes is past the end of the day (0 to 1439)"
-            ));
-        }
-        return Ok(Minutes {
-            minutes: m,
-            dropped_seconds: false,
-        });
-    }
-    let parts: Vec<&str> = clock.split([':', '.']).collect();
-    let num = |p: &str| -> Result<u32, String> {
-        if p.is_empty() || p.len() > 2 || !p.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad());
-        }
-        p.parse().map_err(|_| bad())
+        p.parse().ok()
     };
-    let (h, m, sec) = match parts.as_slice() {
-        [h, m] => (num(h)?, num(m)?, 0),
-        [h, m, s] => (num(h)?, num(m)?, num(s)?),
-        _ => return Err(bad()),
+    let parts: Vec<&str> = body.split(':').collect();
+    let (h, m, s) = match parts.as_slice() {
+        // "2 PM": an hour alone, only with AM/PM.
+        [h] if pm.is_some() => (num(h, 2)?, 0, 0),
+        // Minutes and seconds always have two digits: "8:5" is not a time.
+        [h, m] if m.len() == 2 => (num(h, 2)?, num(m, 2)?, 0),
+        [h, m, s] if m.len() == 2 && s.len() == 2 => (num(h, 2)?, num(m, 2)?, num(s, 2)?),
+        _ => return None,
     };
     let h = match pm {
         Some(is_pm) => {
             if !(1..=12).contains(&h) {
-                return Err(bad());
+                return None;
             }
             (h % 12) + if is_pm { 12 } else { 0 }
         }
         None => h,
     };
-    if h > 23 || m > 59 || sec > 59 {
-        return Err(bad());
+    if h > 23 || m > 59 || s > 59 {
+        return None;
     }
-    Ok(Minutes {
+    Some(Minutes {
         minutes: h * 60 + m,
-        dropped_seconds: sec != 0,
+        dropped_seconds: s != 0,
     })
 }
 
+/// A time in a declared pattern; each number after the first must have its two digits
+/// (`%H.%M` reads `8.30` but not `8.3`, which could be 08:03 or 08:30).
+fn pattern(text: &str, fmt: &str) -> Option<Minutes> {
+    let text = text.trim();
+    let t = NaiveTime::parse_from_str(text, fmt).ok()?;
+    let groups: Vec<&str> = text
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|g| !g.is_empty())
+        .collect();
+    if groups.iter().skip(1).any(|g| g.len() != 2) {
+        return None;
+    }
+    Some(minutes_of(t))
+}
+
+/// Whole minutes since midnight, 0 to 1439.
+fn whole_minutes(v: f64) -> Option<Minutes> {
+    (v.fract() == 0.0 && (0.0..=1439.0).contains(&v)).then_some(Minutes {
+        minutes: v as u32,
+        dropped_seconds: false,
+    })
+}
+
+/// A time-of-day text.
+pub(crate) fn parse_time_text(text: &str, format: &TimeFormat) -> Result<Minutes, String> {
+    let s = text.trim().trim_start_matches('\'');
+    if let Some(m) = clock(s) {
+        return Ok(m);
+    }
+    match format {
+        TimeFormat::Pattern(f) => {
+            if let Some(m) = pattern(s, f) {
+                return Ok(m);
+            }
+            return Err(format!(
+                "{s:?} is not a time of day in the form {f:?} or 14:43"
+            ));
+        }
+        TimeFormat::Minutes => {
+            if s.bytes().all(|b| b.is_ascii_digit())
+                && let Some(m) = s.parse::<f64>().ok().and_then(whole_minutes)
+            {
+                return Ok(m);
+            }
+            return Err(format!(
+                "{s:?} is neither minutes since midnight (0 to 1439) nor a time such as 14:43"
+            ));
+        }
+        TimeFormat::Clock => {}
+    }
+    let number = s.replace(',', ".");
+    if !number.is_empty() && number.parse::<f64>().is_ok() {
+        return Err(format!(
+            "{s:?} is a number, not a time of day: it could be hours (8.5 for 08:30), a clock without its colon (8.05) or minutes"
+        ));
+    }
+    Err(format!("{s:?} is not a time of day"))
+}
+
 /// A time-of-day cell for a `Time` KPI.
-pub(crate) fn parse_time(cell: &Cell<'_>) -> Result<Minutes, String> {
+pub(crate) fn parse_time(cell: &Cell<'_>, format: &TimeFormat) -> Result<Minutes, String> {
     let from_fraction = |f: f64| {
         let secs = (f * 86_400.0).round() as u32;
         Minutes {
@@ -106,20 +184,19 @@ pub(crate) fn parse_time(cell: &Cell<'_>) -> Result<Minutes, String> {
             })
         }
         Cell::Duration(_) => Err("a duration of a day or more is not a time of day".into()),
-        Cell::Float(f) if (0.0..1.0).contains(f) && f.fract() != 0.0 => Ok(from_fraction(*f)),
-        Cell::Float(f) if f.fract() == 0.0 && (0.0..=1439.0).contains(f) => Ok(Minutes {
-            minutes: *f as u32,
-            dropped_seconds: false,
-        }),
-        Cell::Int(i) if (0..=1439).contains(i) => Ok(Minutes {
-            minutes: *i as u32,
-            dropped_seconds: false,
-        }),
+        // A workbook number: minutes when declared, else a fraction of a day (how a
+        // spreadsheet stores a time); a whole number is neither without the setting.
+        Cell::Int(i) if *format == TimeFormat::Minutes => whole_minutes(*i as f64)
+            .ok_or_else(|| format!("{i} is not minutes since midnight (0 to 1439)")),
+        // Not whole: minutes cannot be, so a number below 1 is the day fraction it is stored as.
+        Cell::Float(f) if *format == TimeFormat::Minutes && f.fract() == 0.0 => whole_minutes(*f)
+            .ok_or_else(|| format!("{f} is not minutes since midnight (0 to 1439)")),
+        Cell::Float(f) if (0.0..1.0).contains(f) => Ok(from_fraction(*f)),
         Cell::Int(_) | Cell::Float(_) => Err(format!(
-            "{} is neither minutes since midnight (0 to 1439) nor a fraction of a day",
+            "{} could be minutes since midnight or a clock time without its colon",
             cell.display()
         )),
-        Cell::Text(t) => parse_time_text(t),
+        Cell::Text(t) => parse_time_text(t, format),
         Cell::Empty => Err("the time is empty".into()),
         Cell::Error(e) => Err(format!("the cell holds the error {e}")),
         Cell::Invalid(_) => Err("the cell's bytes are not text in the file's encoding".into()),
@@ -131,48 +208,100 @@ pub(crate) fn parse_time(cell: &Cell<'_>) -> Result<Minutes, String> {
 mod tests {
     use super::*;
 
+    fn text(s: &str, f: &TimeFormat) -> Result<u32, String> {
+        parse_time_text(s, f).map(|m| m.minutes)
+    }
+
     #[test]
-    fn times() {
+    fn clock_forms_read_without_a_setting() {
         let cases = [
             ("14:43", 883, false),
             ("08:00", 480, false),
+            ("8:05", 485, false),
             ("14:43:20", 883, true),
             ("2:43 PM", 883, false),
             ("2:43 pm", 883, false),
             ("12:05 AM", 5, false),
             ("12:05 PM", 725, false),
-            ("14.43", 883, false),
-            ("883", 883, false),
-            ("0", 0, false),
+            ("2 PM", 840, false),
         ];
-        for (text, minutes, dropped) in cases {
+        for (s, minutes, dropped) in cases {
             assert_eq!(
-                parse_time_text(text).unwrap(),
+                parse_time_text(s, &TimeFormat::Clock).unwrap(),
                 Minutes {
                     minutes,
                     dropped_seconds: dropped
                 },
-                "{text}"
+                "{s}"
             );
-        }
-        for s in ["24:00", "1440", "14:60", "13:00 PM", "noon", "-5"] {
-            assert!(parse_time_text(s).is_err(), "{s}");
         }
     }
 
     #[test]
+    fn what_could_mean_two_things_is_refused() {
+        for s in [
+            "8.5", "0.5", "8,5", "8.30", "14.43", "883", "0", "8:5", "24:00", "14:60", "13:00 PM",
+            "noon", "-5",
+        ] {
+            let e = text(s, &TimeFormat::Clock).unwrap_err();
+            assert!(!e.is_empty(), "{s}");
+        }
+        assert!(
+            text("8.5", &TimeFormat::Clock)
+                .unwrap_err()
+                .contains("could be hours")
+        );
+        assert!(TIME_HELP.contains("time_format"));
+    }
+
+    #[test]
+    fn declared_formats() {
+        let dot = TimeFormat::parse("%H.%M").unwrap();
+        assert_eq!(text("8.30", &dot), Ok(510));
+        assert_eq!(text("14.43", &dot), Ok(883));
+        assert!(text("8.3", &dot).is_err());
+        assert!(text("8.5", &dot).is_err());
+        assert_eq!(text("08:30", &dot), Ok(510));
+        let minutes = TimeFormat::parse("minutes").unwrap();
+        assert_eq!(text("883", &minutes), Ok(883));
+        assert!(text("1440", &minutes).is_err());
+        assert!(text("8.5", &minutes).is_err());
+        assert!(TimeFormat::parse("%d.%m").is_err());
+        assert!(TimeFormat::parse("%H:%Q").is_err());
+    }
+
+    #[test]
     fn time_cells() {
+        let clock = TimeFormat::Clock;
         let t = NaiveTime::from_hms_opt(14, 43, 0).unwrap();
-        assert_eq!(parse_time(&Cell::Time(t)).unwrap().minutes, 883);
-        assert_eq!(parse_time(&Cell::Float(0.6131944444)).unwrap().minutes, 883);
-        assert_eq!(parse_time(&Cell::Float(883.0)).unwrap().minutes, 883);
+        assert_eq!(parse_time(&Cell::Time(t), &clock).unwrap().minutes, 883);
         assert_eq!(
-            parse_time(&Cell::Duration(TimeDelta::minutes(480)))
+            parse_time(&Cell::Float(0.6131944444), &clock)
+                .unwrap()
+                .minutes,
+            883
+        );
+        assert_eq!(parse_time(&Cell::Float(0.5), &clock).unwrap().minutes, 720);
+        assert!(parse_time(&Cell::Float(883.0), &clock).is_err());
+        assert!(parse_time(&Cell::Int(883), &clock).is_err());
+        let minutes = TimeFormat::Minutes;
+        assert_eq!(parse_time(&Cell::Int(883), &minutes).unwrap().minutes, 883);
+        assert_eq!(
+            parse_time(&Cell::Float(883.0), &minutes).unwrap().minutes,
+            883
+        );
+        // Not whole, so not minutes: the day fraction a workbook stores a time as.
+        assert_eq!(
+            parse_time(&Cell::Float(0.5), &minutes).unwrap().minutes,
+            720
+        );
+        assert!(parse_time(&Cell::Float(1.5), &minutes).is_err());
+        assert_eq!(
+            parse_time(&Cell::Duration(TimeDelta::minutes(480)), &clock)
                 .unwrap()
                 .minutes,
             480
         );
-        assert!(parse_time(&Cell::Duration(TimeDelta::hours(30))).is_err());
-        assert!(parse_time(&Cell::Int(2000)).is_err());
+        assert!(parse_time(&Cell::Duration(TimeDelta::hours(30)), &clock).is_err());
     }
 }

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 
-use crate::api::{RecordKey, RecordValue, is_target_name};
-use crate::catalog::CatalogIndex;
+use crate::api::{RecordKey, RecordValue};
+use crate::catalog::{CatalogIndex, TargetsFrom, Unit};
 use crate::dedupe::Records;
 use crate::diag::{Diagnostic, Severity};
 use crate::findings::Findings;
@@ -16,6 +16,9 @@ use crate::record::{Origin, source_rows};
 #[derive(Debug, Default)]
 pub(crate) struct Plan {
     pub(crate) records: Records,
+    /// Records of KPIs with target slots that carry no target value (the server may reset
+    /// their targets unless they are read and sent back).
+    pub(crate) without_targets: u64,
 }
 
 /// A record ready to send.
@@ -64,8 +67,12 @@ impl Plan {
         origin: &Origin,
         findings: &mut Findings,
     ) -> Plan {
-        warn_missing_targets(&records, index, origin, findings);
-        Plan { records }
+        let without_targets = warn_missing_targets(&records, index, origin, findings);
+        warn_catalog_gaps(&records, index, origin, findings);
+        Plan {
+            records,
+            without_targets,
+        }
     }
 
     pub(crate) fn is_empty(&self) -> bool {
@@ -100,27 +107,76 @@ impl Plan {
     }
 }
 
-/// A warning per KPI whose records carry none of its target slots (the server may then set
-/// the targets to 0 or a historical value).
-fn warn_missing_targets(
+/// A warning per KPI that is planned and whose unit or interval neither the catalog nor the
+/// mapping gives, naming the mapping key that settles it.
+fn warn_catalog_gaps(
     records: &Records,
     index: &CatalogIndex,
     origin: &Origin,
     findings: &mut Findings,
 ) {
-    // Per KPI, its target slots as bits (slots past 127 are not checked).
-    let targets: Vec<u128> = index
-        .catalog
-        .kpis
-        .iter()
-        .map(|kpi| {
-            kpi.kpi_values
-                .iter()
-                .enumerate()
-                .filter(|(i, v)| *i < 128 && is_target_name(&v.name))
-                .fold(0u128, |m, (i, _)| m | (1u128 << i))
-        })
+    let mut first_row: BTreeMap<u32, u64> = BTreeMap::new();
+    for r in records.ranges.iter() {
+        let e = records.entries[r.start];
+        let unsure = index.unit(e.kpi) == Unit::Unknown || !index.intervals[e.kpi as usize].1;
+        if unsure {
+            let row = first_row.entry(e.kpi).or_insert(e.row());
+            *row = (*row).min(e.row());
+        }
+    }
+    for (kpi, row) in first_row {
+        let name = &index.kpi(kpi).name;
+        if index.unit(kpi) == Unit::Unknown {
+            findings.diags.push(Diagnostic {
+                code: "vsimport::catalog::unit_unknown",
+                severity: Severity::Warning,
+                location: origin.location(row, None, None),
+                message: format!(
+                    "the catalog gives no unit for KPI {name:?}: its values are sent as the file has them"
+                ),
+                help: Some(format!(
+                    "if it takes times of day or percentages, say so in the mapping: [kpi.{name:?}] unit = \"time\", \"percent-points\" (85), \"percent-fraction\" (0.85) or \"number\""
+                )),
+                context: None,
+            });
+        }
+        if !index.intervals[kpi as usize].1 {
+            findings.diags.push(Diagnostic {
+                code: "vsimport::catalog::interval_unknown",
+                severity: Severity::Warning,
+                location: origin.location(row, None, None),
+                message: format!(
+                    "the catalog gives no recording interval for KPI {name:?}: its records are filed under the file's dates, as for a daily KPI"
+                ),
+                help: Some(format!(
+                    "if it is recorded weekly (on Mondays) or monthly (on the 1st), say so in the mapping: [kpi.{name:?}] interval = \"WEEK\" or \"MONTH\""
+                )),
+                context: None,
+            });
+        }
+    }
+}
+
+/// The names of a KPI's target slots and where that comes from, for messages.
+pub(crate) fn target_slots(index: &CatalogIndex, kpi: u32) -> (Vec<String>, TargetsFrom) {
+    let k = index.kpi(kpi);
+    let names = (0..k.kpi_values.len())
+        .filter(|i| index.is_target(kpi, *i))
+        .map(|i| k.kpi_values[i].name.clone())
         .collect();
+    (names, index.targets[kpi as usize].1)
+}
+
+/// A warning per KPI whose records carry none of its target slots (the server may then set
+/// the targets to 0 or a historical value); how many records that is.
+fn warn_missing_targets(
+    records: &Records,
+    index: &CatalogIndex,
+    origin: &Origin,
+    findings: &mut Findings,
+) -> u64 {
+    // Per KPI, its target slots as bits (slots past 127 are not checked).
+    let targets: Vec<u128> = index.targets.iter().map(|(bits, _)| *bits).collect();
     // Per KPI: records without a target, and the first such record's row; the records are
     // counted in chunks on all cores, the chunks combined in order.
     use rayon::prelude::*;
@@ -153,17 +209,26 @@ fn warn_missing_targets(
                 }
                 left
             });
+    let mut total = 0;
     for (kpi, (n, row)) in per_kpi {
+        total += n as u64;
         let k = index.kpi(kpi);
+        let (slots, from) = target_slots(index, kpi);
         findings.diags.push(Diagnostic {
             code: "vsimport::plan::targets_missing",
             severity: Severity::Warning,
             location: origin.location(row, None, None),
             message: format!(
-                "{} of KPI {:?} {} no target value: the server may set their targets to 0 or a historical target",
+                "{} of KPI {:?} {} no target value (target slot {}, {}): the server may set their targets to 0 or a historical target",
                 crate::report::count(n as u64, "record", "records"),
                 k.name,
-                crate::report::plural(n as u64, "carries", "carry")
+                crate::report::plural(n as u64, "carries", "carry"),
+                slots
+                    .iter()
+                    .map(|s| format!("{s:?}"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                from.why()
             ),
             help: Some(
                 "map the target column; an import keeps the server's targets for these records (it reads them and sends them back) unless --no-keep-targets"
@@ -172,6 +237,7 @@ fn warn_missing_targets(
             context: None,
         });
     }
+    total
 }
 
 #[cfg(test)]

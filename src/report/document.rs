@@ -18,6 +18,14 @@ use crate::upload::write::Written;
 pub(crate) struct KpiPlan {
     pub(crate) kpi: String,
     pub(crate) interval: String,
+    /// What its values are: `time`, `percent-points`, `percent-fraction`, `percent` (scale
+    /// as written), `number`, or `unknown` (the catalog gives no unit).
+    pub(crate) unit: &'static str,
+    /// The value slots taken as targets, and why (`mapping`, `catalog` or `names`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub(crate) targets: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) targets_from: Option<crate::catalog::TargetsFrom>,
     pub(crate) records: u64,
     pub(crate) values: u64,
     pub(crate) teams: u64,
@@ -114,6 +122,11 @@ pub struct Report {
     /// How the writing went (imports only).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub(crate) upload: Option<UploadOut>,
+    /// Why the server's values were not read before writing (`--compare never`, or an answer
+    /// that could not be read): nothing was skipped as unchanged, no targets were kept, and
+    /// the import cannot be undone.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) not_compared: Option<String>,
 }
 
 /// A planned record that differs from the server's.
@@ -308,9 +321,13 @@ pub(crate) fn report(
         .filter_map(|(k, x)| x.map(|x| (k, x)))
         .map(|(k, (records, values, teams, first, last))| {
             let kpi = index.kpi(k as u32);
+            let (targets, from) = crate::plan::target_slots(index, k as u32);
             KpiPlan {
                 kpi: kpi.name.clone(),
-                interval: kpi.kpi_value_time_reference.to_string(),
+                interval: index.interval(k as u32).to_string(),
+                unit: index.unit(k as u32).name(),
+                targets_from: (!targets.is_empty()).then_some(from),
+                targets,
                 records,
                 values,
                 teams: teams.iter().filter(|t| **t).count() as u64,
@@ -360,6 +377,7 @@ pub(crate) fn report(
         records: None,
         changes: None,
         upload: None,
+        not_compared: None,
     }
 }
 
@@ -399,6 +417,10 @@ impl Report {
         index: &CatalogIndex,
         all: bool,
     ) {
+        if let Some(why) = &cmp.skipped {
+            self.not_compared = Some(why.clone());
+            return;
+        }
         self.summary.records_new = Some(cmp.count(Change::New));
         self.summary.records_changed = Some(cmp.count(Change::Changed));
         self.summary.records_unchanged = Some(cmp.count(Change::Unchanged));

@@ -73,6 +73,32 @@ pub(crate) fn plan(r: &Report) -> String {
                 count(k.teams, "team", "teams")
             );
         }
+        let mut groups: Vec<(String, &'static str, Vec<&str>)> = Vec::new();
+        for k in &r.by_kpi {
+            let Some(from) = k.targets_from else { continue };
+            let slots = k.targets.join(", ");
+            match groups
+                .iter_mut()
+                .find(|g| g.0 == slots && g.1 == from.why())
+            {
+                Some(g) => g.2.push(&k.kpi),
+                None => groups.push((slots, from.why(), vec![&k.kpi])),
+            }
+        }
+        if !groups.is_empty() {
+            let shown: Vec<String> = groups
+                .iter()
+                .map(|(slots, why, kpis)| {
+                    let more = kpis.len().saturating_sub(4);
+                    let mut names = kpis[..kpis.len().min(4)].join(", ");
+                    if more > 0 {
+                        names.push_str(&format!(" and {more} more"));
+                    }
+                    format!("{slots} ({why}) in {names}")
+                })
+                .collect();
+            let _ = writeln!(out, "  target slots: {}", shown.join("; "));
+        }
         let w = r
             .by_team
             .iter()
@@ -96,6 +122,17 @@ pub(crate) fn plan(r: &Report) -> String {
         }
     }
     out
+}
+
+/// The server's values were not read: what that means for the writing.
+pub(crate) fn not_compared(why: &str, import: bool) -> String {
+    if import {
+        format!(
+            "Not compared with the server ({why}): every record is sent, target values the file leaves out are not kept (the server may reset them), and this import cannot be undone\n"
+        )
+    } else {
+        format!("Not compared with the server ({why})\n")
+    }
 }
 
 /// The comparison with the server as text: counts, then the changed records (old -> new).
@@ -216,7 +253,12 @@ pub(crate) fn written(w: &Written, r: &Report) -> String {
             w.run_dir.join("failed.csv").display()
         );
     }
-    if w.written > 0 || w.resumed.is_some() {
+    if (w.written > 0 || w.resumed.is_some()) && !w.undoable {
+        let _ = writeln!(
+            out,
+            "  undo: not possible (the server's values were not read before writing)"
+        );
+    } else if w.written > 0 || w.resumed.is_some() {
         let _ = writeln!(
             out,
             "  undo: vsimport undo {}{}",

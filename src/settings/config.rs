@@ -34,10 +34,16 @@ pub(crate) struct ConfigFile {
     pub(crate) retry_cap_secs: Option<u64>,
     /// Where journals and undo data are kept (`--state-dir`).
     pub(crate) state_dir: Option<PathBuf>,
+    /// The Accept header (`--accept`).
+    pub(crate) accept: Option<String>,
+    /// The field of a KPI's details that lists its sub-tiles (`--sub-tiles-field`).
+    pub(crate) sub_tiles_field: Option<String>,
+    /// Whether an import reads the server's values first (`--compare`).
+    pub(crate) compare: Option<crate::cli::CompareMode>,
 }
 
 /// The keys a config file may have, for the error message.
-pub(crate) const KEYS: &str = "url, tenant, user, password_command, api_version, allow_http, timeout_secs, concurrency, max_rps, max_attempts, retry_base_ms, retry_cap_secs, state_dir";
+pub(crate) const KEYS: &str = "url, tenant, user, password_command, api_version, allow_http, timeout_secs, concurrency, max_rps, max_attempts, retry_base_ms, retry_cap_secs, state_dir, accept, sub_tiles_field, compare";
 
 /// The default config file: `$XDG_CONFIG_HOME/vsimport/config.toml`, else
 /// `~/.config/vsimport/config.toml` (`%APPDATA%\vsimport\config.toml` on Windows).

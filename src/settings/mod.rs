@@ -17,7 +17,7 @@ use std::time::Duration;
 use secrecy::SecretString;
 
 use crate::api::{ApiVersion, ClientConfig, Limits, RetryPolicy};
-use crate::cli::{Color, ConnectArgs, Format, ImportArgs, SourceArgs};
+use crate::cli::{Color, CompareMode, ConnectArgs, Format, ImportArgs, SourceArgs};
 use crate::dedupe::OnConflict;
 use crate::error::Error;
 use crate::map::Mapping;
@@ -73,6 +73,16 @@ pub(crate) fn client(
     stdin: &mut dyn Read,
 ) -> Result<ClientConfig, Error> {
     let file = config::load_config(args.config.as_deref(), env)?;
+    client_with(args, file, env, stdin)
+}
+
+/// [`client`] with the config file already read.
+fn client_with(
+    args: &ConnectArgs,
+    file: config::ConfigFile,
+    env: &dyn Env,
+    stdin: &mut dyn Read,
+) -> Result<ClientConfig, Error> {
     let tenant_url = |t: &str| format!("https://api-{}.valuestreamer.de/api", t.trim());
     let url = args
         .url
@@ -110,13 +120,7 @@ pub(crate) fn client(
             "set VS_PASSWORD, pipe it in with --password-stdin, or set password_command in the config file",
         ));
     };
-    let version_n = args.api_version.or(file.api_version).unwrap_or(2);
-    let version = ApiVersion::from_number(version_n).ok_or_else(|| {
-        settings_error(
-            format!("api_version {version_n} is not supported"),
-            "use 2 or 3",
-        )
-    })?;
+    let version = api_version(args.api_version.or(file.api_version))?;
     let in_range = |key: &str, v: f64, lo: f64, hi: f64| {
         if (lo..=hi).contains(&v) {
             Ok(())
@@ -155,7 +159,34 @@ pub(crate) fn client(
         cap: Duration::from_secs(retry_cap),
     };
     cfg.proxy = proxies(env);
+    if let Some(a) = args.accept.clone().or(file.accept) {
+        let a = a.trim().to_string();
+        if a.is_empty() || reqwest::header::HeaderValue::from_str(&a).is_err() {
+            return Err(settings_error(
+                format!("accept {a:?} cannot be sent as a header"),
+                "give a media type, e.g. application/json or */*",
+            ));
+        }
+        cfg.accept = a;
+    }
+    if let Some(f) = args.sub_tiles_field.clone().or(file.sub_tiles_field) {
+        let f = f.trim().to_string();
+        if f.is_empty() {
+            return Err(settings_error(
+                "sub_tiles_field is empty",
+                "give the field name of a KPI's details that lists its sub-tiles, e.g. subKpis",
+            ));
+        }
+        cfg.sub_tiles_field = Some(f);
+    }
     Ok(cfg)
+}
+
+/// `--api-version`, else the config file's `api_version`, else 2.
+fn api_version(given: Option<u8>) -> Result<ApiVersion, Error> {
+    let n = given.unwrap_or(2);
+    ApiVersion::from_number(n)
+        .ok_or_else(|| settings_error(format!("api_version {n} is not supported"), "use 2 or 3"))
 }
 
 /// Proxies from the environment (either case), for the client to use as they are.
@@ -251,10 +282,13 @@ pub(crate) struct Import {
     pub(crate) mapping: Option<(Mapping, String)>,
     /// How to read the input: flags over the mapping's `[source]`.
     pub(crate) source: SourceOptions,
-    /// Compare with the server (`--diff`, and every import).
-    pub(crate) compare: bool,
+    /// Compare with the server (`--diff`, and every import), and how; `None`: no comparison
+    /// (a dry run without `--diff`).
+    pub(crate) compare: Option<CompareMode>,
     /// A saved catalog instead of the server's.
     pub(crate) catalog: Option<PathBuf>,
+    /// The field of a KPI's details that lists its sub-tiles (`--sub-tiles-field`).
+    pub(crate) sub_tiles_field: Option<String>,
     /// `--report DIR`.
     pub(crate) report_dir: Option<PathBuf>,
     pub(crate) format: Format,
@@ -301,13 +335,57 @@ pub(crate) fn import(
     let dry_run = args.dry_run;
     // The journal of an import is keyed by the input's content.
     source.hash = !dry_run;
-    let compare = !dry_run || args.write.diff;
-    let needs_server = args.catalog.is_none() || compare;
+    let config_file = config::load_config(args.connect.config.as_deref(), env)?;
+    let mode = args
+        .write
+        .compare
+        .or(config_file.compare)
+        .unwrap_or_default();
+    let file_version = config_file.api_version;
+    let sub_tiles_field = args
+        .connect
+        .sub_tiles_field
+        .clone()
+        .or(config_file.sub_tiles_field.clone())
+        .map(|f| f.trim().to_string())
+        .filter(|f| !f.is_empty());
+    if dry_run && args.write.diff && mode == CompareMode::Never {
+        return Err(Error::Usage {
+            message: "--diff compares with the server, and --compare never says not to".into(),
+            help: Some("drop one of them".into()),
+        });
+    }
+    let compare = (!dry_run || args.write.diff).then_some(mode);
+    let needs_server = args.catalog.is_none() || compare.is_some();
     let client = if needs_server {
-        Some(client(&args.connect, env, stdin)?)
+        Some(client_with(&args.connect, config_file, env, stdin)?)
     } else {
         None
     };
+    let version = match &client {
+        Some(c) => c.version,
+        None => api_version(args.connect.api_version.or(file_version))?,
+    };
+    if let Some((m, shown)) = &mapping {
+        let forecasts = m.forecast_columns();
+        if !forecasts.is_empty() && version != ApiVersion::V3 {
+            return Err(Error::Mapping {
+                path: shown.clone(),
+                message: format!(
+                    "the mapping sends forecast values ({}), and the API version is 2: a v2 server that does not know the forecast flag would write them over the actual values",
+                    forecasts
+                        .iter()
+                        .map(|c| format!("column {c:?}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+                help: Some(
+                    "forecasts need API v3: set api_version = 3 in the config file (or pass --api-version 3), or drop forecast = true from the mapping"
+                        .into(),
+                ),
+            });
+        }
+    }
     let write = if dry_run {
         None
     } else {
@@ -331,6 +409,7 @@ pub(crate) fn import(
         mapping,
         source,
         compare,
+        sub_tiles_field,
         catalog: args.catalog.clone(),
         report_dir: args.report.clone(),
         format: args.format,

@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 use uuid::Uuid;
 
-use crate::api::{ApiError, Client, KpiDetail, RecordKey, RecordValue, is_target_name};
+use crate::api::{ApiError, Client, KpiDetail, RecordKey, RecordValue};
 use crate::catalog::CatalogIndex;
 use crate::plan::PlannedRecord;
 
@@ -17,6 +17,9 @@ pub(crate) struct Comparison {
     pub(crate) current: Current,
     /// Per planned record, in plan order.
     pub(crate) changes: Vec<(Change, Vec<ValueChange>)>,
+    /// Why the server's values were not read (`--compare never`, or an answer that could
+    /// not be read); `None`: they were. Every record is then [`Change::Unknown`].
+    pub(crate) skipped: Option<String>,
 }
 
 impl Comparison {
@@ -32,12 +35,102 @@ impl Comparison {
             .iter()
             .map(|r| classify(index.kpi(r.kpi), &r.values, current.get(&r.key)))
             .collect();
-        Ok(Comparison { current, changes })
+        Ok(Comparison {
+            current,
+            changes,
+            skipped: None,
+        })
+    }
+
+    /// No comparison: the server's values were not read, for the reason given.
+    pub(crate) fn skipped(records: usize, why: String) -> Comparison {
+        Comparison {
+            current: Current::new(),
+            changes: vec![(Change::Unknown, Vec::new()); records],
+            skipped: Some(why),
+        }
     }
 
     pub(crate) fn count(&self, c: Change) -> u64 {
         self.changes.iter().filter(|(x, _)| *x == c).count() as u64
     }
+}
+
+/// A percent KPI whose file values and server values are about 100 times apart.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ScaleGap {
+    pub(crate) kpi: u32,
+    /// The first source row of the KPI's records.
+    pub(crate) row: u64,
+    /// Median of the file's non-zero values, and of the server's.
+    pub(crate) file: f64,
+    pub(crate) server: f64,
+}
+
+impl Comparison {
+    /// Percent KPIs (and KPIs without a unit) whose file values are 30 or more times larger
+    /// or smaller than what the server holds for them: `85` against `0.85` is one file or
+    /// the other on the wrong scale.
+    pub(crate) fn scale_gaps(
+        &self,
+        records: &[PlannedRecord],
+        index: &CatalogIndex,
+    ) -> Vec<ScaleGap> {
+        use crate::catalog::Unit;
+        let mut file: BTreeMap<u32, (Vec<f64>, u64)> = BTreeMap::new();
+        for r in records {
+            if !matches!(index.unit(r.kpi), Unit::Percent(_) | Unit::Unknown) {
+                continue;
+            }
+            let e = file.entry(r.kpi).or_insert((Vec::new(), u64::MAX));
+            e.1 = e.1.min(r.rows.first().copied().unwrap_or(u64::MAX));
+            e.0.extend(
+                r.values
+                    .iter()
+                    .filter_map(|v| v.value.as_f64())
+                    .filter(|v| *v != 0.0)
+                    .map(f64::abs),
+            );
+        }
+        let mut server: HashMap<Uuid, Vec<f64>> = HashMap::new();
+        for (key, values) in &self.current {
+            server.entry(key.kpi).or_default().extend(
+                values
+                    .iter()
+                    .filter_map(|v| v.value.as_f64())
+                    .filter(|v| *v != 0.0)
+                    .map(f64::abs),
+            );
+        }
+        let mut gaps = Vec::new();
+        for (kpi, (mut mine, row)) in file {
+            let Some(theirs) = server.get_mut(&index.kpi(kpi).id) else {
+                continue;
+            };
+            let (Some(f), Some(s)) = (median(&mut mine), median(theirs)) else {
+                continue;
+            };
+            let ratio = f / s;
+            if !(1.0 / 30.0..=30.0).contains(&ratio) {
+                gaps.push(ScaleGap {
+                    kpi,
+                    row,
+                    file: f,
+                    server: s,
+                });
+            }
+        }
+        gaps
+    }
+}
+
+fn median(v: &mut [f64]) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    let mid = v.len() / 2;
+    let (_, m, _) = v.select_nth_unstable_by(mid, f64::total_cmp);
+    Some(*m)
 }
 
 /// What the server holds now, by record key.
@@ -66,10 +159,10 @@ pub(crate) async fn read_current(
         else {
             continue;
         };
-        for (from, to) in detail
-            .kpi_value_time_reference
-            .windows(*first, *last, client.version())
-        {
+        let interval = index
+            .kpi_index(detail.id)
+            .map_or_else(|| detail.interval(), |k| index.interval(k));
+        for (from, to) in interval.windows(*first, *last) {
             let i = dates.partition_point(|d| *d < from);
             if dates.get(i).is_some_and(|d| *d <= to) {
                 windows.push((*kpi, from, to));
@@ -149,6 +242,8 @@ pub(crate) enum Change {
     New,
     Changed,
     Unchanged,
+    /// Not compared: the server's values were not read.
+    Unknown,
 }
 
 /// One value that differs from the server's.
@@ -215,7 +310,8 @@ pub(crate) fn classify(
 /// values of the target slots the file does not carry (so the server does not reset them).
 /// Returns the values and how many were kept from the server.
 pub(crate) fn body_values(
-    kpi: &KpiDetail,
+    index: &CatalogIndex,
+    k: u32,
     planned: &[RecordValue],
     current: Option<&Vec<RecordValue>>,
     keep_targets: bool,
@@ -225,9 +321,12 @@ pub(crate) fn body_values(
     if keep_targets && let Some(cur) = current {
         for c in cur {
             let is_target = !c.forecast
-                && kpi
-                    .value(c.kpi_value_id)
-                    .is_some_and(|n| is_target_name(&n.name));
+                && index
+                    .kpi(k)
+                    .kpi_values
+                    .iter()
+                    .position(|v| v.id == c.kpi_value_id)
+                    .is_some_and(|slot| index.is_target(k, slot));
             if is_target
                 && !planned
                     .iter()
@@ -279,12 +378,16 @@ mod tests {
         let (c, changes) = classify(&k, &planned, Some(&cur2));
         assert_eq!(c, Change::Changed);
         assert_eq!(changes[0].old.as_ref().unwrap().to_string(), "80");
-        let (body, kept) = body_values(&k, &planned, Some(&cur2), true);
+        let index = CatalogIndex::new(crate::api::Catalog {
+            teams: Vec::new(),
+            kpis: vec![k.clone()],
+        });
+        let (body, kept) = body_values(&index, 0, &planned, Some(&cur2), true);
         assert_eq!((body.len(), kept), (2, 1));
         assert_eq!(body[1], v(target, 90.into()));
-        assert_eq!(body_values(&k, &planned, Some(&cur2), false).1, 0);
+        assert_eq!(body_values(&index, 0, &planned, Some(&cur2), false).1, 0);
         // A file that carries the target keeps its own.
         let both = vec![v(actual, 85.into()), v(target, 95.into())];
-        assert_eq!(body_values(&k, &both, Some(&cur2), true).1, 0);
+        assert_eq!(body_values(&index, 0, &both, Some(&cur2), true).1, 0);
     }
 }

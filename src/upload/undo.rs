@@ -26,7 +26,15 @@ pub(crate) struct UndoFile {
     /// The API base the import wrote to.
     pub(crate) url: String,
     pub(crate) file: String,
+    /// Whether the server's values were read before writing; without them (`--compare
+    /// never`) there is nothing to restore, and undo refuses.
+    #[serde(default = "yes")]
+    pub(crate) compared: bool,
     pub(crate) records: Vec<UndoRecord>,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -107,6 +115,18 @@ impl UndoPlan {
         file: UndoFile,
         force: bool,
     ) -> Result<UndoPlan, Error> {
+        if !file.compared {
+            return Err(Error::Usage {
+                message: format!(
+                    "import {} was written without reading the server's values first (--compare never), so there is nothing to put back",
+                    file.run
+                ),
+                help: Some(format!(
+                    "the records it sent are in runs/{}/undo.json under the state directory; import a file with the right values to correct them",
+                    file.run
+                )),
+            });
+        }
         let keys: Vec<RecordKey> = file.records.iter().map(|r| r.key).collect();
         let current = super::compare::read_current(client, index, &keys).await?;
         let mut p = UndoPlan {

@@ -74,6 +74,8 @@ pub(crate) struct Written {
     /// Never sent because the run stopped first.
     pub(crate) not_sent: u64,
     pub(crate) targets_kept: u64,
+    /// Whether `vsimport undo` can revert it (the server's values were read first).
+    pub(crate) undoable: bool,
     pub(crate) sent: Sent,
     pub(crate) concurrency: usize,
 }
@@ -127,7 +129,7 @@ pub(crate) async fn write(
             continue;
         }
         let cur = cmp.current.get(&r.key);
-        let (values, kept) = body_values(index.kpi(r.kpi), &r.values, cur, opts.keep_targets);
+        let (values, kept) = body_values(index, r.kpi, &r.values, cur, opts.keep_targets);
         targets_kept += kept as u64;
         undo_records.push(undo::UndoRecord {
             key: r.key,
@@ -151,9 +153,12 @@ pub(crate) async fn write(
             created: journal.header.started.clone(),
             url: url.clone(),
             file: input.file.to_string(),
+            compared: true,
             records: Vec::new(),
         },
     };
+    undo_file.compared &= cmp.skipped.is_none();
+    let undoable = undo_file.compared;
     let known: std::collections::HashSet<crate::api::RecordKey> =
         undo_file.records.iter().map(|r| r.key).collect();
     undo_file
@@ -215,6 +220,7 @@ pub(crate) async fn write(
         failed,
         not_sent,
         targets_kept,
+        undoable,
         sent,
         concurrency: client.concurrency(),
     })

@@ -5,8 +5,11 @@
 use chrono::NaiveDate;
 
 use super::Validator;
+use crate::catalog::{Scale, Unit};
 use crate::diag::{Diagnostic, Problem, Severity};
+use crate::map::Layout;
 use crate::normalize::{DayOrder, Decimal};
+use crate::record::Entry;
 
 /// A row whose date is `a/b/year` with both parts at most 12.
 pub(super) struct PendingDate {
@@ -228,6 +231,105 @@ impl Validator<'_> {
     }
 }
 
+impl Validator<'_> {
+    /// A KPI with cells written with a percent sign (`85 %`) and cells without (`90`,
+    /// `0.85`): a bare number is taken as written only when it is of the size of the KPI's
+    /// signed values (a tenth of the smallest to ten times the largest) and its other reading
+    /// is not (`0.85` read as a fraction is 85 %; `85` read as a fraction would be 8500 %).
+    /// Any other bare number could be on either scale — a workbook cell formatted as a
+    /// percentage arrives as its fraction — and its row is refused, naming the first signed
+    /// cell. Time KPIs and KPIs whose unit is not a percentage are left alone (a sign there
+    /// is warned about).
+    pub(super) fn settle_percents(&mut self) {
+        if self.first_percent.iter().all(Option::is_none) {
+            return;
+        }
+        let index = self.index;
+        let checked = |k: u32| matches!(index.unit(k), Unit::Percent(_) | Unit::Unknown);
+        // Per KPI: the smallest and largest non-zero signed value, as sent.
+        let mut band: Vec<Option<(f64, f64)>> = vec![None; index.catalog.kpis.len()];
+        for e in &self.entries {
+            if e.percent_sign && e.value != 0.0 && checked(e.kpi) {
+                let v = e.value.abs();
+                let b = band[e.kpi as usize].get_or_insert((v, v));
+                *b = (b.0.min(v), b.1.max(v));
+            }
+        }
+        let mut refused: Vec<(u64, Option<usize>, Problem)> = Vec::new();
+        let mut last: Option<(u64, u32)> = None;
+        for e in &self.entries {
+            if e.percent_sign || e.value == 0.0 || last == Some((e.row(), e.kpi)) {
+                continue;
+            }
+            let Some((lo, hi)) = band[e.kpi as usize] else {
+                continue;
+            };
+            let within = |x: f64| (lo / 10.0..=hi * 10.0).contains(&x.abs());
+            // The other reading: a fraction where the KPI takes points, points where it
+            // takes fractions.
+            let fraction = index.unit(e.kpi) == Unit::Percent(Some(Scale::Fraction));
+            let other = if fraction {
+                e.value / 100.0
+            } else {
+                e.value * 100.0
+            };
+            if within(e.value) && !within(other) {
+                continue;
+            }
+            let Some((row, col, text)) = self
+                .first_percent
+                .get(e.kpi as usize)
+                .and_then(Option::as_ref)
+            else {
+                continue;
+            };
+            last = Some((e.row(), e.kpi));
+            let name = &index.kpi(e.kpi).name;
+            let (as_points, as_fraction) = (shown(e.value), shown(e.value * 100.0));
+            refused.push((
+                e.row(),
+                self.entry_column(e),
+                Problem {
+                    code: "vsimport::number::mixed_percent",
+                    message: format!(
+                        "KPI {name:?} mixes scales: {} has no percent sign, but row {row} ({}) has {text:?}; {} could mean {as_points} % or {as_fraction} %",
+                        shown(e.value),
+                        self.column_name(Some(*col)),
+                        shown(e.value),
+                    ),
+                    help: Some(format!(
+                        "write every value of {name:?} with its % sign, or every one without (a workbook cell formatted as a percentage arrives as its fraction: 0.85 for 85 %)"
+                    )),
+                },
+            ));
+        }
+        for (row, col, problem) in refused {
+            let location = self.origin.location(row, None, col);
+            self.findings.reject_late(row, location, problem);
+        }
+    }
+
+    /// The column an entry's value came from.
+    fn entry_column(&self, e: &Entry) -> Option<usize> {
+        match &self.plan.as_ref()?.layout {
+            Layout::Long { amount, .. } => Some(*amount),
+            Layout::SemiWide { values } => values
+                .iter()
+                .find(|(_, t)| {
+                    t.forecast == e.forecast && self.index.find_value(e.kpi, &t.name) == Ok(e.slot)
+                })
+                .map(|(c, _)| *c),
+            Layout::Wide { .. } => self
+                .wide_kpis
+                .iter()
+                .find(|(_, k, slot, forecast)| {
+                    *k == e.kpi && *slot == e.slot && *forecast == e.forecast
+                })
+                .map(|(c, ..)| *c),
+        }
+    }
+}
+
 pub(super) fn check_integer(kpi: &crate::api::KpiDetail, v: f64) -> Result<(), Problem> {
     if kpi.kpi_value_is_integer && v.fract() != 0.0 {
         return Err(Problem {
@@ -237,6 +339,11 @@ pub(super) fn check_integer(kpi: &crate::api::KpiDetail, v: f64) -> Result<(), P
         });
     }
     Ok(())
+}
+
+/// A value as the report shows it.
+fn shown(v: f64) -> String {
+    crate::plan::number(v).map_or_else(|| v.to_string(), |n| n.to_string())
 }
 
 fn ordinal(n: u32) -> String {

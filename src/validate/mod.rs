@@ -27,7 +27,7 @@ use crate::catalog::CatalogIndex;
 use crate::diag::{Diagnostic, Problem, Severity};
 use crate::findings::Findings;
 use crate::map::{ColumnPlan, Field, Layout};
-use crate::normalize::{DateOptions, Decimal};
+use crate::normalize::{DateOptions, Decimal, TimeFormat};
 use crate::read::Row;
 use crate::record::{Entry, Origin};
 use evidence::{PendingDate, PendingNumber};
@@ -42,6 +42,10 @@ pub(crate) struct Validator<'a> {
     origin: Origin,
     dates: DateOptions,
     decimal: Option<Decimal>,
+    time_format: TimeFormat,
+    /// Per KPI (by index, grown as needed): the first value cell with a percent sign (row,
+    /// column, text), for [`Validator::finish`] to check that no KPI mixes scales.
+    first_percent: Vec<Option<(u64, usize, String)>>,
     pub(crate) entries: Vec<Entry>,
     pub(crate) findings: Findings,
     pending_dates: Vec<PendingDate>,
@@ -82,6 +86,7 @@ impl<'a> Validator<'a> {
         origin: Origin,
         dates: DateOptions,
         decimal: Option<Decimal>,
+        time_format: TimeFormat,
     ) -> Result<Validator<'a>, Problem> {
         let const_kpi = match &plan.kpi {
             Some(Field::Const(k)) => Some(index.find_kpi(k)?),
@@ -104,6 +109,7 @@ impl<'a> Validator<'a> {
             origin,
             dates,
             decimal,
+            time_format,
             wide_kpis,
             const_kpi,
             const_team,
@@ -119,6 +125,8 @@ impl<'a> Validator<'a> {
             origin: Origin::default(),
             dates: DateOptions::default(),
             decimal: None,
+            time_format: TimeFormat::default(),
+            first_percent: Vec::new(),
             entries: Vec::new(),
             findings: Findings::default(),
             pending_dates: Vec::new(),
@@ -151,6 +159,7 @@ impl<'a> Validator<'a> {
             origin: self.origin.clone(),
             dates: self.dates.clone(),
             decimal: self.decimal,
+            time_format: self.time_format.clone(),
             wide_kpis: self.wide_kpis.clone(),
             const_kpi: self.const_kpi,
             const_team: self.const_team,
@@ -173,6 +182,14 @@ impl<'a> Validator<'a> {
         }
         self.findings.append(other.findings);
         self.snap_needed |= other.snap_needed;
+        if self.first_percent.len() < other.first_percent.len() {
+            self.first_percent.resize(other.first_percent.len(), None);
+        }
+        for (mine, theirs) in self.first_percent.iter_mut().zip(other.first_percent) {
+            if mine.is_none() {
+                *mine = theirs;
+            }
+        }
         for (mine, theirs) in [
             (&mut self.day_first_seen, other.day_first_seen),
             (&mut self.month_first_seen, other.month_first_seen),
@@ -252,6 +269,7 @@ impl<'a> Validator<'a> {
     pub(crate) fn finish(mut self) -> Validated {
         self.settle_dates();
         self.settle_numbers();
+        self.settle_percents();
         self.snap_dates();
         self.drop_rejected();
         Validated {
@@ -265,17 +283,10 @@ impl<'a> Validator<'a> {
         if !self.snap_needed {
             return;
         }
-        let intervals: Vec<Interval> = self
-            .index
-            .catalog
-            .kpis
-            .iter()
-            .map(|k| k.kpi_value_time_reference)
-            .collect();
         let mut noted: Option<(u64, u32)> = None;
         let mut snapped = Vec::new();
         for e in &mut self.entries {
-            let interval = intervals[e.kpi as usize];
+            let interval = self.index.interval(e.kpi);
             if interval == Interval::Day {
                 continue;
             }

@@ -10,6 +10,7 @@ use super::evidence::{
     PendingDate, PendingNumber, check_integer, decimal_evidence, slash_evidence,
 };
 use super::lookup::{CellProblem, name_text};
+use crate::catalog::{Scale, Unit};
 use crate::diag::{Problem, Severity};
 use crate::findings::RejectedRow;
 use crate::map::{ColumnPlan, Field, Layout};
@@ -28,8 +29,21 @@ pub(super) struct Resolved {
     sub: u16,
     slot: u16,
     forecast: bool,
+    value: Value,
+}
+
+/// One value cell, read.
+struct Value {
     value: f64,
     ambiguous: Ambiguity,
+    /// The cell was written with a percent sign (`85%`).
+    percent_sign: bool,
+}
+
+/// `v / 100`, rounded as the decimal text would be (`57.99` becomes `0.5799`, not
+/// `0.5799000000000001`).
+fn hundredth(v: f64) -> f64 {
+    format!("{v}e-2").parse().unwrap_or(v / 100.0)
 }
 
 impl Validator<'_> {
@@ -191,6 +205,21 @@ impl Validator<'_> {
                 None => {
                     let kpi = self.index.kpi(k);
                     let has_tiles = !kpi.sub_tiles.is_empty();
+                    if let Some(field) = &self.index.unread_sub_tiles[k as usize] {
+                        problems.push(CellProblem {
+                            col: None,
+                            problem: Problem {
+                                code: "vsimport::catalog::sub_tiles_unread",
+                                message: format!(
+                                    "KPI {:?} has a list {field:?} in its details that may be its sub-tiles; without knowing, a record could be filed under the KPI instead of a sub-tile",
+                                    kpi.name
+                                ),
+                                help: Some(format!(
+                                    "if {field:?} lists the sub-tiles, set sub_tiles_field = {field:?} in the config file (or pass --sub-tiles-field {field})"
+                                )),
+                            },
+                        });
+                    }
                     let s = match &sub_field {
                         None if has_tiles => {
                             problems.push(CellProblem {
@@ -256,13 +285,12 @@ impl Validator<'_> {
                 }
             };
             match self.value(k, &cell, col, row) {
-                Ok((value, ambiguous)) => resolved.push(Resolved {
+                Ok(value) => resolved.push(Resolved {
                     kpi: k,
                     sub,
                     slot,
                     forecast,
                     value,
-                    ambiguous,
                 }),
                 Err(p) => problems.push(CellProblem {
                     col: Some(col),
@@ -298,8 +326,12 @@ impl Validator<'_> {
             sub,
             slot,
             forecast,
-            value,
-            ambiguous,
+            value:
+                Value {
+                    value,
+                    ambiguous,
+                    percent_sign,
+                },
         } in resolved.drain(..)
         {
             if let Some((col, comma, text)) = ambiguous {
@@ -319,6 +351,7 @@ impl Validator<'_> {
                 sub_tile: sub,
                 slot,
                 forecast,
+                percent_sign,
                 value,
                 row: u32::try_from(row.number).unwrap_or(u32::MAX),
             });
@@ -338,24 +371,22 @@ impl Validator<'_> {
         }
     }
 
-    /// Parses and checks one value cell for KPI `k`. The second part is set when the number
-    /// is ambiguous.
+    /// Parses and checks one value cell for KPI `k`: the number to send, whether it is
+    /// ambiguous, and whether the cell carried a percent sign.
     fn value(
         &mut self,
         k: u32,
         cell: &Cell<'_>,
         col: usize,
         row: &Row<'_>,
-    ) -> Result<(f64, Ambiguity), Problem> {
+    ) -> Result<Value, Problem> {
+        let unit = self.index.unit(k);
         let kpi = self.index.kpi(k);
-        if self.index.time[k as usize] {
-            let m = parse_time(cell).map_err(|e| Problem {
+        if unit == Unit::Time {
+            let m = parse_time(cell, &self.time_format).map_err(|e| Problem {
                 code: "vsimport::time::invalid",
-                message: format!("KPI {:?} has unit Time: {e}", kpi.name),
-                help: Some(
-                    "write times of day as 14:43 or 2:43 PM, or minutes since midnight (0 to 1439)"
-                        .into(),
-                ),
+                message: format!("KPI {:?} takes a time of day: {e}", kpi.name),
+                help: Some(crate::normalize::TIME_HELP.into()),
             })?;
             if m.dropped_seconds {
                 let p = Problem {
@@ -368,19 +399,31 @@ impl Validator<'_> {
                 };
                 self.diag(row, Some(col), Severity::Warning, &p);
             }
-            return Ok((f64::from(m.minutes), None));
+            return Ok(Value {
+                value: f64::from(m.minutes),
+                ambiguous: None,
+                percent_sign: false,
+            });
         }
-        let parsed = parse_number(cell, self.decimal).map_err(|e| Problem {
-            code: "vsimport::number::invalid",
-            message: format!("{e} (KPI {:?})", kpi.name),
-            help: Some(match self.decimal {
-                Some(_) => "check the decimal setting in [source]".to_string(),
-                None => {
-                    "write numbers as 85.5 or 85,5; set decimal in [source] if the file mixes them"
-                        .to_string()
-                }
-            }),
+        let parsed = parse_number(cell, self.decimal).map_err(|e| {
+            let looks_like_time = parse_time(cell, &crate::normalize::TimeFormat::Clock).is_ok();
+            Problem {
+                code: "vsimport::number::invalid",
+                message: format!("{e} (KPI {:?})", kpi.name),
+                help: Some(match (self.decimal, unit, looks_like_time) {
+                    (_, Unit::Unknown, true) => format!(
+                        "the catalog gives no unit for {:?}; if it takes times of day, say so in the mapping: [kpi.{:?}] unit = \"time\"",
+                        kpi.name, kpi.name
+                    ),
+                    (Some(_), ..) => "check the decimal setting in [source]".to_string(),
+                    (None, ..) => {
+                        "write numbers as 85.5 or 85,5; set decimal in [source] if the file mixes them"
+                            .to_string()
+                    }
+                }),
+            }
         })?;
+        let mut percent_sign = false;
         if let Cell::Text(t) = cell {
             if self.decimal.is_none() {
                 match decimal_evidence(t) {
@@ -393,7 +436,8 @@ impl Validator<'_> {
                     _ => {}
                 }
             }
-            if !self.index.percent[k as usize] && t.trim_end().ends_with('%') {
+            percent_sign = t.trim_end().ends_with('%');
+            if percent_sign && unit == Unit::Number {
                 let p = Problem {
                     code: "vsimport::number::percent",
                     message: format!(
@@ -402,17 +446,47 @@ impl Validator<'_> {
                         kpi.name,
                         kpi.unit.as_deref().unwrap_or("no unit")
                     ),
-                    help: Some("the number is used without the sign".into()),
+                    help: Some(format!(
+                        "the number is used without the sign; if the KPI is a percentage, declare it in the mapping: [kpi.{:?}] unit = \"percent-points\" (85) or \"percent-fraction\" (0.85)",
+                        kpi.name
+                    )),
                 };
                 self.diag(row, Some(col), Severity::Warning, &p);
             }
         }
+        // A percent sign is a scale of its own: 85% is 0.85 where the KPI takes fractions.
+        let fraction = percent_sign && unit == Unit::Percent(Some(Scale::Fraction));
+        if percent_sign {
+            let k = k as usize;
+            if self.first_percent.len() <= k {
+                self.first_percent.resize(k + 1, None);
+            }
+            if self.first_percent[k].is_none() {
+                self.first_percent[k] = Some((row.number, col, cell.display()));
+            }
+        }
         match parsed {
             NumParse::Number(v) => {
+                let v = if fraction { hundredth(v) } else { v };
                 check_integer(kpi, v)?;
-                Ok((v, None))
+                Ok(Value {
+                    value: v,
+                    ambiguous: None,
+                    percent_sign,
+                })
             }
-            NumParse::Ambiguous { point, comma } => Ok((point, Some((col, comma, cell.display())))),
+            NumParse::Ambiguous { point, comma } => {
+                let (point, comma) = if fraction {
+                    (hundredth(point), hundredth(comma))
+                } else {
+                    (point, comma)
+                };
+                Ok(Value {
+                    value: point,
+                    ambiguous: Some((col, comma, cell.display())),
+                    percent_sign,
+                })
+            }
         }
     }
 
