@@ -303,7 +303,11 @@ pub(crate) async fn run(
         sheet: checked.detected.sheet.clone(),
         mapping: checked.mapping.clone(),
         layout: checked.layout,
-        mode: "dry-run",
+        mode: if s.write.is_some() {
+            "import"
+        } else {
+            "dry-run"
+        },
         columns: &checked.detected.columns,
         first_column: checked.detected.first_column,
     };

@@ -381,6 +381,10 @@ pub(crate) struct EmulatorArgs {
     /// v2 bodies: ignore `forecast` (the value lands in the actual) instead of answering 400
     #[arg(long, help_heading = "Server variants")]
     pub(crate) ignore_unknown_fields: bool,
+    /// Date records in GET answers as the UTC instant of their midnight in UTC+1
+    /// (2025-03-03 as 2025-03-02 at 23:00 UTC)
+    #[arg(long, help_heading = "Server variants")]
+    pub(crate) utc_dates: bool,
     /// Longest GET range for DAY KPIs, in days [default: 31]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=3660), help_heading = "Server variants")]
     pub(crate) range_days: Option<u32>,

@@ -53,6 +53,7 @@ fn quirks(args: &Args) -> Quirks {
     }
     q.reset_targets |= args.reset_targets;
     q.ignore_unknown_fields |= args.ignore_unknown_fields;
+    q.utc_dates |= args.utc_dates;
     if let Some(d) = args.range_days {
         q.range.days = d;
     }

@@ -76,6 +76,8 @@ fn show(s: &Import, o: &Outcome) -> Result<(), Error> {
             }
             if let Some(w) = &o.written {
                 out.push_str(&text::written(w, &o.report));
+            } else if s.write.is_some() && c.plan.is_empty() {
+                out.push_str(&text::nothing_planned(c.findings.stats.rows_rejected));
             }
             report::out(&out);
             if let Some(dir) = &s.report_dir {

@@ -536,12 +536,8 @@ fn route(
             })?;
             check_range(kpi, from, to, version, quirks.range)?;
             let records = store.range(kpi_id, from, to, team);
-            let resp = if quirks.loose_answers {
-                json_response(StatusCode::OK, &quirks::loose_list(&records, kpi), media)
-            } else {
-                json_response(StatusCode::OK, &records, media)
-            };
-            Ok((resp, false))
+            let answer = quirks::answer(quirks, &records, kpi, false);
+            Ok((json_response(StatusCode::OK, &answer, media), false))
         }
         ["exchange", "kpi-data", rest @ ..] => {
             allow(&[Method::GET, Method::PUT, Method::DELETE])?;
@@ -590,12 +586,8 @@ fn route(
                     status: 404,
                     message: "no record for that date, team and KPI".into(),
                 })?;
-                let resp = if quirks.loose_answers {
-                    json_response(StatusCode::OK, &quirks::loose_record(&record, kpi), media)
-                } else {
-                    json_response(StatusCode::OK, &record, media)
-                };
-                return Ok((resp, false));
+                let answer = quirks::answer(quirks, &[record], kpi, true);
+                return Ok((json_response(StatusCode::OK, &answer, media), false));
             }
             if store.delete(key) {
                 Ok((StatusCode::NO_CONTENT.into_response(), true))

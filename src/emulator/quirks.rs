@@ -47,6 +47,9 @@ pub(crate) struct Quirks {
     /// v2 bodies: `"forecast": true` is ignored (the value lands in the actual), and a slot
     /// sent twice takes the last value.
     pub(crate) ignore_unknown_fields: bool,
+    /// GET answers date records as the UTC instant of their local midnight, as a server in
+    /// UTC+1 that serialises dates as instants would: `2025-03-03` is `2025-03-02T23:00:00Z`.
+    pub(crate) utc_dates: bool,
     /// The longest GET ranges.
     pub(crate) range: RangeLimits,
 }
@@ -67,6 +70,7 @@ impl Quirks {
             sub_tiles_field: None,
             reset_targets: false,
             ignore_unknown_fields: false,
+            utc_dates: false,
             range: RangeLimits::default(),
         };
         match profile {
@@ -124,6 +128,46 @@ impl Quirks {
                 || media == "*/*"
                 || media.eq_ignore_ascii_case("application/*")
         })
+    }
+}
+
+/// A record answer (one record, a list, or a wrapped list) as this server sends it.
+pub(crate) fn answer(quirks: &Quirks, records: &[Record], kpi: &KpiDetail, one: bool) -> Value {
+    let mut v = match (quirks.loose_answers, one) {
+        (true, true) => records
+            .first()
+            .map_or(Value::Null, |r| loose_record(r, kpi)),
+        (true, false) => loose_list(records, kpi),
+        (false, true) => records
+            .first()
+            .and_then(|r| serde_json::to_value(r).ok())
+            .unwrap_or(Value::Null),
+        (false, false) => serde_json::to_value(records).unwrap_or(Value::Null),
+    };
+    if quirks.utc_dates {
+        utc_dates(&mut v);
+    }
+    v
+}
+
+/// Every record's `date` as the UTC instant of its midnight in UTC+1.
+fn utc_dates(v: &mut Value) {
+    match v {
+        Value::Array(items) => items.iter_mut().for_each(utc_dates),
+        Value::Object(o) => {
+            if let Some(Value::Array(items)) = o.get_mut("content") {
+                items.iter_mut().for_each(utc_dates);
+            }
+            if let Some(Value::String(d)) = o.get_mut("date")
+                && let Some(day) = d
+                    .get(..10)
+                    .and_then(|x| chrono::NaiveDate::parse_from_str(x, "%Y-%m-%d").ok())
+                && let Some(before) = day.pred_opt()
+            {
+                *d = format!("{before}T23:00:00Z");
+            }
+        }
+        _ => {}
     }
 }
 

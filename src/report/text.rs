@@ -298,6 +298,18 @@ pub(crate) fn torn_journal(journal: &Path, torn: usize) -> String {
 /// The first Ctrl-C.
 pub(crate) const STOPPING: &str = "\nstopping: waiting for the requests in flight (Ctrl-C again quits at once); run the same command again to finish";
 
+/// An import with nothing to write.
+pub(crate) fn nothing_planned(rejected: u64) -> String {
+    if rejected > 0 {
+        format!(
+            "Nothing written: {} rejected, and no record is left to write\n",
+            count(rejected, "row was", "rows were")
+        )
+    } else {
+        "Nothing written: the file has no values to write\n".to_string()
+    }
+}
+
 /// `--no-partial` held the import back.
 pub(crate) fn held_back(rejected: u64) -> String {
     format!(

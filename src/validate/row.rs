@@ -205,7 +205,8 @@ impl Validator<'_> {
                 None => {
                     let kpi = self.index.kpi(k);
                     let has_tiles = !kpi.sub_tiles.is_empty();
-                    if let Some(field) = &self.index.unread_sub_tiles[k as usize] {
+                    let unread = self.index.unread_sub_tiles[k as usize].as_ref();
+                    if let Some(field) = unread {
                         problems.push(CellProblem {
                             col: None,
                             problem: Problem {
@@ -221,6 +222,8 @@ impl Validator<'_> {
                         });
                     }
                     let s = match &sub_field {
+                        // The sub-tiles are not known: nothing more to say about the cell.
+                        _ if unread.is_some() => NO_SUB_TILE,
                         None if has_tiles => {
                             problems.push(CellProblem {
                                 col: None,

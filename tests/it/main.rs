@@ -8,6 +8,7 @@ mod demo;
 mod dry_run;
 mod emulator;
 mod export;
+mod fidelity;
 mod inspect;
 mod kpis;
 mod messages;
