@@ -69,7 +69,12 @@ pub(crate) enum Error {
     /// A file could not be read or written.
     #[error("{path}: {message}")]
     #[diagnostic(code(vsimport::io))]
-    Io { path: String, message: String },
+    Io {
+        path: String,
+        message: String,
+        #[help]
+        help: Option<String>,
+    },
 }
 
 impl From<Box<crate::map::MappingError>> for Error {
@@ -91,7 +96,49 @@ impl Error {
     pub(crate) fn io(path: impl std::fmt::Display, err: impl std::fmt::Display) -> Error {
         Error::Io {
             path: path.to_string(),
-            message: err.to_string(),
+            message: plain(&err.to_string()),
+            help: None,
         }
+    }
+
+    /// A file that `-o` would replace: refused unless `--force`.
+    pub(crate) fn check_output(path: &std::path::Path, force: bool) -> Result<(), Error> {
+        let refuse = |message: &str, help: &str| Error::Io {
+            path: path.display().to_string(),
+            message: message.to_string(),
+            help: Some(help.to_string()),
+        };
+        if path.is_dir() {
+            return Err(refuse(
+                "is a directory",
+                "give -o a file name, not a directory",
+            ));
+        }
+        if path.exists() && !force {
+            return Err(refuse(
+                "already exists, and is not replaced",
+                "pass --force to replace it, or give another name with -o",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// An operating system's error message in plain words: `File exists (os error 17)` becomes
+/// `already exists`.
+pub(crate) fn plain(message: &str) -> String {
+    let core = match message.rfind(" (os error ") {
+        Some(i) if message.ends_with(')') => &message[..i],
+        _ => message,
+    };
+    match core {
+        "File exists" => "already exists".to_string(),
+        "Is a directory" => "is a directory, not a file".to_string(),
+        "Not a directory" => "a part of the path is not a directory".to_string(),
+        "No such file or directory" => "no such file or directory".to_string(),
+        "Permission denied" => "permission denied".to_string(),
+        "No space left on device" => "the disk is full".to_string(),
+        "Read-only file system" => "the file system is read-only".to_string(),
+        other => other.to_string(),
     }
 }

@@ -86,10 +86,15 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // A script that asked for JSON gets the error as JSON on stdout too.
+    let json = matches!(&cli.command, cli::Command::Import(a) if a.format == cli::Format::Json);
     match runtime.block_on(cmd::dispatch(cli.command, ui)) {
         Ok(code) => code,
         Err(e) => {
             report::err(&report::render(&e, ui.color));
+            if json {
+                report::out(&report::error_document(&e, e.exit_code()));
+            }
             ExitCode::from(e.exit_code())
         }
     }

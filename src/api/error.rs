@@ -269,6 +269,26 @@ pub(crate) fn transport(request: String, err: &reqwest::Error) -> ApiError {
     } else {
         None
     };
+    // The OS's words for the common cases, without reqwest's and hyper's layers around them.
+    let host = err
+        .url()
+        .map(|u| {
+            format!(
+                "{}:{}",
+                u.host_str().unwrap_or("?"),
+                u.port_or_known_default().unwrap_or(0)
+            )
+        })
+        .unwrap_or_default();
+    let detail = if err.is_connect() && lower.contains("connection refused") {
+        format!("connection refused: nothing is listening at {host}")
+    } else if err.is_connect() && err.is_timeout() {
+        format!("no connection to {host} within the connect timeout")
+    } else if err.is_timeout() {
+        "no answer within the timeout".to_string()
+    } else {
+        crate::error::plain(&detail)
+    };
     ApiError::Transport {
         request,
         detail,

@@ -227,9 +227,13 @@ pub(crate) enum MappingCommand {
 pub(crate) struct MappingInitArgs {
     /// The exported file; - reads standard input
     pub(crate) file: PathBuf,
-    /// Write the mapping to FILE instead of standard output (an existing file is kept)
+    /// Write the mapping to FILE instead of standard output (an existing file is kept unless
+    /// --force)
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
+    /// Replace the -o file if it exists
+    #[arg(long)]
+    pub(crate) force: bool,
     /// Use a saved catalog instead of asking the server
     #[arg(long, value_name = "FILE")]
     pub(crate) catalog: Option<PathBuf>,
@@ -273,15 +277,18 @@ pub(crate) struct ExportArgs {
     /// Only this recording team (name or id)
     #[arg(long, value_name = "NAME|ID")]
     pub(crate) team: Option<String>,
-    /// First date (yyyy-mm-dd)
-    #[arg(long, value_name = "DATE")]
+    /// First date (yyyy-mm-dd or dd.mm.yyyy)
+    #[arg(long, value_name = "DATE", value_parser = date_arg)]
     pub(crate) from: NaiveDate,
-    /// Last date (yyyy-mm-dd) [default: today]
-    #[arg(long, value_name = "DATE")]
+    /// Last date (yyyy-mm-dd or dd.mm.yyyy) [default: today]
+    #[arg(long, value_name = "DATE", value_parser = date_arg)]
     pub(crate) to: Option<NaiveDate>,
-    /// Write to FILE instead of standard output
+    /// Write to FILE instead of standard output (an existing file is kept unless --force)
     #[arg(short, long, value_name = "FILE")]
     pub(crate) output: Option<PathBuf>,
+    /// Replace the -o file if it exists
+    #[arg(long)]
+    pub(crate) force: bool,
     #[command(flatten)]
     pub(crate) connect: ConnectArgs,
 }
@@ -394,6 +401,14 @@ pub(crate) struct EmulatorArgs {
     /// Longest GET range for MONTH KPIs with v3, in months [default: 24]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=120), help_heading = "Server variants")]
     pub(crate) range_months_v3: Option<u32>,
+}
+
+/// A date flag: `2025-01-31` or `31.01.2025`.
+fn date_arg(s: &str) -> Result<NaiveDate, String> {
+    let t = s.trim();
+    NaiveDate::parse_from_str(t, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(t, "%d.%m.%Y"))
+        .map_err(|_| format!("{s:?} is not a date: write 2025-01-31 (or 31.01.2025)"))
 }
 
 /// 404 or 204.

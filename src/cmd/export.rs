@@ -18,6 +18,9 @@ pub(crate) async fn run(args: Args) -> Result<ExitCode, Error> {
             help: None,
         });
     }
+    if let Some(p) = &args.output {
+        Error::check_output(p, args.force)?;
+    }
     let client = super::connect(&args.connect)?;
     let metas = client.list_kpis().await?;
     let chosen: Vec<uuid::Uuid> = if args.kpi.is_empty() {

@@ -1,6 +1,5 @@
 //! `vsimport mapping init FILE`: suggest a mapping by matching a file's columns to the catalog.
 
-use std::io::Write as _;
 use std::process::ExitCode;
 
 use crate::cli::MappingCommand;
@@ -21,18 +20,8 @@ pub(crate) async fn run(cmd: MappingCommand) -> Result<ExitCode, Error> {
     let text = suggestion.to_toml(&input.shown());
     match &args.output {
         Some(p) => {
-            let mut f = std::fs::OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(p)
-                .map_err(|e| {
-                    Error::io(
-                        p.display(),
-                        format!("{e} (an existing mapping is not overwritten)"),
-                    )
-                })?;
-            f.write_all(text.as_bytes())
-                .map_err(|e| Error::io(p.display(), e))?;
+            Error::check_output(p, args.force)?;
+            crate::persist::write_atomic(p, text.as_bytes())?;
             report::note(&format!(
                 "wrote {}{}",
                 p.display(),

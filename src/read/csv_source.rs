@@ -105,7 +105,10 @@ impl Part {
             ReadError::new(
                 file,
                 "io",
-                format!("cannot read the file: {e}"),
+                format!(
+                    "cannot read the file: {}",
+                    crate::error::plain(&e.to_string())
+                ),
                 "check that the file is complete and not being written",
             )
         };
@@ -229,7 +232,10 @@ impl CsvSource {
             ReadError::new(
                 shown,
                 "io",
-                format!("cannot read the file: {e}"),
+                format!(
+                    "cannot read the file: {}",
+                    crate::error::plain(&e.to_string())
+                ),
                 "check that the file is readable and not being written",
             )
         };
@@ -249,7 +255,10 @@ impl CsvSource {
             ReadError::new(
                 shown,
                 "io",
-                format!("cannot read the file: {e}"),
+                format!(
+                    "cannot read the file: {}",
+                    crate::error::plain(&e.to_string())
+                ),
                 "check that the file is readable and not being written",
             )
         };

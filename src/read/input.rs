@@ -166,11 +166,19 @@ impl Opened {
             ReadError::new(
                 &shown,
                 "io",
-                format!("{what}: {e}"),
+                format!("{what}: {}", crate::error::plain(&e.to_string())),
                 "check the path and that the file is readable",
             )
         };
         let (reader, len, again): (Box<dyn Read + Send>, Option<u64>, Option<Again>) = match input {
+            Input::Path(p) if p.is_dir() => {
+                return Err(ReadError::new(
+                    &shown,
+                    "io",
+                    "is a directory, not a file".to_string(),
+                    "give the exported file (CSV, xlsx, xlsm, xlsb, xls or ods)",
+                ));
+            }
             Input::Path(p) => {
                 let f = File::open(p).map_err(|e| io("cannot open the file", e))?;
                 let meta = f.metadata().map_err(|e| io("cannot look at the file", e))?;

@@ -32,6 +32,23 @@ pub(crate) fn render(diag: &dyn Diagnostic, color: bool) -> String {
     out
 }
 
+/// A fatal error as a JSON document, for `--format json`:
+/// `{"version": 1, "error": {"code", "message", "help", "exit_code"}}`.
+pub(crate) fn error_document(diag: &dyn Diagnostic, exit_code: u8) -> String {
+    let doc = serde_json::json!({
+        "version": 1,
+        "error": {
+            "code": diag.code().map(|c| c.to_string()),
+            "message": diag.to_string(),
+            "help": diag.help().map(|h| h.to_string()),
+            "exit_code": exit_code,
+        }
+    });
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
 /// Writes to standard output (what the command produces). A closed pipe is not an error.
 pub(crate) fn out(text: &str) {
     let mut o = std::io::stdout().lock();

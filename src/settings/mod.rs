@@ -400,6 +400,18 @@ pub(crate) fn import(
             )?,
         })
     };
+    if let Some(d) = &args.report
+        && d.exists()
+        && !d.is_dir()
+    {
+        return Err(Error::Usage {
+            message: format!(
+                "--report {}: is a file; --report takes a directory",
+                d.display()
+            ),
+            help: Some("give a directory (it is created if it does not exist)".into()),
+        });
+    }
     let threads = args
         .threads
         .map(usize::from)

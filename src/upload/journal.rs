@@ -194,6 +194,7 @@ impl Journal {
         Error::Io {
             path: self.path.display().to_string(),
             message: "the journal is unusable after a failed write".into(),
+            help: None,
         }
     }
 }

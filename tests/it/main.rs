@@ -13,4 +13,5 @@ mod inspect;
 mod kpis;
 mod messages;
 mod secrets;
+mod truth;
 mod upload;

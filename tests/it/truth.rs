@@ -1,0 +1,146 @@
+//! What the user is told is what happened: fatal errors as JSON for scripts, and messages in
+//! plain words where the operating system's would reach the user.
+
+use crate::harness::*;
+
+/// `vsimport ARGS` run in `dir` (relative paths: messages wrap the same wherever it is).
+fn in_dir(dir: &std::path::Path, args: &[&str]) -> Run {
+    let mut c = vs(args);
+    c.current_dir(dir);
+    run(c)
+}
+
+#[test]
+fn a_fatal_error_with_format_json_is_a_json_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let cat = sample_catalog();
+    let r = in_dir(
+        dir.path(),
+        &[
+            "import",
+            "missing.csv",
+            "--catalog",
+            cat.to_str().unwrap(),
+            "--dry-run",
+            "--format",
+            "json",
+        ],
+    );
+    assert_eq!(r.code, 2);
+    let v: serde_json::Value =
+        serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}", r.stdout));
+    assert_eq!(v["version"], 1);
+    assert_eq!(v["error"]["code"], "vsimport::read::io");
+    assert_eq!(v["error"]["exit_code"], 2);
+    assert_eq!(
+        v["error"]["message"],
+        "missing.csv: cannot open the file: No such file or directory (os error 2)".replace(
+            "No such file or directory (os error 2)",
+            "no such file or directory"
+        )
+    );
+    assert!(v["error"]["help"].as_str().unwrap().contains("path"));
+    // The people's rendering still goes to stderr.
+    assert!(r.stderr.contains("× missing.csv"), "{}", r.stderr);
+}
+
+#[test]
+fn existing_files_directories_and_dates_are_said_in_plain_words() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(
+        root().join("samples/oee_semi_wide_de.csv"),
+        d.join("export.csv"),
+    )
+    .unwrap();
+    std::fs::copy(sample_catalog(), d.join("catalog.json")).unwrap();
+    std::fs::write(d.join("mapping.toml"), "kept").unwrap();
+    std::fs::create_dir(d.join("out")).unwrap();
+    let init = |extra: &[&str]| {
+        let mut args = vec!["mapping", "init", "export.csv", "--catalog", "catalog.json"];
+        args.extend_from_slice(extra);
+        in_dir(d, &args)
+    };
+    let exists = init(&["-o", "mapping.toml"]);
+    assert_eq!(exists.code, 2);
+    assert_eq!(
+        std::fs::read_to_string(d.join("mapping.toml")).unwrap(),
+        "kept"
+    );
+    let directory = init(&["-o", "out"]);
+    assert_eq!(directory.code, 2);
+    let forced = init(&["-o", "mapping.toml", "--force"]);
+    assert_eq!(forced.code, 0, "{}", forced.all());
+    assert!(
+        std::fs::read_to_string(d.join("mapping.toml"))
+            .unwrap()
+            .contains("[columns]")
+    );
+    let report_file = in_dir(
+        d,
+        &[
+            "import",
+            "export.csv",
+            "-m",
+            "mapping.toml",
+            "--catalog",
+            "catalog.json",
+            "--dry-run",
+            "--report",
+            "catalog.json",
+        ],
+    );
+    assert_eq!(report_file.code, 2);
+    let directory_input = in_dir(
+        d,
+        &[
+            "import",
+            "out",
+            "-m",
+            "mapping.toml",
+            "--catalog",
+            "catalog.json",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(directory_input.code, 2);
+    let bad_date = in_dir(
+        d,
+        &[
+            "export",
+            "--url",
+            "http://127.0.0.1:9/api",
+            "--from",
+            "01.13.2025",
+        ],
+    );
+    assert_eq!(bad_date.code, 2);
+    // export -o an existing file: refused before any request.
+    let emu = Emulator::start(&[]);
+    let export = in_dir(
+        d,
+        &[
+            "export",
+            "--url",
+            &emu.url,
+            "--kpi",
+            "OEE",
+            "--from",
+            "01.01.2025",
+            "--to",
+            "2025-01-31",
+            "-o",
+            "catalog.json",
+        ],
+    );
+    assert_eq!(export.code, 2);
+    assert!(emu.log().is_empty(), "no request may be made");
+    snapshots().bind(|| {
+        insta::assert_snapshot!("truth_output_exists", shown(&exists));
+        insta::assert_snapshot!("truth_output_is_a_directory", shown(&directory));
+        insta::assert_snapshot!("truth_report_is_a_file", shown(&report_file));
+        insta::assert_snapshot!("truth_input_is_a_directory", shown(&directory_input));
+        insta::assert_snapshot!("truth_bad_date_flag", shown(&bad_date));
+        insta::assert_snapshot!("truth_export_output_exists", shown(&export));
+    });
+}
