@@ -107,6 +107,7 @@ pub(crate) fn check(
         mapping.date_options(),
         mapping.decimal(),
         mapping.time_format(),
+        mapping.empty_values(),
     )
     .map_err(|p| Error::Mapping {
         path: shown_mapping.clone(),

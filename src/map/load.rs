@@ -53,6 +53,7 @@ struct RawSource {
     time_format: Option<Spanned<String>>,
     dayfirst: Option<bool>,
     max_cells: Option<Spanned<u64>>,
+    empty_values: Option<Vec<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -261,6 +262,7 @@ pub(crate) fn parse(shown: &str, text: &str) -> Result<Mapping, MappingError> {
             time_format: s.time_format.as_ref().map(|x| x.get_ref().clone()),
             dayfirst: s.dayfirst,
             max_cells: s.max_cells.as_ref().map(|x| *x.get_ref()),
+            empty_values: s.empty_values.clone(),
         },
         columns: ColumnsSection {
             date: c.date.get_ref().clone(),

@@ -183,7 +183,13 @@ pub(crate) struct SourceSection {
     pub(crate) time_format: Option<String>,
     pub(crate) dayfirst: Option<bool>,
     pub(crate) max_cells: Option<u64>,
+    /// Value cells that mean "no value" (`[source] empty_values`).
+    pub(crate) empty_values: Option<Vec<String>>,
 }
+
+/// What a value cell may hold to mean "no value", unless `[source] empty_values` says
+/// otherwise: dashes and the usual "not available" marks, also a workbook's `#N/A`.
+pub(crate) const EMPTY_VALUES: &[&str] = &["-", "–", "—", "n/a", "#n/a", "k.a.", "k. a."];
 
 /// The mapping's `[columns]`.
 #[derive(Debug, Clone, PartialEq)]
@@ -368,6 +374,14 @@ impl Mapping {
             .filter(|(_, k)| k.forecast)
             .map(|(c, _)| c.clone());
         values.chain(kpis).collect()
+    }
+
+    /// The texts a value cell may hold to mean "no value", lowercased.
+    pub(crate) fn empty_values(&self) -> Vec<String> {
+        match &self.source.empty_values {
+            Some(v) => v.iter().map(|x| x.trim().to_lowercase()).collect(),
+            None => EMPTY_VALUES.iter().map(|x| x.to_string()).collect(),
+        }
     }
 
     /// How time cells are written (`[source] time_format`, checked at load).

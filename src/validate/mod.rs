@@ -43,6 +43,10 @@ pub(crate) struct Validator<'a> {
     dates: DateOptions,
     decimal: Option<Decimal>,
     time_format: TimeFormat,
+    /// Value-cell texts that mean "no value" (lowercased), and how many cells held one, with
+    /// the first (row, column, text).
+    empty_values: Arc<Vec<String>>,
+    empty_hits: (u64, Option<(u64, usize, String)>),
     /// Per KPI (by index, grown as needed): the first value cell with a percent sign (row,
     /// column, text), for [`Validator::finish`] to check that no KPI mixes scales.
     first_percent: Vec<Option<(u64, usize, String)>>,
@@ -87,6 +91,7 @@ impl<'a> Validator<'a> {
         dates: DateOptions,
         decimal: Option<Decimal>,
         time_format: TimeFormat,
+        empty_values: Vec<String>,
     ) -> Result<Validator<'a>, Problem> {
         let const_kpi = match &plan.kpi {
             Some(Field::Const(k)) => Some(index.find_kpi(k)?),
@@ -110,6 +115,7 @@ impl<'a> Validator<'a> {
             dates,
             decimal,
             time_format,
+            empty_values: Arc::new(empty_values),
             wide_kpis,
             const_kpi,
             const_team,
@@ -126,6 +132,8 @@ impl<'a> Validator<'a> {
             dates: DateOptions::default(),
             decimal: None,
             time_format: TimeFormat::default(),
+            empty_values: Arc::new(Vec::new()),
+            empty_hits: (0, None),
             first_percent: Vec::new(),
             entries: Vec::new(),
             findings: Findings::default(),
@@ -160,6 +168,7 @@ impl<'a> Validator<'a> {
             dates: self.dates.clone(),
             decimal: self.decimal,
             time_format: self.time_format.clone(),
+            empty_values: self.empty_values.clone(),
             wide_kpis: self.wide_kpis.clone(),
             const_kpi: self.const_kpi,
             const_team: self.const_team,
@@ -182,6 +191,10 @@ impl<'a> Validator<'a> {
         }
         self.findings.append(other.findings);
         self.snap_needed |= other.snap_needed;
+        self.empty_hits.0 += other.empty_hits.0;
+        if self.empty_hits.1.is_none() {
+            self.empty_hits.1 = other.empty_hits.1;
+        }
         if self.first_percent.len() < other.first_percent.len() {
             self.first_percent.resize(other.first_percent.len(), None);
         }
@@ -270,6 +283,7 @@ impl<'a> Validator<'a> {
         self.settle_dates();
         self.settle_numbers();
         self.settle_percents();
+        self.note_empty_values();
         self.snap_dates();
         self.drop_rejected();
         Validated {
@@ -322,6 +336,27 @@ impl<'a> Validator<'a> {
                 context: None,
             });
         }
+    }
+
+    /// One note for the value cells read as "no value" (`-`, `n/a`, `#N/A`, …).
+    fn note_empty_values(&mut self) {
+        let (n, Some((row, col, text))) = self.empty_hits.clone() else {
+            return;
+        };
+        let location = self.origin.location(row, None, Some(col));
+        self.findings.diags.push(Diagnostic {
+            code: "vsimport::row::empty_value",
+            severity: Severity::Info,
+            location,
+            message: format!(
+                "{} read as no value, the first {text:?}",
+                crate::report::count(n, "value cell", "value cells")
+            ),
+            help: Some(
+                "[source] empty_values lists the texts that mean no value (default: - – — n/a #N/A k.A.); the other values of those rows are used".into(),
+            ),
+            context: None,
+        });
     }
 
     fn drop_rejected(&mut self) {

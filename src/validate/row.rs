@@ -200,6 +200,13 @@ impl Validator<'_> {
             if cell.is_empty() {
                 continue; // empty means "no value", not 0
             }
+            if self.means_no_value(&cell) {
+                self.empty_hits.0 += 1;
+                if self.empty_hits.1.is_none() {
+                    self.empty_hits.1 = Some((row.number, col, cell.display()));
+                }
+                continue;
+            }
             let sub = match checked_kpis.iter().find(|(x, _)| *x == k) {
                 Some((_, s)) => *s,
                 None => {
@@ -491,6 +498,21 @@ impl Validator<'_> {
                 })
             }
         }
+    }
+
+    /// Whether a value cell holds one of the texts that mean "no value".
+    fn means_no_value(&self, cell: &Cell<'_>) -> bool {
+        let text = match cell {
+            Cell::Text(t) => t.trim(),
+            Cell::Error(e) => e,
+            _ => return false,
+        };
+        // Plain numbers, the common case, are never one.
+        if text.len() > 32 || text.bytes().next().is_some_and(|b| b.is_ascii_digit()) {
+            return false;
+        }
+        let lower = text.to_lowercase();
+        self.empty_values.contains(&lower)
     }
 
     /// Rejects the row, keeping its cells (for rejected.csv) and a diagnostic per problem.

@@ -166,7 +166,10 @@ fn each_diagnostic_at_a_cell_that_causes_it() {
             "date_snapped",
             long("2025-01-08,Montage Süd,Near misses,,Actual,3\n"),
         ),
-        ("number_invalid", long(&format!("{d},OEE,,Actual,n/a\n"))),
+        (
+            "number_invalid",
+            long(&format!("{d},OEE,,Actual,approx. 80\n")),
+        ),
         (
             "number_not_integer",
             long(&format!("{d},Output,,Actual,12.5\n")),

@@ -144,3 +144,45 @@ fn existing_files_directories_and_dates_are_said_in_plain_words() {
         insta::assert_snapshot!("truth_export_output_exists", shown(&export));
     });
 }
+
+#[test]
+fn not_available_marks_are_no_value_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(sample_catalog(), d.join("catalog.json")).unwrap();
+    std::fs::write(
+        d.join("mapping.toml"),
+        "[columns]\ndate = \"Date\"\nteam = \"Team\"\nkpi = \"KPI\"\n[values]\n\"Actual\" = \"Actual\"\n\"Target\" = \"Target\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        d.join("export.csv"),
+        "Date,Team,KPI,Actual,Target\n2025-03-03,Montage Süd,Output,120,-\n2025-03-04,Montage Süd,Output,n/a,130\n2025-03-05,Montage Süd,Output,#N/A,k.A.\n",
+    )
+    .unwrap();
+    let args = [
+        "import",
+        "export.csv",
+        "-m",
+        "mapping.toml",
+        "--catalog",
+        "catalog.json",
+        "--dry-run",
+        "--notes",
+    ];
+    let r = in_dir(d, &args);
+    // Two records planned with their valid values; the third row has no values at all.
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains("2 planned with 2 values"), "{}", r.stdout);
+    // Told that only "-" means no value, "n/a" is no number and rejects its row.
+    std::fs::write(
+        d.join("mapping.toml"),
+        "[source]\nempty_values = [\"-\"]\n[columns]\ndate = \"Date\"\nteam = \"Team\"\nkpi = \"KPI\"\n[values]\n\"Actual\" = \"Actual\"\n\"Target\" = \"Target\"\n",
+    )
+    .unwrap();
+    let told = in_dir(d, &args);
+    assert_eq!(told.code, 1, "{}", told.all());
+    snapshots().bind(|| {
+        insta::assert_snapshot!("truth_empty_values", shown(&r));
+    });
+}
