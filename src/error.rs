@@ -96,7 +96,7 @@ impl Error {
     pub(crate) fn io(path: impl std::fmt::Display, err: impl std::fmt::Display) -> Error {
         Error::Io {
             path: path.to_string(),
-            message: plain(&err.to_string()),
+            message: crate::os::plain(&err.to_string()),
             help: None,
         }
     }
@@ -121,24 +121,5 @@ impl Error {
             ));
         }
         Ok(())
-    }
-}
-
-/// An operating system's error message in plain words: `File exists (os error 17)` becomes
-/// `already exists`.
-pub(crate) fn plain(message: &str) -> String {
-    let core = match message.rfind(" (os error ") {
-        Some(i) if message.ends_with(')') => &message[..i],
-        _ => message,
-    };
-    match core {
-        "File exists" => "already exists".to_string(),
-        "Is a directory" => "is a directory, not a file".to_string(),
-        "Not a directory" => "a part of the path is not a directory".to_string(),
-        "No such file or directory" => "no such file or directory".to_string(),
-        "Permission denied" => "permission denied".to_string(),
-        "No space left on device" => "the disk is full".to_string(),
-        "Read-only file system" => "the file system is read-only".to_string(),
-        other => other.to_string(),
     }
 }

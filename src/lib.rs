@@ -35,6 +35,7 @@ mod error;
 mod findings;
 mod map;
 mod normalize;
+mod os;
 mod persist;
 mod pipeline;
 mod plan;

@@ -27,7 +27,7 @@ pub(crate) fn write_atomic_with(
 ) -> Result<(), WriteError> {
     let io = |e: &dyn std::fmt::Display| WriteError {
         path: path.to_path_buf(),
-        message: crate::error::plain(&e.to_string()),
+        message: crate::os::plain(&e.to_string()),
     };
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,

@@ -287,7 +287,7 @@ pub(crate) fn transport(request: String, err: &reqwest::Error) -> ApiError {
     } else if err.is_timeout() {
         "no answer within the timeout".to_string()
     } else {
-        crate::error::plain(&detail)
+        crate::os::plain(&detail)
     };
     ApiError::Transport {
         request,

@@ -105,10 +105,7 @@ impl Part {
             ReadError::new(
                 file,
                 "io",
-                format!(
-                    "cannot read the file: {}",
-                    crate::error::plain(&e.to_string())
-                ),
+                format!("cannot read the file: {}", crate::os::plain(&e.to_string())),
                 "check that the file is complete and not being written",
             )
         };
@@ -232,10 +229,7 @@ impl CsvSource {
             ReadError::new(
                 shown,
                 "io",
-                format!(
-                    "cannot read the file: {}",
-                    crate::error::plain(&e.to_string())
-                ),
+                format!("cannot read the file: {}", crate::os::plain(&e.to_string())),
                 "check that the file is readable and not being written",
             )
         };
@@ -255,10 +249,7 @@ impl CsvSource {
             ReadError::new(
                 shown,
                 "io",
-                format!(
-                    "cannot read the file: {}",
-                    crate::error::plain(&e.to_string())
-                ),
+                format!("cannot read the file: {}", crate::os::plain(&e.to_string())),
                 "check that the file is readable and not being written",
             )
         };

@@ -166,7 +166,7 @@ impl Opened {
             ReadError::new(
                 &shown,
                 "io",
-                format!("{what}: {}", crate::error::plain(&e.to_string())),
+                format!("{what}: {}", crate::os::plain(&e.to_string())),
                 "check the path and that the file is readable",
             )
         };
