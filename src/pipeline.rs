@@ -44,6 +44,22 @@ pub(crate) struct Checked {
     pub(crate) findings: Findings,
 }
 
+impl Checked {
+    /// What the report document says about the input, for a run in `mode`.
+    fn context(&self, mode: &'static str) -> document::Context<'_> {
+        document::Context {
+            file: self.detected.file.clone(),
+            sha256: self.source.sha256(),
+            sheet: self.detected.sheet.clone(),
+            mapping: self.mapping.clone(),
+            layout: self.layout,
+            mode,
+            columns: &self.detected.columns,
+            first_column: self.detected.first_column,
+        }
+    }
+}
+
 /// The catalog: a saved one, or the server's.
 pub(crate) async fn catalog(s: &Import, client: Option<&Client>) -> Result<Catalog, Error> {
     match (&s.catalog, client) {
@@ -298,20 +314,11 @@ pub(crate) async fn run(
         }
         comparison = Some(c);
     }
-    let cx = document::Context {
-        file: checked.detected.file.clone(),
-        sha256: checked.source.sha256(),
-        sheet: checked.detected.sheet.clone(),
-        mapping: checked.mapping.clone(),
-        layout: checked.layout,
-        mode: if s.write.is_some() {
-            "import"
-        } else {
-            "dry-run"
-        },
-        columns: &checked.detected.columns,
-        first_column: checked.detected.first_column,
-    };
+    let cx = checked.context(if s.write.is_some() {
+        "import"
+    } else {
+        "dry-run"
+    });
     let mut doc = document::report(&checked.plan, &checked.findings, &index, &cx);
     if s.records {
         doc.records = Some(document::planned_records(&planned, &index));
@@ -542,16 +549,7 @@ fn dry_run_report(
     };
     let index = index(&s, crate::catalog::load_file(catalog_file)?)?;
     let checked = check(&s, &index, &CancellationToken::new())?;
-    let cx = document::Context {
-        file: checked.detected.file.clone(),
-        sha256: checked.source.sha256(),
-        sheet: checked.detected.sheet.clone(),
-        mapping: checked.mapping.clone(),
-        layout: checked.layout,
-        mode: "dry-run",
-        columns: &checked.detected.columns,
-        first_column: checked.detected.first_column,
-    };
+    let cx = checked.context("dry-run");
     Ok(document::report(
         &checked.plan,
         &checked.findings,
