@@ -83,6 +83,8 @@ pub(crate) struct Stats {
     pub(crate) rows_read: u64,
     pub(crate) rows_rejected: u64,
     pub(crate) rows_without_values: u64,
+    /// Rows skipped by `skip_rows_where` (totals and footer rows).
+    pub(crate) rows_skipped: u64,
     pub(crate) duplicates_merged: u64,
     pub(crate) conflicts: u64,
 }
@@ -123,6 +125,7 @@ impl Findings {
         s.rows_read += o.rows_read;
         s.rows_rejected += o.rows_rejected;
         s.rows_without_values += o.rows_without_values;
+        s.rows_skipped += o.rows_skipped;
         s.duplicates_merged += o.duplicates_merged;
         s.conflicts += o.conflicts;
     }

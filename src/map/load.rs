@@ -54,6 +54,8 @@ struct RawSource {
     dayfirst: Option<bool>,
     max_cells: Option<Spanned<u64>>,
     empty_values: Option<Vec<String>>,
+    #[serde(default)]
+    skip_rows_where: BTreeMap<String, Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -166,6 +168,15 @@ pub(crate) fn parse(shown: &str, text: &str) -> Result<Mapping, MappingError> {
             Some(f.span()),
         ));
     }
+    for (col, pattern) in &s.skip_rows_where {
+        if let Err(why) = super::SkipRule::new(pattern.get_ref()) {
+            return Err(err(
+                format!("[source] skip_rows_where {col:?} is not a pattern: {why}"),
+                "a regular expression, matched anywhere in the cell, any case: \"^(Summe|Gesamt|Total)\"",
+                Some(pattern.span()),
+            ));
+        }
+    }
     if let Some(m) = &s.max_cells
         && *m.get_ref() == 0
     {
@@ -263,6 +274,11 @@ pub(crate) fn parse(shown: &str, text: &str) -> Result<Mapping, MappingError> {
             dayfirst: s.dayfirst,
             max_cells: s.max_cells.as_ref().map(|x| *x.get_ref()),
             empty_values: s.empty_values.clone(),
+            skip_rows_where: s
+                .skip_rows_where
+                .iter()
+                .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+                .collect(),
         },
         columns: ColumnsSection {
             date: c.date.get_ref().clone(),

@@ -185,6 +185,31 @@ pub(crate) struct SourceSection {
     pub(crate) max_cells: Option<u64>,
     /// Value cells that mean "no value" (`[source] empty_values`).
     pub(crate) empty_values: Option<Vec<String>>,
+    /// Column -> pattern: rows whose cell matches are skipped (`[source] skip_rows_where`;
+    /// checked at load).
+    pub(crate) skip_rows_where: BTreeMap<String, String>,
+}
+
+/// A `skip_rows_where` pattern, case-insensitive: a row whose cell in the column matches is
+/// skipped (a totals or footer row).
+#[derive(Debug, Clone)]
+pub(crate) struct SkipRule(pub(crate) regex::Regex);
+
+impl SkipRule {
+    pub(crate) fn new(pattern: &str) -> Result<SkipRule, String> {
+        regex::RegexBuilder::new(pattern)
+            .case_insensitive(true)
+            .size_limit(1 << 20)
+            .build()
+            .map(SkipRule)
+            .map_err(|e| e.to_string())
+    }
+}
+
+impl PartialEq for SkipRule {
+    fn eq(&self, other: &SkipRule) -> bool {
+        self.0.as_str() == other.0.as_str()
+    }
 }
 
 /// What a value cell may hold to mean "no value", unless `[source] empty_values` says
@@ -262,6 +287,8 @@ pub(crate) struct ColumnPlan {
     pub(crate) kpi: Option<Field>,
     pub(crate) sub_tile: Option<Field>,
     pub(crate) layout: Layout,
+    /// `skip_rows_where`: (column, pattern).
+    pub(crate) skip: Vec<(usize, SkipRule)>,
 }
 
 fn mapping_error(
@@ -472,6 +499,24 @@ impl Mapping {
                 .map(|k| field("[columns] sub_tile", k))
                 .transpose()?,
             layout,
+            skip: self
+                .source
+                .skip_rows_where
+                .iter()
+                .map(|(col, pattern)| {
+                    let rule = SkipRule::new(pattern).map_err(|e| {
+                        mapping_error(
+                            shown,
+                            format!("skip_rows_where: {e}"),
+                            "a regular expression",
+                        )
+                    })?;
+                    Ok((
+                        find(&format!("[source] skip_rows_where {col:?}"), col)?,
+                        rule,
+                    ))
+                })
+                .collect::<Result<_, Box<MappingError>>>()?,
         })
     }
 }

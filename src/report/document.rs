@@ -45,6 +45,8 @@ pub struct Summary {
     pub rows_read: u64,
     pub rows_rejected: u64,
     pub rows_without_values: u64,
+    /// Rows skipped by the mapping's `skip_rows_where`.
+    pub rows_skipped: u64,
     pub records_planned: u64,
     pub values_planned: u64,
     pub duplicates_merged: u64,
@@ -229,6 +231,7 @@ fn summary(f: &Findings, plan: &Plan) -> Summary {
         rows_read: stats.rows_read,
         rows_rejected: stats.rows_rejected,
         rows_without_values: stats.rows_without_values,
+        rows_skipped: stats.rows_skipped,
         records_planned: plan.records.len() as u64,
         values_planned: plan.records.entries.len() as u64,
         duplicates_merged: stats.duplicates_merged,

@@ -30,11 +30,16 @@ pub(crate) fn plan(r: &Report) -> String {
     );
     let _ = writeln!(
         out,
-        "  rows: {} read, {} rejected{}",
+        "  rows: {} read, {} rejected{}{}",
         t(s.rows_read),
         t(s.rows_rejected),
         if s.rows_without_values > 0 {
             format!(", {} without values", t(s.rows_without_values))
+        } else {
+            String::new()
+        },
+        if s.rows_skipped > 0 {
+            format!(", {} skipped (skip_rows_where)", t(s.rows_skipped))
         } else {
             String::new()
         }

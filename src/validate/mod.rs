@@ -47,6 +47,8 @@ pub(crate) struct Validator<'a> {
     /// the first (row, column, text).
     empty_values: Arc<Vec<String>>,
     empty_hits: (u64, Option<(u64, usize, String)>),
+    /// The first row `skip_rows_where` skipped: (row, column, text).
+    first_skipped: Option<(u64, usize, String)>,
     /// Per KPI (by index, grown as needed): the first value cell with a percent sign (row,
     /// column, text), for [`Validator::finish`] to check that no KPI mixes scales.
     first_percent: Vec<Option<(u64, usize, String)>>,
@@ -134,6 +136,7 @@ impl<'a> Validator<'a> {
             time_format: TimeFormat::default(),
             empty_values: Arc::new(Vec::new()),
             empty_hits: (0, None),
+            first_skipped: None,
             first_percent: Vec::new(),
             entries: Vec::new(),
             findings: Findings::default(),
@@ -192,6 +195,9 @@ impl<'a> Validator<'a> {
         self.findings.append(other.findings);
         self.snap_needed |= other.snap_needed;
         self.empty_hits.0 += other.empty_hits.0;
+        if self.first_skipped.is_none() {
+            self.first_skipped = other.first_skipped;
+        }
         if self.empty_hits.1.is_none() {
             self.empty_hits.1 = other.empty_hits.1;
         }
@@ -284,6 +290,7 @@ impl<'a> Validator<'a> {
         self.settle_numbers();
         self.settle_percents();
         self.note_empty_values();
+        self.note_skipped();
         self.snap_dates();
         self.drop_rejected();
         Validated {
@@ -336,6 +343,26 @@ impl<'a> Validator<'a> {
                 context: None,
             });
         }
+    }
+
+    /// One note for the rows `skip_rows_where` skipped.
+    fn note_skipped(&mut self) {
+        let Some((row, col, text)) = self.first_skipped.clone() else {
+            return;
+        };
+        let n = self.findings.stats.rows_skipped;
+        let location = self.origin.location(row, None, Some(col));
+        self.findings.diags.push(Diagnostic {
+            code: "vsimport::row::skipped",
+            severity: Severity::Info,
+            location,
+            message: format!(
+                "{} skipped by skip_rows_where, the first with {text:?}",
+                crate::report::count(n, "row", "rows")
+            ),
+            help: None,
+            context: None,
+        });
     }
 
     /// One note for the value cells read as "no value" (`-`, `n/a`, `#N/A`, …).

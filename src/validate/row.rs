@@ -57,6 +57,17 @@ impl Validator<'_> {
 
     fn row_with(&mut self, plan: &ColumnPlan, row: &Row<'_>) {
         self.findings.stats.rows_read += 1;
+        for (col, rule) in &plan.skip {
+            if let Cell::Text(t) = row.cell(*col)
+                && rule.0.is_match(t)
+            {
+                self.findings.stats.rows_skipped += 1;
+                if self.first_skipped.is_none() {
+                    self.first_skipped = Some((row.number, *col, t.to_string()));
+                }
+                return;
+            }
+        }
         let mut problems: Vec<CellProblem> = Vec::new();
         let first_entry = self.entries.len();
 

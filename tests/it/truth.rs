@@ -186,3 +186,55 @@ fn not_available_marks_are_no_value_and_reported() {
         insta::assert_snapshot!("truth_empty_values", shown(&r));
     });
 }
+
+#[test]
+fn totals_rows_are_skipped_when_the_mapping_says_so() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(sample_catalog(), d.join("catalog.json")).unwrap();
+    let columns = "[columns]\ndate = \"Date\"\nteam = \"Team\"\nkpi = \"KPI\"\n[values]\n\"Actual\" = \"Actual\"\n";
+    std::fs::write(
+        d.join("export.csv"),
+        "Date,Team,KPI,Actual\n2025-03-03,Montage Süd,Output,120\n2025-03-03,Montage Nord,Output,80\n2025-03-03,Summe,Output,200\n,GESAMT,,200\n",
+    )
+    .unwrap();
+    let args = [
+        "import",
+        "export.csv",
+        "-m",
+        "mapping.toml",
+        "--catalog",
+        "catalog.json",
+        "--dry-run",
+        "--notes",
+    ];
+    // Without the option, the totals rows are rejected every month.
+    std::fs::write(d.join("mapping.toml"), columns).unwrap();
+    let r = in_dir(d, &args);
+    assert_eq!(r.code, 1, "{}", r.all());
+    // With it, they are skipped and counted, and nothing is rejected.
+    std::fs::write(
+        d.join("mapping.toml"),
+        format!(
+            "[source]\nskip_rows_where = {{ \"Team\" = \"^(summe|gesamt|total)\" }}\n{columns}"
+        ),
+    )
+    .unwrap();
+    let r = in_dir(d, &args);
+    assert_eq!(r.code, 0, "{}", r.all());
+    snapshots().bind(|| insta::assert_snapshot!("truth_skip_rows_where", shown(&r)));
+    // A pattern that is not one: one error at its line.
+    std::fs::write(
+        d.join("mapping.toml"),
+        format!("[source]\nskip_rows_where = {{ \"Team\" = \"(summe\" }}\n{columns}"),
+    )
+    .unwrap();
+    let bad = in_dir(d, &args);
+    assert_eq!(bad.code, 2);
+    assert!(
+        bad.err()
+            .contains("skip_rows_where \"Team\" is not a pattern"),
+        "{}",
+        bad.stderr
+    );
+}
