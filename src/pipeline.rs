@@ -120,10 +120,7 @@ pub(crate) fn check(
         index,
         std::sync::Arc::new(columns),
         origin.clone(),
-        mapping.date_options(),
-        mapping.decimal(),
-        mapping.time_format(),
-        mapping.empty_values(),
+        &mapping,
     )
     .map_err(|p| Error::Mapping {
         path: shown_mapping.clone(),

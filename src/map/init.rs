@@ -254,6 +254,7 @@ pub(crate) fn suggest(columns: &[String], catalog: &Catalog) -> Suggestion {
         values,
         kpis,
         kpi: BTreeMap::new(),
+        aliases: Default::default(),
     };
     let confident = missing.is_empty() && matches.iter().all(|m| m.score >= 0.95);
     Suggestion {

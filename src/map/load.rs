@@ -39,6 +39,8 @@ struct Raw {
     kpis: BTreeMap<Spanned<String>, KpiSpec>,
     #[serde(default)]
     kpi: BTreeMap<String, KpiDeclared>,
+    #[serde(default)]
+    aliases: super::Aliases,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -299,6 +301,7 @@ pub(crate) fn parse(shown: &str, text: &str) -> Result<Mapping, MappingError> {
             .map(|(k, v)| (k.into_inner(), v))
             .collect(),
         kpi: raw.kpi,
+        aliases: raw.aliases,
     })
 }
 

@@ -10,6 +10,7 @@
 //! Anywhere a column is named, `{ value = "…" }` gives a constant instead (for columns the file
 //! lacks, e.g. the team of a one-team export).
 
+mod declare;
 pub(crate) mod init;
 mod load;
 
@@ -18,11 +19,10 @@ use std::path::Path;
 
 use serde::Deserialize;
 
-use crate::api::Interval;
-
 use crate::normalize::{DateOptions, DayOrder, Decimal};
 use crate::read::{SheetChoice, SourceOptions};
 use crate::suggest::did_you_mean;
+pub(crate) use declare::{Aliases, DeclaredUnit, EMPTY_VALUES, KpiDeclared, SkipRule};
 pub(crate) use load::MappingError;
 
 /// A column name, or a constant.
@@ -120,37 +120,6 @@ impl ValueSpec {
     }
 }
 
-/// What the mapping declares about one KPI (`[kpi."NAME"]`), where the catalog is silent or
-/// wrong.
-#[derive(Debug, Clone, Default, PartialEq, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct KpiDeclared {
-    #[serde(default)]
-    pub(crate) unit: Option<DeclaredUnit>,
-    #[serde(default, deserialize_with = "declared_interval")]
-    pub(crate) interval: Option<Interval>,
-    /// The value slots that hold targets.
-    #[serde(default)]
-    pub(crate) targets: Option<Vec<String>>,
-}
-
-/// `unit = "…"` in the mapping.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub(crate) enum DeclaredUnit {
-    Time,
-    PercentPoints,
-    PercentFraction,
-    Number,
-}
-
-fn declared_interval<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Interval>, D::Error> {
-    let s = String::deserialize(d)?;
-    Interval::parse(&s)
-        .map(Some)
-        .ok_or_else(|| serde::de::Error::custom(format!("interval {s:?}: use DAY, WEEK or MONTH")))
-}
-
 /// A wide-layout column: which KPI and slot it fills.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -190,32 +159,6 @@ pub(crate) struct SourceSection {
     pub(crate) skip_rows_where: BTreeMap<String, String>,
 }
 
-/// A `skip_rows_where` pattern, case-insensitive: a row whose cell in the column matches is
-/// skipped (a totals or footer row).
-#[derive(Debug, Clone)]
-pub(crate) struct SkipRule(pub(crate) regex::Regex);
-
-impl SkipRule {
-    pub(crate) fn new(pattern: &str) -> Result<SkipRule, String> {
-        regex::RegexBuilder::new(pattern)
-            .case_insensitive(true)
-            .size_limit(1 << 20)
-            .build()
-            .map(SkipRule)
-            .map_err(|e| e.to_string())
-    }
-}
-
-impl PartialEq for SkipRule {
-    fn eq(&self, other: &SkipRule) -> bool {
-        self.0.as_str() == other.0.as_str()
-    }
-}
-
-/// What a value cell may hold to mean "no value", unless `[source] empty_values` says
-/// otherwise: dashes and the usual "not available" marks, also a workbook's `#N/A`.
-pub(crate) const EMPTY_VALUES: &[&str] = &["-", "–", "—", "n/a", "#n/a", "k.a.", "k. a."];
-
 /// The mapping's `[columns]`.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct ColumnsSection {
@@ -238,6 +181,8 @@ pub(crate) struct Mapping {
     pub(crate) kpis: BTreeMap<String, KpiSpec>,
     /// What the mapping declares per KPI (`[kpi."NAME"]`: unit, interval, targets).
     pub(crate) kpi: BTreeMap<String, KpiDeclared>,
+    /// Other names the file uses for teams and KPIs (`[aliases]`).
+    pub(crate) aliases: Aliases,
 }
 
 /// A resolved field: a column index (header-relative) or a constant.

@@ -81,7 +81,10 @@ impl<'a> Validator<'a> {
         if let Some(r) = self.kpi_cache.get(name) {
             return r.clone();
         }
-        let r = self.index.find_kpi(name);
+        let folded = name.trim().to_lowercase();
+        let r = self
+            .index
+            .find_kpi(self.aliases.kpi.get(&folded).map_or(name, String::as_str));
         self.kpi_cache.insert(name.to_string(), r.clone());
         r
     }
@@ -90,7 +93,10 @@ impl<'a> Validator<'a> {
         if let Some(r) = self.team_cache.get(name) {
             return r.clone();
         }
-        let r = self.index.find_team(name);
+        let folded = name.trim().to_lowercase();
+        let r = self
+            .index
+            .find_team(self.aliases.team.get(&folded).map_or(name, String::as_str));
         self.team_cache.insert(name.to_string(), r.clone());
         r
     }

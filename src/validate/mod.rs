@@ -26,7 +26,7 @@ use crate::api::Interval;
 use crate::catalog::CatalogIndex;
 use crate::diag::{Diagnostic, Problem, Severity};
 use crate::findings::Findings;
-use crate::map::{ColumnPlan, Field, Layout};
+use crate::map::{Aliases, ColumnPlan, Field, Layout, Mapping};
 use crate::normalize::{DateOptions, Decimal, TimeFormat};
 use crate::read::Row;
 use crate::record::{Entry, Origin};
@@ -47,6 +47,8 @@ pub(crate) struct Validator<'a> {
     /// the first (row, column, text).
     empty_values: Arc<Vec<String>>,
     empty_hits: (u64, Option<(u64, usize, String)>),
+    /// The mapping's `[aliases]`, folded for look-ups.
+    aliases: Arc<Aliases>,
     /// The first row `skip_rows_where` skipped: (row, column, text).
     first_skipped: Option<(u64, usize, String)>,
     /// Per KPI (by index, grown as needed): the first value cell with a percent sign (row,
@@ -90,11 +92,22 @@ impl<'a> Validator<'a> {
         index: &'a CatalogIndex,
         plan: Arc<ColumnPlan>,
         origin: Origin,
-        dates: DateOptions,
-        decimal: Option<Decimal>,
-        time_format: TimeFormat,
-        empty_values: Vec<String>,
+        mapping: &Mapping,
     ) -> Result<Validator<'a>, Problem> {
+        let aliases = &mapping.aliases;
+        // Every alias must stand for a name the catalog has.
+        for (alias, name) in &aliases.team {
+            index.find_team(name).map_err(|p| Problem {
+                message: format!("[aliases] team {alias:?}: {}", p.message),
+                ..p
+            })?;
+        }
+        for (alias, name) in &aliases.kpi {
+            index.find_kpi(name).map_err(|p| Problem {
+                message: format!("[aliases] kpi {alias:?}: {}", p.message),
+                ..p
+            })?;
+        }
         let const_kpi = match &plan.kpi {
             Some(Field::Const(k)) => Some(index.find_kpi(k)?),
             _ => None,
@@ -114,10 +127,11 @@ impl<'a> Validator<'a> {
         Ok(Validator {
             plan: Some(plan),
             origin,
-            dates,
-            decimal,
-            time_format,
-            empty_values: Arc::new(empty_values),
+            dates: mapping.date_options(),
+            decimal: mapping.decimal(),
+            time_format: mapping.time_format(),
+            empty_values: Arc::new(mapping.empty_values()),
+            aliases: Arc::new(aliases.folded()),
             wide_kpis,
             const_kpi,
             const_team,
@@ -137,6 +151,7 @@ impl<'a> Validator<'a> {
             empty_values: Arc::new(Vec::new()),
             empty_hits: (0, None),
             first_skipped: None,
+            aliases: Arc::new(Aliases::default()),
             first_percent: Vec::new(),
             entries: Vec::new(),
             findings: Findings::default(),
@@ -172,6 +187,7 @@ impl<'a> Validator<'a> {
             decimal: self.decimal,
             time_format: self.time_format.clone(),
             empty_values: self.empty_values.clone(),
+            aliases: self.aliases.clone(),
             wide_kpis: self.wide_kpis.clone(),
             const_kpi: self.const_kpi,
             const_team: self.const_team,

@@ -238,3 +238,49 @@ fn totals_rows_are_skipped_when_the_mapping_says_so() {
         bad.stderr
     );
 }
+
+#[test]
+fn aliases_name_teams_and_kpis_the_way_the_export_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::copy(sample_catalog(), d.join("catalog.json")).unwrap();
+    std::fs::write(
+        d.join("export.csv"),
+        "Date,Team,KPI,Actual\n2025-03-03,MN,Ausbringung,120\n2025-03-03,ms,Output,80\n",
+    )
+    .unwrap();
+    let mapping = "[columns]\ndate = \"Date\"\nteam = \"Team\"\nkpi = \"KPI\"\n[values]\n\"Actual\" = \"Actual\"\n\n[aliases]\nteam = { \"MN\" = \"Montage Nord\", \"MS\" = \"Montage Süd\" }\nkpi = { \"Ausbringung\" = \"Output\" }\n";
+    std::fs::write(d.join("mapping.toml"), mapping).unwrap();
+    let args = [
+        "import",
+        "export.csv",
+        "-m",
+        "mapping.toml",
+        "--catalog",
+        "catalog.json",
+        "--dry-run",
+        "--format",
+        "json",
+    ];
+    let r = in_dir(d, &args);
+    assert_eq!(r.code, 0, "{}", r.all());
+    let v: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    let teams: Vec<&str> = v["by_team"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["team"].as_str().unwrap())
+        .collect();
+    assert_eq!(teams, vec!["Montage Nord", "Montage Süd"]);
+    assert_eq!(v["by_kpi"][0]["kpi"], "Output");
+    assert_eq!(v["by_kpi"][0]["records"], 2);
+    // An alias for a name the catalog does not have: one error before any row.
+    std::fs::write(
+        d.join("mapping.toml"),
+        mapping.replace("\"Montage Nord\"", "\"Montage Nort\""),
+    )
+    .unwrap();
+    let bad = in_dir(d, &args[..7]);
+    assert_eq!(bad.code, 2);
+    snapshots().bind(|| insta::assert_snapshot!("truth_alias_unknown", shown(&bad)));
+}
