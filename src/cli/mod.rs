@@ -252,15 +252,21 @@ pub(crate) struct InspectArgs {
     /// How many data rows to show
     #[arg(long, default_value_t = 5, value_name = "N")]
     pub(crate) rows: usize,
-    /// Print JSON instead of text
-    #[arg(long)]
+    /// Output on standard output: text, or json (as `import --format json`)
+    #[arg(long, value_enum, default_value_t = Format::Text, hide_possible_values = true)]
+    pub(crate) format: Format,
+    /// Short for --format json
+    #[arg(long, hide = true)]
     pub(crate) json: bool,
 }
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct KpisArgs {
-    /// Print the catalog as JSON (the emulator's catalog format) instead of a table
-    #[arg(long)]
+    /// Output on standard output: a table (text), or json (the emulator's catalog format)
+    #[arg(long, value_enum, default_value_t = Format::Text, hide_possible_values = true)]
+    pub(crate) format: Format,
+    /// Short for --format json
+    #[arg(long, hide = true)]
     pub(crate) json: bool,
     /// Also write the catalog to FILE (usable offline and by `vsimport emulator --catalog`)
     #[arg(long, value_name = "FILE")]

@@ -34,7 +34,7 @@ pub(crate) async fn run(args: Args) -> Result<ExitCode, Error> {
     })?;
     let det = src.detected().clone();
     let problems = src.take_problems();
-    let text = if args.json {
+    let text = if args.json || args.format == crate::cli::Format::Json {
         let value = serde_json::json!({
             "detected": det,
             "rows": stats.rows,

@@ -19,7 +19,7 @@ pub(crate) async fn run(args: Args) -> Result<ExitCode, Error> {
             path.display()
         ));
     }
-    let text = if args.json {
+    let text = if args.json || args.format == crate::cli::Format::Json {
         let mut s = serde_json::to_string_pretty(&catalog).map_err(|e| Error::io("<stdout>", e))?;
         s.push('\n');
         s

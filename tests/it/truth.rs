@@ -284,3 +284,20 @@ fn aliases_name_teams_and_kpis_the_way_the_export_does() {
     assert_eq!(bad.code, 2);
     snapshots().bind(|| insta::assert_snapshot!("truth_alias_unknown", shown(&bad)));
 }
+
+#[test]
+fn one_convention_for_json_output() {
+    let file = root().join("samples/oee_semi_wide_de.csv");
+    let file = file.to_str().unwrap();
+    let a = run(vs(&["inspect", file, "--format", "json"]));
+    let b = run(vs(&["inspect", file, "--json"]));
+    assert_eq!(a.code, 0, "{}", a.all());
+    assert_eq!(a.stdout, b.stdout);
+    assert!(serde_json::from_str::<serde_json::Value>(&a.stdout).is_ok());
+    let emu = Emulator::start(&[]);
+    let a = run(vs(&["kpis", "--url", &emu.url, "--format", "json"]));
+    let b = run(vs(&["kpis", "--url", &emu.url, "--json"]));
+    assert_eq!(a.code, 0, "{}", a.all());
+    assert_eq!(a.stdout, b.stdout);
+    assert!(serde_json::from_str::<serde_json::Value>(&a.stdout).is_ok());
+}
