@@ -102,11 +102,7 @@ impl Findings {
     /// Rejects `row` (once counted, however many reasons) for `p`, found at `location`
     /// after the row was read.
     pub(crate) fn reject_late(&mut self, row: u64, location: Location, p: Problem) {
-        let entry = self.rejected.entry(row).or_default();
-        if entry.reasons.is_empty() {
-            self.stats.rows_rejected += 1;
-        }
-        entry.reasons.push(p.message.clone());
+        self.reject_quietly(row, &p.message);
         self.diags.push(Diagnostic {
             code: p.code,
             severity: Severity::Error,
@@ -115,6 +111,16 @@ impl Findings {
             help: p.help,
             context: None,
         });
+    }
+
+    /// Rejects `row` for `reason` (kept for rejected.csv) without a diagnostic of its own:
+    /// another row's diagnostic already tells the story (one conflict, one message).
+    pub(crate) fn reject_quietly(&mut self, row: u64, reason: &str) {
+        let entry = self.rejected.entry(row).or_default();
+        if entry.reasons.is_empty() {
+            self.stats.rows_rejected += 1;
+        }
+        entry.reasons.push(reason.to_string());
     }
 
     /// Appends the findings of the rows after these (another thread's part of the file).

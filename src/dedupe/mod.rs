@@ -56,6 +56,8 @@ struct Merged {
     records: Vec<Range<usize>>,
     /// Rows rejected for conflicts: (row, where, why).
     rejected: Vec<(u64, Location, Problem)>,
+    /// The other rows of those conflicts: (row, why), told by the first row's diagnostic.
+    rejected_also: Vec<(u64, String)>,
     diags: Vec<Diagnostic>,
     merged: u64,
     conflicts: u64,
@@ -108,6 +110,9 @@ pub(crate) fn merge(
     for (row, location, p) in m.rejected {
         findings.reject_late(row, location, p);
     }
+    for (row, reason) in m.rejected_also {
+        findings.reject_quietly(row, &reason);
+    }
     for d in m.diags {
         findings.diags.push(d);
     }
@@ -132,6 +137,7 @@ fn merged(
             entries,
             records,
             rejected: Vec::new(),
+            rejected_also: Vec::new(),
             diags: Vec::new(),
             merged: 0,
             conflicts: 0,
@@ -154,6 +160,7 @@ fn merged(
         entries: Vec::with_capacity(entries.len()),
         records: Vec::new(),
         rejected: Vec::new(),
+        rejected_also: Vec::new(),
         diags: Vec::new(),
         merged: 0,
         conflicts: 0,
@@ -194,24 +201,33 @@ fn merged(
                 .join(", ");
             match policy {
                 OnConflict::Error => {
+                    // One conflict, one message (at its first row); the other rows are
+                    // rejected with it and listed in rejected.csv.
+                    let first = group[0];
+                    let message = format!(
+                        "different values for the same record: {} has {values}",
+                        describe(index, &first)
+                    );
                     for e in group {
                         conflict_rows.insert(e.row());
-                        out.rejected.push((
-                            e.row(),
-                            location(e.row()),
-                            Problem {
-                                code: "vsimport::dedupe::conflict",
-                                message: format!(
-                                    "different values for the same record: {} has {values}",
-                                    describe(index, e)
-                                ),
-                                help: Some(
-                                    "fix the rows, or pass --on-conflict first|last to keep one"
-                                        .into(),
-                                ),
-                            },
-                        ));
                     }
+                    for e in &group[1..] {
+                        if e.row != first.row {
+                            out.rejected_also.push((e.row(), message.clone()));
+                        }
+                    }
+                    out.rejected.push((
+                        first.row(),
+                        location(first.row()),
+                        Problem {
+                            code: "vsimport::dedupe::conflict",
+                            message,
+                            help: Some(
+                                "fix the rows, or pass --on-conflict first|last to keep one"
+                                    .into(),
+                            ),
+                        },
+                    ));
                 }
                 OnConflict::First | OnConflict::Last => {
                     let keep = if policy == OnConflict::First {

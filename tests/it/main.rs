@@ -9,6 +9,7 @@ mod dry_run;
 mod emulator;
 mod export;
 mod fidelity;
+mod first_use;
 mod inspect;
 mod kpis;
 mod messages;
