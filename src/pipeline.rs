@@ -205,7 +205,12 @@ type Chosen = (Mapping, Option<String>, Vec<(String, String)>);
 /// The mapping suggested from the file's columns, when every match is sure; else an error
 /// showing the suggestion.
 fn suggested(detected: &Detected, index: &CatalogIndex) -> Result<Chosen, Error> {
-    let suggestion = crate::map::init::suggest(&detected.columns, &index.catalog);
+    // The file is read once, after this: the suggestion goes by the header alone.
+    let suggestion = crate::map::init::suggest(
+        detected,
+        &crate::map::init::Sample::default(),
+        &index.catalog,
+    );
     let file = &detected.file;
     if !suggestion.confident {
         let toml = suggestion.to_toml(file);

@@ -220,13 +220,27 @@ pub(crate) struct UndoArgs {
 pub(crate) enum MappingCommand {
     /// Write a mapping for FILE: columns matched to roles and the catalog's KPIs and values
     /// (exact, case-insensitive, then fuzzy with the score in a comment)
+    #[command(
+        override_usage = "vsimport mapping init [OPTIONS] <FILE>\n       vsimport mapping init --layout <long|semi-wide|wide> [-o FILE]"
+    )]
     Init(MappingInitArgs),
 }
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct MappingInitArgs {
     /// The exported file; - reads standard input
-    pub(crate) file: PathBuf,
+    #[arg(required_unless_present = "layout")]
+    pub(crate) file: Option<PathBuf>,
+    /// Instead of a suggestion for a file, the template of a layout with every option
+    /// explained: long (a row per value), semi-wide (a row per record), wide (a column per KPI)
+    #[arg(
+        long,
+        value_enum,
+        conflicts_with = "file",
+        hide_possible_values = true,
+        value_name = "LAYOUT"
+    )]
+    pub(crate) layout: Option<crate::map::templates::Layout>,
     /// Write the mapping to FILE instead of standard output (an existing file is kept unless
     /// --force)
     #[arg(short, long, value_name = "FILE")]

@@ -223,8 +223,7 @@ fn merged(
                             code: "vsimport::dedupe::conflict",
                             message,
                             help: Some(
-                                "fix the rows, or pass --on-conflict first|last to keep one"
-                                    .into(),
+                                "fix the rows, or pass --on-conflict first|last to keep one".into(),
                             ),
                         },
                     ));

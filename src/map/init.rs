@@ -8,6 +8,8 @@ use std::fmt::Write as _;
 use crate::api::Catalog;
 use crate::suggest::distance;
 
+use super::init_source;
+pub(crate) use super::init_source::{SAMPLE_ROWS, Sample};
 use super::{ColumnsSection, FieldSpec, KpiSpec, Mapping, SourceSection, ValueSpec};
 
 /// How sure a match is.
@@ -27,6 +29,8 @@ pub(crate) struct Suggestion {
     pub(crate) missing: Vec<String>,
     /// Every match exact or case-insensitive, nothing missing.
     pub(crate) confident: bool,
+    /// The `[source]` block: what was detected in the file.
+    pub(crate) source: String,
 }
 
 const DATE: &[&str] = &[
@@ -78,8 +82,13 @@ const SUB_TILE: &[&str] = &[
 /// Slot synonyms: (header word, slot name in the catalog, forecast).
 const SLOTS: &[(&str, &str, bool)] = &[
     ("ist", "Actual", false),
+    ("istwert", "Actual", false),
     ("actual", "Actual", false),
     ("soll", "Target", false),
+    ("sollwert", "Target", false),
+    ("planwert", "Target", false),
+    ("zielwert", "Target", false),
+    ("vorgabe", "Target", false),
     ("target", "Target", false),
     ("plan", "Target", false),
     ("ziel", "Target", false),
@@ -105,8 +114,22 @@ fn best(header: &str, words: &[&str]) -> f64 {
     words.iter().map(|w| score(header, w)).fold(0.0, f64::max)
 }
 
-/// Matches `columns` to roles and the catalog.
-pub(crate) fn suggest(columns: &[String], catalog: &Catalog) -> Suggestion {
+/// A header one of whose words is a date word ("Week starting", "Datum (Tag)"): with dates
+/// in its cells, the date column.
+fn has_date_word(header: &str) -> bool {
+    header
+        .split(|c: char| !c.is_alphanumeric())
+        .any(|w| DATE.contains(&w.to_lowercase().as_str()))
+}
+
+/// Matches `columns` to roles and the catalog; `sample` (the first rows, see
+/// [`init_source`]) finds a date column by its cells and what `[source]` should say.
+pub(crate) fn suggest(
+    detected: &crate::read::Detected,
+    sample: &Sample,
+    catalog: &Catalog,
+) -> Suggestion {
+    let columns = &detected.columns;
     let mut matches = Vec::new();
     let mut missing = Vec::new();
     let mut taken = vec![false; columns.len()];
@@ -130,7 +153,33 @@ pub(crate) fn suggest(columns: &[String], catalog: &Catalog) -> Suggestion {
         });
         Some((columns[i].clone(), s))
     };
-    let date = role(DATE, "the date", &mut taken, &mut matches);
+    let mut date = role(DATE, "the date", &mut taken, &mut matches);
+    if date.is_none() {
+        // "Week starting", or any column whose cells are all dates.
+        let found = (0..columns.len())
+            .find(|&i| !taken[i] && has_date_word(&columns[i]) && sample.date_like(i))
+            .map(|i| {
+                (
+                    i,
+                    "the date (a date word in its name, dates in its cells)",
+                    0.95,
+                )
+            })
+            .or_else(|| {
+                (0..columns.len())
+                    .find(|&i| !taken[i] && sample.date_like(i))
+                    .map(|i| (i, "the date (its cells are dates)", 0.9))
+            });
+        if let Some((i, what, s)) = found {
+            taken[i] = true;
+            matches.push(Match {
+                column: columns[i].clone(),
+                what: what.into(),
+                score: s,
+            });
+            date = Some((columns[i].clone(), s));
+        }
+    }
     let team = role(TEAM, "the team", &mut taken, &mut matches);
     let kpi = role(KPI, "the KPI", &mut taken, &mut matches);
     let sub_tile = role(SUB_TILE, "the sub-tile", &mut taken, &mut matches);
@@ -257,11 +306,23 @@ pub(crate) fn suggest(columns: &[String], catalog: &Catalog) -> Suggestion {
         aliases: Default::default(),
     };
     let confident = missing.is_empty() && matches.iter().all(|m| m.score >= 0.95);
+    let index = |name: &str| columns.iter().position(|c| c == name);
+    let date_col = match &mapping.columns.date {
+        FieldSpec::Column(c) => index(c),
+        FieldSpec::Const { .. } => None,
+    };
+    let value_cols: Vec<usize> = (mapping.values.keys())
+        .chain(mapping.kpis.keys())
+        .chain(mapping.columns.value.iter())
+        .filter_map(|c| index(c))
+        .collect();
+    let source = init_source::block(detected, sample, date_col, &value_cols);
     Suggestion {
         mapping,
         matches,
         missing,
         confident,
+        source,
     }
 }
 
@@ -305,15 +366,13 @@ impl Suggestion {
         };
         let _ = writeln!(
             s,
-            "# Layout: {layout}. Templates with every option: templates/."
+            "# Layout: {layout}. Every option: `vsimport mapping init --layout {}`.",
+            layout.split(' ').next().unwrap_or("long")
         );
         for miss in &self.missing {
             let _ = writeln!(s, "# TODO: {miss}");
         }
-        let _ = writeln!(
-            s,
-            "\n[source]\n# sheet = \"Daten\"\n# header_row = 3\n# decimal = \",\"\n# dayfirst = true\n"
-        );
+        let _ = writeln!(s, "\n{}", self.source);
         let _ = writeln!(s, "[columns]");
         let c = &m.columns;
         let _ = writeln!(
@@ -387,14 +446,26 @@ mod tests {
         serde_json::from_str(&text).unwrap()
     }
 
-    fn cols(names: &[&str]) -> Vec<String> {
-        names.iter().map(|s| s.to_string()).collect()
+    fn cols(names: &[&str]) -> crate::read::Detected {
+        crate::read::Detected {
+            file: "x.csv".into(),
+            format: crate::read::Format::Csv,
+            encoding: Some("UTF-8".into()),
+            delimiter: Some(','),
+            sheet: None,
+            sheets: Vec::new(),
+            header_row: 1,
+            columns: names.iter().map(|s| s.to_string()).collect(),
+            first_column: 1,
+            notes: Vec::new(),
+        }
     }
 
     #[test]
     fn semi_wide_german() {
         let s = suggest(
             &cols(&["Datum", "Team", "Kennzahl", "Ist", "Soll"]),
+            &Sample::default(),
             &catalog(),
         );
         assert!(s.confident, "{:?}", s.missing);
@@ -408,13 +479,17 @@ mod tests {
         );
         let text = s.to_toml("x.csv");
         let back = Mapping::parse("x.toml", &text).unwrap();
-        assert_eq!(back, s.mapping);
+        assert_eq!(back.columns, s.mapping.columns);
+        assert_eq!(back.values, s.mapping.values);
+        assert_eq!(back.source.header_row, Some(1));
+        assert_eq!(back.source.delimiter.as_deref(), Some(","));
     }
 
     #[test]
     fn wide_by_kpi_names() {
         let s = suggest(
             &cols(&["Date", "Team", "OEE", "Scrap rate", "Output"]),
+            &Sample::default(),
             &catalog(),
         );
         assert!(s.confident);
@@ -426,6 +501,7 @@ mod tests {
     fn long_layout() {
         let s = suggest(
             &cols(&["Date", "Team", "KPI", "Value", "Amount"]),
+            &Sample::default(),
             &catalog(),
         );
         assert!(s.confident, "{:?}", s.missing);
@@ -434,7 +510,11 @@ mod tests {
 
     #[test]
     fn fuzzy_matches_are_flagged() {
-        let s = suggest(&cols(&["Datm", "Team", "OEE", "Scrap rat"]), &catalog());
+        let s = suggest(
+            &cols(&["Datm", "Team", "OEE", "Scrap rat"]),
+            &Sample::default(),
+            &catalog(),
+        );
         assert!(!s.confident);
         let text = s.to_toml("x.csv");
         assert!(
@@ -449,7 +529,7 @@ mod tests {
 
     #[test]
     fn missing_team_is_a_todo() {
-        let s = suggest(&cols(&["Date", "OEE"]), &catalog());
+        let s = suggest(&cols(&["Date", "OEE"]), &Sample::default(), &catalog());
         assert!(!s.confident);
         assert!(s.to_toml("x").contains("# TODO: no team column"));
     }

@@ -2,7 +2,7 @@
 //! a [`ColumnPlan`] out — which columns hold the date, team, KPI, value slot and amount, as
 //! column indices the validate stage applies to every row ([`Mapping::resolve`]).
 //!
-//! Three layouts (templates in `templates/`):
+//! Three layouts (`vsimport mapping init --layout LAYOUT` prints a template of each):
 //! - **long**: one row per value — `kpi`, `value_name` and `value` columns;
 //! - **semi-wide**: one row per record — a `kpi` column and `[values]` naming a column per slot;
 //! - **wide**: one column per KPI — `[kpis]` naming the KPI and slot of each column.
@@ -12,7 +12,9 @@
 
 mod declare;
 pub(crate) mod init;
+mod init_source;
 mod load;
+pub(crate) mod templates;
 
 use std::collections::BTreeMap;
 use std::path::Path;
