@@ -315,14 +315,8 @@ pub(crate) struct ExportArgs {
 
 #[derive(Debug, clap::Args)]
 pub(crate) struct DemoArgs {
-    /// Catalog for the emulator
-    #[arg(long, default_value = "samples/catalog.json", value_name = "FILE")]
-    pub(crate) catalog: PathBuf,
-    /// Directory with the sample exports and their mappings (`NAME.mapping.toml`)
-    #[arg(long, default_value = "samples", value_name = "DIR")]
-    pub(crate) samples: PathBuf,
-    /// Where the reports, journals and undo data go [default: a new directory in the
-    /// system's temporary directory]
+    /// Where the sample files (built into vsimport), reports, journals and undo data go
+    /// [default: a new directory in the system's temporary directory]
     #[arg(long, value_name = "DIR")]
     pub(crate) out: Option<PathBuf>,
 }

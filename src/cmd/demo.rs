@@ -1,11 +1,13 @@
-//! `vsimport demo`: the main job end to end on the bundled emulator, no server needed.
+//! `vsimport demo`: the main job end to end on the bundled emulator, no server and no
+//! checkout needed (the samples are built into the binary).
 //!
-//! Starts the emulator on a free loopback port with the sample catalog, then for every
-//! sample export: a dry run with a diff against the server, and the import itself (through
-//! the real API client over HTTP, with journal and undo data). Prints where the reports are.
+//! One short story on one sample: the server holds last week's export; a dry run with diff
+//! shows what this week's would change; the import writes it (through the real API client
+//! over HTTP, with journal and undo data); the same file again sends nothing; and where the
+//! reports are.
 
 use std::ffi::OsString;
-use std::path::Path;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 use secrecy::SecretString;
@@ -13,14 +15,24 @@ use secrecy::SecretString;
 use crate::cli::{Cli, Command, DemoArgs};
 use crate::emulator::{self, Options, store::Tenant};
 use crate::error::Error;
-use crate::report;
+use crate::report::{self, story, text};
 use crate::settings::{self, Env, Ui};
 
-/// The sample exports, in the order the demo imports them.
-const SAMPLES: [&str; 3] = [
-    "oee_semi_wide_de.csv",
-    "weekly_safety_wide.csv",
-    "shift_times.xlsx",
+/// The files the demo writes out and uses: (name, content).
+const SAMPLES: [(&str, &[u8]); 4] = [
+    ("catalog.json", include_bytes!("../../samples/catalog.json")),
+    (
+        "oee_semi_wide_de.csv",
+        include_bytes!("../../samples/oee_semi_wide_de.csv"),
+    ),
+    (
+        "oee_semi_wide_de.earlier.csv",
+        include_bytes!("../../samples/oee_semi_wide_de.earlier.csv"),
+    ),
+    (
+        "oee_semi_wide_de.mapping.toml",
+        include_bytes!("../../samples/oee_semi_wide_de.mapping.toml"),
+    ),
 ];
 
 /// The demo's environment: the emulator's credentials, nothing from the process.
@@ -36,7 +48,6 @@ impl Env for DemoEnv {
 }
 
 pub(crate) async fn run(args: DemoArgs, ui: Ui) -> Result<ExitCode, Error> {
-    let tenant = Tenant::load(&args.catalog)?;
     let out = match &args.out {
         Some(d) => d.clone(),
         None => settings::env::temp_dir().join(format!(
@@ -44,77 +55,120 @@ pub(crate) async fn run(args: DemoArgs, ui: Ui) -> Result<ExitCode, Error> {
             crate::upload::state::new_run_id()
         )),
     };
-    crate::upload::state::ensure_dir(&out)?;
+    let samples = out.join("samples");
+    crate::upload::state::ensure_dir(&samples)?;
+    for (name, bytes) in SAMPLES {
+        crate::persist::write_atomic(&samples.join(name), bytes)?;
+    }
+    let tenant = Tenant::load(&samples.join("catalog.json"))?;
     let opts = Options {
         user: "demo".into(),
         password: SecretString::from("demo"),
         ..Options::default()
     };
     let running = emulator::start(tenant, opts).await?;
-    let url = running.base_url();
-    report::note(&format!(
-        "demo: emulator listening on {url} (user demo), nothing leaves this machine"
-    ));
-    let result = samples(&args.samples, &out, &url, ui).await;
-    let records = running.record_count();
+    let result = story(&Story {
+        url: running.base_url(),
+        samples,
+        out,
+        ui,
+    })
+    .await;
     running.shutdown().await?;
-    let code = result?;
-    report::note(&format!(
-        "demo: the emulator held {} when it stopped; reports, undo data and journals are in {}",
-        report::count(records as u64, "record", "records"),
-        out.display()
-    ));
-    report::note(
-        "demo: against a real tenant: VS_USER=... VS_PASSWORD=... vsimport import FILE -m MAPPING --tenant <name> --dry-run --diff",
-    );
-    Ok(code)
+    result
 }
 
-/// `vsimport import ARGS…` as the command line would give it, resolved against the demo's
-/// environment.
-fn import_settings(ui: Ui, args: &[OsString]) -> Result<settings::Import, Error> {
-    let cli = Cli::try_parse_from_args(args).map_err(|e| Error::Usage {
-        message: e.to_string(),
-        help: None,
-    })?;
-    let Command::Import(a) = cli.command else {
-        return Err(Error::Usage {
-            message: "the demo runs imports only".into(),
-            help: None,
-        });
-    };
-    settings::import(&a, ui, &DemoEnv, &mut std::io::empty())
+struct Story {
+    url: String,
+    samples: PathBuf,
+    out: PathBuf,
+    ui: Ui,
 }
 
-async fn samples(dir: &Path, out: &Path, url: &str, ui: Ui) -> Result<ExitCode, Error> {
-    for name in SAMPLES {
-        let file = dir.join(name);
-        let stem = name.rsplit_once('.').map_or(name, |(s, _)| s);
-        let mapping = dir.join(format!("{stem}.mapping.toml"));
-        let base: Vec<OsString> = vec![
+impl Story {
+    /// `vsimport import FILE -m MAPPING ARGS…` against the emulator, resolved as the command
+    /// line would be.
+    fn import(&self, file: &str, args: &[&str], ui: Ui) -> Result<settings::Import, Error> {
+        let mut argv: Vec<OsString> = vec![
             "vsimport".into(),
             "import".into(),
-            file.clone().into(),
+            self.samples.join(file).into(),
             "--mapping".into(),
-            mapping.into(),
+            self.samples.join("oee_semi_wide_de.mapping.toml").into(),
             "--url".into(),
-            url.into(),
-            "--concurrency".into(),
-            "16".into(),
+            self.url.clone().into(),
             "--state-dir".into(),
-            out.join("state").into(),
+            self.out.join("state").into(),
         ];
-
-        report::out(&format!("\n=== {}: dry run with diff\n", file.display()));
-        let mut dry = base.clone();
-        dry.extend(["--dry-run".into(), "--diff".into()]);
-        super::import::run_with(import_settings(ui, &dry)?).await?;
-
-        report::out(&format!("\n=== {}: import\n", file.display()));
-        let mut import = base;
-        import.extend(["--report".into(), out.join(stem).into()]);
-        // Rejected rows in a sample are part of the demo, not a failure of it.
-        super::import::run_with(import_settings(ui, &import)?).await?;
+        argv.extend(args.iter().map(OsString::from));
+        let cli = Cli::try_parse_from_args(&argv).map_err(|e| Error::Usage {
+            message: e.to_string(),
+            help: None,
+        })?;
+        let Command::Import(a) = cli.command else {
+            return Err(Error::Usage {
+                message: "the demo runs imports only".into(),
+                help: None,
+            });
+        };
+        settings::import(&a, ui, &DemoEnv, &mut std::io::empty())
     }
-    Ok(ExitCode::SUCCESS)
+}
+
+async fn story(st: &Story) -> Result<ExitCode, Error> {
+    const FILE: &str = "oee_semi_wide_de.csv";
+    const SHOWN: &str = "vsimport import oee_semi_wide_de.csv -m oee_semi_wide_de.mapping.toml";
+    let quiet = Ui {
+        quiet: true,
+        ..st.ui
+    };
+    // Last week's export, already on the server.
+    let mut seed = st.import("oee_semi_wide_de.earlier.csv", &[], quiet)?;
+    let seeded = super::import::execute(&mut seed).await?;
+    let seeded = seeded.written.map_or(0, |w| w.written);
+    let mut out = story::intro(&st.url, FILE, seeded);
+
+    out.push_str(&story::step(
+        1,
+        "What this week's export would change",
+        &format!("{SHOWN} --dry-run --diff"),
+    ));
+    let mut dry = st.import(FILE, &["--dry-run", "--diff"], quiet)?;
+    let o = super::import::execute(&mut dry).await?;
+    out.push_str(&text::plan(&o.report));
+    out.push_str(&text::diff(&o.report, false));
+
+    out.push_str(&story::step(
+        2,
+        "The import: the new and changed records, with undo data",
+        SHOWN,
+    ));
+    let report_dir = st.out.join("report");
+    let shown_dir = report_dir.display().to_string();
+    let mut import = st.import(FILE, &["--report", &shown_dir], quiet)?;
+    let o = super::import::execute(&mut import).await?;
+    let code = crate::pipeline::exit_code(&o);
+    if let Some(w) = &o.written {
+        out.push_str(first_line(&text::written(w, &o.report)));
+    }
+
+    out.push_str(&story::step(
+        3,
+        "The same file again: nothing is sent twice",
+        SHOWN,
+    ));
+    let mut again = st.import(FILE, &[], quiet)?;
+    let o = super::import::execute(&mut again).await?;
+    if let Some(w) = &o.written {
+        out.push_str(first_line(&text::written(w, &o.report)));
+    }
+    out.push_str(&story::end(&st.out, &report_dir, &st.samples));
+    report::out(&out);
+    Ok(ExitCode::from(code))
+}
+
+/// The summary line of what was written (the undo command is left out: the emulator stops
+/// when the demo ends).
+fn first_line(text: &str) -> &str {
+    text.split_inclusive('\n').next().unwrap_or(text)
 }

@@ -17,14 +17,19 @@ pub(crate) async fn run(args: ImportArgs, ui: Ui) -> Result<ExitCode, Error> {
 
 /// `import` with resolved settings.
 pub(crate) async fn run_with(mut s: Import) -> Result<ExitCode, Error> {
+    let outcome = execute(&mut s).await?;
+    show(&s, &outcome)?;
+    Ok(ExitCode::from(pipeline::exit_code(&outcome)))
+}
+
+/// The pipeline with resolved settings, stopped by Ctrl-C or SIGTERM; nothing shown.
+pub(crate) async fn execute(s: &mut Import) -> Result<Outcome, Error> {
     let stop = super::interrupts();
     if let Some(c) = s.client.as_mut() {
         c.stop = Some(stop.clone());
     }
     let client = s.client.as_ref().map(Client::new).transpose()?;
-    let outcome = pipeline::run(&s, client.as_ref(), &stop).await?;
-    show(&s, &outcome)?;
-    Ok(ExitCode::from(pipeline::exit_code(&outcome)))
+    pipeline::run(s, client.as_ref(), &stop).await
 }
 
 /// What the user reads: the diagnostics, the plan, the comparison, what was written, and

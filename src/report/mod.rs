@@ -1,12 +1,14 @@
 //! Everything the user reads is made here, and written to the terminal from here: fatal
 //! errors ([`render`]), grouped diagnostics ([`diagnostics`]), the plan, the comparison and
-//! what was written ([`text`]), the report document ([`document`]), the files beside it
-//! ([`files`]: report.json, rejected.csv, failed.csv) and progress bars ([`progress`]).
+//! what was written ([`text`]), the demo's story ([`story`]), the report document
+//! ([`document`]), the files beside it ([`files`]: report.json, rejected.csv, failed.csv) and
+//! progress bars ([`progress`]).
 
 pub(crate) mod diagnostics;
 pub(crate) mod document;
 pub(crate) mod files;
 pub(crate) mod progress;
+pub(crate) mod story;
 pub(crate) mod text;
 
 use std::io::Write;
