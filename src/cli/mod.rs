@@ -75,6 +75,9 @@ pub(crate) enum Command {
     Kpis(KpisArgs),
     /// Read records back from the server into CSV
     Export(ExportArgs),
+    /// Past imports from the state directory: id, time, file, server, written/failed, undone;
+    /// `runs prune --older-than 90d` removes old ones
+    Runs(RunsArgs),
     /// Try vsimport end to end on the bundled emulator (no server or credentials needed)
     Demo(DemoArgs),
     /// Run the bundled emulator of the ValueStreamer KPI API (for tests and trying things out)
@@ -201,8 +204,13 @@ pub(crate) struct WriteArgs {
     after_help = "Exit codes: 0 undone (or nothing to do); 1 some records could not be restored; 2 nothing could be done."
 )]
 pub(crate) struct UndoArgs {
-    /// The import's id, as the import printed it (`undo: vsimport undo ID`)
-    pub(crate) id: String,
+    /// The import's id, as the import printed it (`undo: vsimport undo ID`; `vsimport runs`
+    /// lists them)
+    #[arg(required_unless_present = "last")]
+    pub(crate) id: Option<String>,
+    /// Undo the newest import that wrote something
+    #[arg(long, conflicts_with = "id")]
+    pub(crate) last: bool,
     /// Show what would be restored and deleted; change nothing
     #[arg(long)]
     pub(crate) dry_run: bool,
@@ -214,6 +222,56 @@ pub(crate) struct UndoArgs {
     pub(crate) state: StateArgs,
     #[command(flatten)]
     pub(crate) connect: ConnectArgs,
+}
+
+#[derive(Debug, clap::Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct RunsArgs {
+    #[command(subcommand)]
+    pub(crate) command: Option<RunsCommand>,
+    /// How many runs to show, newest first (0: all)
+    #[arg(long, default_value_t = 20, value_name = "N")]
+    pub(crate) limit: usize,
+    /// Output on standard output: text, or json (as `import --format json`)
+    #[arg(long, value_enum, default_value_t = Format::Text, hide_possible_values = true)]
+    pub(crate) format: Format,
+    #[command(flatten)]
+    pub(crate) state: StateArgs,
+    /// Config file (TOML), for its state_dir [env: VSIMPORT_CONFIG]
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+}
+
+#[derive(Debug, clap::Subcommand)]
+pub(crate) enum RunsCommand {
+    /// Remove run directories (reports and undo data: those imports can no longer be undone)
+    /// and journals (which finish interrupted imports) older than AGE
+    Prune(PruneArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct PruneArgs {
+    /// Age such as 90d, 12w, 6months, 1y
+    #[arg(long, value_name = "AGE", value_parser = age_arg)]
+    pub(crate) older_than: std::time::Duration,
+    /// List what would be removed; remove nothing
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+    #[command(flatten)]
+    pub(crate) state: StateArgs,
+    /// Config file (TOML), for its state_dir [env: VSIMPORT_CONFIG]
+    #[arg(long, value_name = "FILE")]
+    pub(crate) config: Option<PathBuf>,
+}
+
+/// `--older-than`: a humantime duration (`90d`, `12w`, `1y`), at least a day.
+fn age_arg(s: &str) -> Result<std::time::Duration, String> {
+    let d =
+        humantime::parse_duration(s.trim()).map_err(|e| format!("{e}; use e.g. 90d, 12w or 1y"))?;
+    if d < std::time::Duration::from_secs(86_400) {
+        return Err("shorter than a day; use e.g. 90d, 12w or 1y".into());
+    }
+    Ok(d)
 }
 
 #[derive(Debug, clap::Subcommand)]

@@ -8,6 +8,7 @@ pub(crate) mod import;
 pub(crate) mod inspect;
 pub(crate) mod kpis;
 pub(crate) mod mapping;
+pub(crate) mod runs;
 pub(crate) mod undo;
 
 use std::process::ExitCode;
@@ -29,6 +30,7 @@ pub(crate) async fn dispatch(command: Command, ui: Ui) -> Result<ExitCode, Error
         Command::Kpis(a) => kpis::run(a).await,
         Command::Export(a) => export::run(a).await,
         Command::Emulator(a) => emulator::run(a).await,
+        Command::Runs(a) => runs::run(a),
         Command::Demo(a) => demo::run(a, ui).await,
     }
 }

@@ -16,11 +16,19 @@ pub(crate) async fn run(mut args: UndoArgs, ui: Ui) -> Result<ExitCode, Error> {
         args.connect.config.as_deref(),
         &ProcessEnv,
     )?;
-    let file = undo::load(&state_dir, &args.id)?;
-    let run_dir = undo::run_dir(&state_dir, &args.id);
+    let id = match (&args.id, args.last) {
+        (Some(id), _) => id.clone(),
+        (None, _) => {
+            let last = crate::upload::runs::last_written(&state_dir)?;
+            report::note(&text::undo_last(&last.id, last.file.as_deref()));
+            last.id
+        }
+    };
+    let file = undo::load(&state_dir, &id)?;
+    let run_dir = undo::run_dir(&state_dir, &id);
     let marker = undo::undone_marker(&run_dir);
     if marker.exists() && !args.force {
-        report::note(&text::already_undone(&args.id, &marker));
+        report::note(&text::already_undone(&id, &marker));
         return Ok(ExitCode::SUCCESS);
     }
     // The import's server, unless one is named.
@@ -34,7 +42,7 @@ pub(crate) async fn run(mut args: UndoArgs, ui: Ui) -> Result<ExitCode, Error> {
         return Err(Error::Usage {
             message: format!(
                 "import {} wrote to {}, not to {}",
-                args.id,
+                id,
                 file.url,
                 client.base_url()
             ),

@@ -1,6 +1,6 @@
 //! Everything the user reads is made here, and written to the terminal from here: fatal
 //! errors ([`render`]), grouped diagnostics ([`diagnostics`]), the plan, the comparison and
-//! what was written ([`text`]), the demo's story ([`story`]), the report document
+//! what was written ([`text`]), past runs ([`runs`]), the demo's story ([`story`]), the report document
 //! ([`document`]), the files beside it ([`files`]: report.json, rejected.csv, failed.csv) and
 //! progress bars ([`progress`]).
 
@@ -8,6 +8,7 @@ pub(crate) mod diagnostics;
 pub(crate) mod document;
 pub(crate) mod files;
 pub(crate) mod progress;
+pub(crate) mod runs;
 pub(crate) mod story;
 pub(crate) mod text;
 

@@ -279,6 +279,14 @@ pub(crate) fn written(w: &Written, r: &Report) -> String {
     out
 }
 
+/// Which import `undo --last` took.
+pub(crate) fn undo_last(id: &str, file: Option<&str>) -> String {
+    format!(
+        "undo --last: import {id}{}",
+        file.map(|f| format!(" of {f}")).unwrap_or_default()
+    )
+}
+
 /// An interrupted run of the same import is being finished.
 pub(crate) fn resuming(run: &str, started: &str, acked: usize) -> String {
     format!(

@@ -6,10 +6,12 @@
 //! - [`journal`]: the append-only journal that makes a re-run resume.
 //! - [`undo`]: the previous values of every record an import touches.
 //! - [`state`]: where journals and run directories live.
+//! - [`runs`]: past runs listed (`vsimport runs`, `undo --last`) and pruned.
 
 pub(crate) mod compare;
 pub(crate) mod engine;
 pub(crate) mod journal;
+pub(crate) mod runs;
 pub(crate) mod state;
 pub(crate) mod undo;
 pub(crate) mod write;

@@ -140,3 +140,125 @@ fn mapping_init_layout_prints_the_built_in_templates() {
         )
     });
 }
+
+/// Records on the emulator's state file (written when it stops).
+fn server_records(state_file: &std::path::Path) -> usize {
+    let v: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(state_file).unwrap()).unwrap();
+    v["records"].as_array().unwrap().len()
+}
+
+#[test]
+fn runs_lists_past_imports_undo_last_undoes_the_newest_and_prune_removes_old_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let server = d.join("server.json");
+    let em = Emulator::start(&["--state", server.to_str().unwrap()]);
+    let state = d.join("state");
+    let import = |file: &str| {
+        let mut c = vs(&["import"]);
+        c.arg(root().join("samples").join(file))
+            .arg("-m")
+            .arg(root().join("samples/oee_semi_wide_de.mapping.toml"))
+            .args(["--url", &em.url])
+            .arg("--state-dir")
+            .arg(&state);
+        run(c)
+    };
+    let first = import("oee_semi_wide_de.earlier.csv");
+    assert_eq!(first.code, 0, "{}", first.all());
+    let second = import("oee_semi_wide_de.csv");
+    assert_eq!(second.code, 0, "{}", second.all());
+    // A run from long ago, a stray file and a planted link: only the run is pruned.
+    let old = state.join("runs/20250101-000000-abcd");
+    std::fs::create_dir_all(&old).unwrap();
+    std::fs::write(old.join("report.json"), "{}").unwrap();
+    let outside = d.join("keep-me");
+    std::fs::create_dir(&outside).unwrap();
+    std::fs::write(outside.join("data.txt"), "x").unwrap();
+    std::os::unix::fs::symlink(&outside, state.join("runs/20240101-000000-dead")).unwrap();
+    std::fs::write(state.join("runs/notes.txt"), "mine").unwrap();
+
+    let state_arg = state.to_str().unwrap();
+    let listed = run(vs(&["runs", "--state-dir", state_arg]));
+    assert_eq!(listed.code, 0, "{}", listed.all());
+    let json = run(vs(&["runs", "--state-dir", state_arg, "--format", "json"]));
+    let doc: serde_json::Value = serde_json::from_str(&json.stdout).unwrap();
+    let runs = doc["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 3, "{}", json.stdout);
+    assert_eq!(runs[0]["written"], 65);
+    assert_eq!(runs[1]["written"], 9);
+    assert_eq!(runs[2]["id"], "20250101-000000-abcd");
+    assert!(runs[2]["file"].is_null());
+
+    // undo --last: the newest import that wrote, i.e. the 65 records of the second.
+    let undo = run(vs(&["undo", "--last", "--state-dir", state_arg]));
+    assert_eq!(undo.code, 0, "{}", undo.all());
+    let after = run(vs(&["runs", "--state-dir", state_arg, "--format", "json"]));
+    let doc: serde_json::Value = serde_json::from_str(&after.stdout).unwrap();
+    assert_eq!(doc["runs"][0]["undone"], true);
+    assert_eq!(doc["runs"][1]["undone"], false);
+
+    let prune_dry = run(vs(&[
+        "runs",
+        "prune",
+        "--older-than",
+        "90d",
+        "--dry-run",
+        "--state-dir",
+        state_arg,
+    ]));
+    assert!(old.exists());
+    let prune = run(vs(&[
+        "runs",
+        "prune",
+        "--older-than",
+        "90d",
+        "--state-dir",
+        state_arg,
+    ]));
+    assert_eq!(prune.code, 0, "{}", prune.all());
+    assert!(!old.exists());
+    assert!(
+        outside.join("data.txt").exists(),
+        "a planted link is not followed"
+    );
+    assert!(state.join("runs/notes.txt").exists());
+    // Runs made today are kept.
+    let left = run(vs(&["runs", "--state-dir", state_arg]));
+    assert_eq!(
+        left.stdout
+            .lines()
+            .filter(|l| l.contains("oee_semi_wide_de"))
+            .count(),
+        2
+    );
+    let bad_age = run(vs(&[
+        "runs",
+        "prune",
+        "--older-than",
+        "1h",
+        "--state-dir",
+        state_arg,
+    ]));
+    assert_eq!(bad_age.code, 2);
+
+    // The server: last week's 9 records again, as before the undone import.
+    em.stop();
+    assert_eq!(server_records(&server), 9);
+    let mut snap = snapshots();
+    snap.add_filter(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}(:\d{2})?", "[DATE TIME]");
+    snap.bind(|| {
+        insta::assert_snapshot!(
+            "runs_undo_last_prune",
+            format!(
+                "{}\n{}\n{}\n{}\n{}",
+                shown(&listed),
+                shown(&undo),
+                shown(&prune_dry),
+                shown(&prune),
+                shown(&bad_age)
+            )
+        )
+    });
+}

@@ -32,6 +32,8 @@ fn help_of_every_command() {
         ("help_inspect", vec!["inspect", "--help"]),
         ("help_kpis", vec!["kpis", "--help"]),
         ("help_export", vec!["export", "--help"]),
+        ("help_runs", vec!["runs", "--help"]),
+        ("help_runs_prune", vec!["runs", "prune", "--help"]),
         ("help_demo", vec!["demo", "--help"]),
         ("help_emulator", vec!["emulator", "--help"]),
     ] {
