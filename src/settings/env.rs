@@ -12,6 +12,12 @@ pub(crate) trait Env {
     fn path(&self, key: &str) -> Option<PathBuf> {
         self.var(key).map(PathBuf::from)
     }
+
+    /// The password typed at a prompt without echo, when a person is at a terminal; `None`
+    /// when there is no terminal to ask at (scripts, schedulers, tests).
+    fn ask_password(&self, _prompt: &str) -> Option<std::io::Result<String>> {
+        None
+    }
 }
 
 /// The process environment.
@@ -20,6 +26,15 @@ pub(crate) struct ProcessEnv;
 impl Env for ProcessEnv {
     fn var(&self, key: &str) -> Option<String> {
         std::env::var(key).ok().filter(|v| !v.is_empty())
+    }
+
+    fn ask_password(&self, prompt: &str) -> Option<std::io::Result<String>> {
+        use std::io::IsTerminal;
+        // Standard input a terminal: someone is there to type (rpassword reads the terminal
+        // itself with echo off, and writes the prompt to it, not to stdout).
+        std::io::stdin()
+            .is_terminal()
+            .then(|| rpassword::prompt_password(prompt))
     }
 
     fn path(&self, key: &str) -> Option<PathBuf> {

@@ -114,6 +114,8 @@ fn client_with(
         SecretString::from(p)
     } else if let Some(cmd) = &file.password_command {
         password::run_password_command(cmd)?
+    } else if let Some(typed) = env.ask_password(&format!("Password for {user} at {url}: ")) {
+        password::typed(typed)?
     } else {
         return Err(settings_error(
             "no password given",

@@ -1,5 +1,5 @@
-//! Where the password comes from: the first line of standard input, or the output of the
-//! config file's `password_command`. It is held in a [`SecretString`] (zeroed when dropped)
+//! Where the password comes from: the first line of standard input, the output of the
+//! config file's `password_command`, or a prompt without echo when a person is at a terminal. It is held in a [`SecretString`] (zeroed when dropped)
 //! and never accepted as a flag (it would show in `ps` and shell history).
 
 use std::io::Read;
@@ -43,6 +43,23 @@ pub(super) fn read_password_line(stdin: &mut dyn Read) -> Result<SecretString, E
         ));
     }
     Ok(SecretString::from(s))
+}
+
+/// A password typed at the prompt ([`super::Env::ask_password`]).
+pub(super) fn typed(typed: std::io::Result<String>) -> Result<SecretString, Error> {
+    let help =
+        "type the password at the prompt, or set VS_PASSWORD, --password-stdin or password_command";
+    match typed {
+        Ok(p) if !p.is_empty() => Ok(SecretString::from(p)),
+        Ok(_) => Err(settings_error("no password typed", help)),
+        Err(e) => Err(settings_error(
+            format!(
+                "cannot read the password at the terminal: {}",
+                crate::os::plain(&e.to_string())
+            ),
+            help,
+        )),
+    }
 }
 
 pub(super) fn run_password_command(cmd: &str) -> Result<SecretString, Error> {

@@ -262,3 +262,57 @@ fn runs_lists_past_imports_undo_last_undoes_the_newest_and_prune_removes_old_one
         )
     });
 }
+
+#[test]
+fn the_password_is_asked_for_without_echo_at_a_terminal() {
+    use std::io::{Read, Write};
+    let em = Emulator::start(&[]);
+    // `script` gives vsimport a terminal; the password is typed once the prompt shows.
+    let mut child = std::process::Command::new("script")
+        .args(["-qec"])
+        .arg(format!(
+            "{} kpis --url {}",
+            env!("CARGO_BIN_EXE_vsimport"),
+            em.url
+        ))
+        .arg("/dev/null")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", "/nonexistent-vsimport-test-home")
+        .env("VS_USER", USER)
+        .env("NO_COLOR", "1")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("script (bsdutils) runs");
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buf = [0u8; 256];
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while !String::from_utf8_lossy(&seen).contains("Password for") {
+        assert!(std::time::Instant::now() < deadline, "no prompt: {seen:?}");
+        let n = stdout.read(&mut buf).unwrap();
+        assert!(n > 0, "ended before the prompt: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buf[..n]);
+    }
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
+    stdout.read_to_end(&mut seen).unwrap();
+    drop(stdin);
+    let status = child.wait().unwrap();
+    let all = String::from_utf8_lossy(&seen).replace('\r', "");
+    assert!(status.success(), "{all}");
+    assert!(
+        all.contains(&format!("Password for {USER} at {}", em.url)),
+        "{all}"
+    );
+    assert!(all.contains("OEE"), "the catalog was read: {all}");
+    assert!(!all.contains(PASSWORD), "the password was echoed: {all}");
+    // Without a terminal there is no prompt: the error says where a password comes from.
+    let mut c = vs(&["kpis", "--url", &em.url]);
+    c.env_remove("VS_PASSWORD");
+    let r = run(c);
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(r.stderr.contains("no password given"), "{}", r.stderr);
+}
