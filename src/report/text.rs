@@ -309,7 +309,7 @@ pub(crate) fn torn_journal(journal: &Path, torn: usize) -> String {
 }
 
 /// The first Ctrl-C.
-pub(crate) const STOPPING: &str = "\nstopping: waiting for the requests in flight (Ctrl-C again quits at once); run the same command again to finish";
+pub(crate) const STOPPING: &str = "\nstopping: waiting for the requests in flight (a second Ctrl-C or SIGTERM quits at once); run the same command again to finish";
 
 /// An import with nothing to write.
 pub(crate) fn nothing_planned(rejected: u64) -> String {

@@ -629,7 +629,15 @@ fn answers_without_key_fields_are_read_record_by_record() {
 }
 
 #[test]
-fn ctrl_c_stops_sending_and_a_rerun_finishes() {
+fn ctrl_c_and_sigterm_stop_sending_and_a_rerun_finishes() {
+    for signal in ["-INT", "-TERM"] {
+        interrupted_while_writing(signal);
+    }
+}
+
+/// Interrupted (SIGINT as Ctrl-C sends, or SIGTERM as a scheduler does) while writing: the
+/// journal is kept, the rest is reported as not sent, and a rerun sends only the rest.
+fn interrupted_while_writing(signal: &str) {
     let data = attendance(100, 10, 4);
     let state_file = data.dir.path().join("server.json");
     let em = Emulator::start(&["--latency-ms", "5", "--state", state_file.to_str().unwrap()]);
@@ -651,11 +659,11 @@ fn ctrl_c_stops_sending_and_a_rerun_finishes() {
         std::thread::sleep(Duration::from_millis(10));
     }
     Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
+        .args([signal, &child.id().to_string()])
         .status()
         .unwrap();
     let r: Run = child.wait_with_output().unwrap().into();
-    assert_eq!(r.code, 1, "{}", r.all());
+    assert_eq!(r.code, 1, "{signal}: {}", r.all());
     let doc = report_of(&r);
     assert_eq!(doc["upload"]["stopped"], "interrupted");
     let s = &doc["summary"];
@@ -670,6 +678,40 @@ fn ctrl_c_stops_sending_and_a_rerun_finishes() {
     assert_eq!(r.code, 0, "{}", r.all());
     em.stop();
     assert_state_is(&state_file, &data);
+}
+
+#[test]
+fn ctrl_c_and_sigterm_before_writing_stop_with_nothing_written() {
+    for signal in ["-INT", "-TERM"] {
+        let data = attendance(20, 2, 1);
+        // Every answer takes 3 s: the signal comes while the server's values are being read.
+        let em = Emulator::start(&["--latency-ms", "3000"]);
+        let states = tempfile::tempdir().unwrap();
+        let child = import(&em, &data, states.path(), &[])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while !em.log().iter().any(|l| l["method"] == "GET") {
+            assert!(std::time::Instant::now() < deadline, "no reads seen");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Command::new("kill")
+            .args([signal, &child.id().to_string()])
+            .status()
+            .unwrap();
+        let r: Run = child.wait_with_output().unwrap().into();
+        assert_eq!(r.code, 130, "{signal}: {}", r.all());
+        assert!(r.stderr.contains("nothing was written"), "{signal}: {}", r.stderr);
+        assert!(
+            !em.log().iter().any(|l| l["method"] == "PUT"),
+            "{signal}: a record was written"
+        );
+        if signal == "-TERM" {
+            snapshots().bind(|| insta::assert_snapshot!("sigterm_before_writing", shown(&r)));
+        }
+    }
 }
 
 #[test]
