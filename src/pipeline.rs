@@ -64,7 +64,12 @@ impl Checked {
 pub(crate) async fn catalog(s: &Import, client: Option<&Client>) -> Result<Catalog, Error> {
     match (&s.catalog, client) {
         (Some(p), _) => Ok(crate::catalog::load_file(p)?),
-        (None, Some(c)) => Ok(c.catalog().await?),
+        (None, Some(c)) => Ok(crate::report::progress::waiting(
+            &crate::report::text::waiting_for_catalog(c.base_url()),
+            s.ui.quiet,
+            c.catalog(),
+        )
+        .await?),
         (None, None) => Err(Error::Usage {
             message: "no catalog: give --catalog FILE or a server".into(),
             help: None,

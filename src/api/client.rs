@@ -96,6 +96,12 @@ struct Inner {
     concurrency: usize,
     /// Cancelled when the run stops (Ctrl-C): waits end, nothing more is sent.
     stop: CancellationToken,
+    /// The server has answered a request (any status). Until it has, a connection refused
+    /// or timed out is not retried: a wrong URL or a server that holds connections without
+    /// answering is said at once, not after minutes of retries.
+    answered: std::sync::atomic::AtomicBool,
+    timeout: Duration,
+    connect_timeout: Duration,
 }
 
 /// Proxies for the requests: `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` as the
@@ -200,6 +206,9 @@ impl Client {
                 limiter: Limiter::new(cfg.limits),
                 concurrency: cfg.limits.concurrency.max(1),
                 stop: cfg.stop.clone().unwrap_or_default(),
+                answered: std::sync::atomic::AtomicBool::new(false),
+                timeout: cfg.timeout,
+                connect_timeout: cfg.connect_timeout,
             }),
         })
     }
@@ -313,7 +322,30 @@ impl Client {
             req = req.header(CONTENT_TYPE, media).body(json);
         }
         tracing::debug!(%method, %url, "sending");
-        let resp = req.send().await.map_err(|e| transport(request(), &e))?;
+        let resp = match req.send().await {
+            Ok(r) => {
+                self.inner
+                    .answered
+                    .store(true, std::sync::atomic::Ordering::Relaxed);
+                r
+            }
+            Err(e) => {
+                let err = transport(request(), &e);
+                if self
+                    .inner
+                    .answered
+                    .load(std::sync::atomic::Ordering::Relaxed)
+                {
+                    return Err(err);
+                }
+                return Err(super::error::first_contact(
+                    err,
+                    &e,
+                    self.inner.timeout,
+                    self.inner.connect_timeout,
+                ));
+            }
+        };
         let status = resp.status();
         let retry_after = retry_after(resp.headers());
         let bytes = resp.bytes().await.map_err(|e| transport(request(), &e))?;

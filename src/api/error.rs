@@ -221,6 +221,73 @@ pub(crate) fn snippet(s: &str, max: usize) -> String {
 }
 
 /// Describes a reqwest transport error with its cause chain, and a hint.
+/// A transport failure before the server ever answered. Nothing listening, no connection
+/// within the connect timeout, or a connection accepted and then held without an answer (a
+/// wrong port, a proxy or firewall that swallows requests) is said plainly and not retried;
+/// other failures (a reset) are left as they are.
+pub(crate) fn first_contact(
+    err: ApiError,
+    source: &reqwest::Error,
+    timeout: Duration,
+    connect_timeout: Duration,
+) -> ApiError {
+    let ApiError::Transport {
+        request,
+        detail,
+        help,
+        timeout: timed_out,
+        retryable,
+    } = err
+    else {
+        return err;
+    };
+    let host = source
+        .url()
+        .map(|u| {
+            format!(
+                "{}:{}",
+                u.host_str().unwrap_or("?"),
+                u.port_or_known_default().unwrap_or(0)
+            )
+        })
+        .unwrap_or_default();
+    let (detail, help) = if source.is_connect() && timed_out {
+        (
+            format!(
+                "no connection to {host} within {} s",
+                connect_timeout.as_secs()
+            ),
+            Some("check --url, and that this machine may reach the server (VPN, firewall; a proxy goes in HTTPS_PROXY)".to_string()),
+        )
+    } else if timed_out {
+        (
+            format!(
+                "{host} accepted the connection but sent no answer within {} s",
+                timeout.as_secs()
+            ),
+            Some("check that --url is the ValueStreamer API (https://api-<tenant>.valuestreamer.de/api) and not another service on that port; a proxy or firewall that holds connections does this too; --timeout N waits longer".to_string()),
+        )
+    } else if source.is_connect() && detail.starts_with("connection refused") {
+        (detail, help)
+    } else {
+        // A reset or a closed connection may be the server's passing trouble: retried.
+        return ApiError::Transport {
+            request,
+            detail,
+            help,
+            timeout: timed_out,
+            retryable,
+        };
+    };
+    ApiError::Transport {
+        request,
+        detail,
+        help,
+        timeout: timed_out,
+        retryable: false,
+    }
+}
+
 pub(crate) fn transport(request: String, err: &reqwest::Error) -> ApiError {
     let mut detail = String::new();
     let mut cur: Option<&dyn std::error::Error> = Some(err);

@@ -9,7 +9,12 @@ use crate::report;
 
 pub(crate) async fn run(args: Args) -> Result<ExitCode, Error> {
     let client = super::connect(&args.connect)?;
-    let catalog = client.catalog().await?;
+    let catalog = report::progress::waiting(
+        &report::text::waiting_for_catalog(client.base_url()),
+        false,
+        client.catalog(),
+    )
+    .await?;
     if let Some(path) = &args.save {
         write_json_file(path, &catalog)?;
         report::note(&format!(

@@ -44,7 +44,15 @@ pub(crate) async fn run(cmd: MappingCommand) -> Result<ExitCode, Error> {
 async fn suggest(args: &MappingInitArgs, file: &Path) -> Result<(String, bool), Error> {
     let catalog = match &args.catalog {
         Some(p) => crate::catalog::load_file(p)?,
-        None => super::connect(&args.connect)?.catalog().await?,
+        None => {
+            let client = super::connect(&args.connect)?;
+            report::progress::waiting(
+                &report::text::waiting_for_catalog(client.base_url()),
+                false,
+                client.catalog(),
+            )
+            .await?
+        }
     };
     let opts = crate::settings::source_options(&args.source, SourceOptions::default())?;
     let input = Input::from_arg(file);

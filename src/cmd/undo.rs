@@ -49,7 +49,13 @@ pub(crate) async fn run(mut args: UndoArgs, ui: Ui) -> Result<ExitCode, Error> {
             help: Some("leave out --url/--tenant: undo uses the import's server".into()),
         });
     }
-    let index = CatalogIndex::new(client.catalog().await?);
+    let catalog = progress::waiting(
+        &text::waiting_for_catalog(client.base_url()),
+        ui.quiet,
+        client.catalog(),
+    )
+    .await?;
+    let index = CatalogIndex::new(catalog);
     let plan = UndoPlan::new(&client, &index, file, args.force).await?;
     report::out(&text::undo_plan(&plan, args.dry_run));
     if args.dry_run {

@@ -47,3 +47,23 @@ pub(crate) fn bytes(len: u64, what: &str, quiet: bool) -> ProgressBar {
         format!("{what} [{{bar:30}}] {{bytes}}/{{total_bytes}}  {{bytes_per_sec}}  ETA {{eta}}");
     styled(Some(len), &t, quiet)
 }
+
+/// Awaits `fut`; when it takes more than a second, a spinner says what is awaited and for
+/// how long, so a slow or silent server is not three minutes of nothing.
+pub(crate) async fn waiting<T>(
+    what: &str,
+    quiet: bool,
+    fut: impl std::future::Future<Output = T>,
+) -> T {
+    let fut = std::pin::pin!(fut);
+    let mut fut = fut;
+    let first = Duration::from_secs(1);
+    tokio::select! {
+        r = &mut fut => return r,
+        _ = tokio::time::sleep(first) => {}
+    }
+    let pb = spinner(what, quiet).with_elapsed(first);
+    let r = fut.await;
+    pb.finish_and_clear();
+    r
+}

@@ -279,6 +279,20 @@ pub(crate) fn written(w: &Written, r: &Report) -> String {
     out
 }
 
+/// What the spinner says while the catalog is awaited.
+pub(crate) fn waiting_for_catalog(base: &url::Url) -> String {
+    format!(
+        "waiting for {}: reading the KPI catalog",
+        base.host_str().map_or_else(
+            || base.to_string(),
+            |h| match base.port() {
+                Some(p) => format!("{h}:{p}"),
+                None => h.to_string(),
+            }
+        )
+    )
+}
+
 /// Which import `undo --last` took.
 pub(crate) fn undo_last(id: &str, file: Option<&str>) -> String {
     format!(

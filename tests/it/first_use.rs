@@ -293,7 +293,11 @@ fn the_password_is_asked_for_without_echo_at_a_terminal() {
     while !String::from_utf8_lossy(&seen).contains("Password for") {
         assert!(std::time::Instant::now() < deadline, "no prompt: {seen:?}");
         let n = stdout.read(&mut buf).unwrap();
-        assert!(n > 0, "ended before the prompt: {}", String::from_utf8_lossy(&seen));
+        assert!(
+            n > 0,
+            "ended before the prompt: {}",
+            String::from_utf8_lossy(&seen)
+        );
         seen.extend_from_slice(&buf[..n]);
     }
     let mut stdin = child.stdin.take().unwrap();
@@ -315,4 +319,70 @@ fn the_password_is_asked_for_without_echo_at_a_terminal() {
     let r = run(c);
     assert_eq!(r.code, 2, "{}", r.all());
     assert!(r.stderr.contains("no password given"), "{}", r.stderr);
+}
+
+/// A server that accepts connections and never answers; counts the connections.
+fn silent_server() -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}/api", listener.local_addr().unwrap());
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let seen = count.clone();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for conn in listener.incoming().flatten() {
+            seen.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            held.push(conn);
+        }
+    });
+    (url, count)
+}
+
+#[test]
+fn a_server_that_never_answers_is_said_at_once_with_a_spinner_meanwhile() {
+    let (url, connections) = silent_server();
+    let started = std::time::Instant::now();
+    let r = run(vs(&["kpis", "--url", &url, "--timeout", "2"]));
+    let took = started.elapsed();
+    assert_eq!(r.code, 2, "{}", r.all());
+    // One attempt, not six: the server has never answered.
+    assert!(took < std::time::Duration::from_secs(10), "took {took:?}");
+    assert_eq!(connections.load(std::sync::atomic::Ordering::SeqCst), 1);
+    assert!(
+        r.stderr.contains("sent no answer within 2 s"),
+        "{}",
+        r.stderr
+    );
+    // Nothing listening: said at once too.
+    let refused = run(vs(&["kpis", "--url", "http://127.0.0.1:9/api"]));
+    assert_eq!(refused.code, 2);
+    snapshots().bind(|| {
+        insta::assert_snapshot!(
+            "server_never_answers",
+            format!("{}\n{}", shown(&r), shown(&refused))
+        )
+    });
+    // At a terminal, a spinner says what is awaited after a second.
+    let (url, _) = silent_server();
+    let out = std::process::Command::new("script")
+        .arg("-qec")
+        .arg(format!(
+            "{} kpis --url {url} --timeout 3",
+            env!("CARGO_BIN_EXE_vsimport")
+        ))
+        .arg("/dev/null")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", "/nonexistent-vsimport-test-home")
+        .env("VS_USER", USER)
+        .env("VS_PASSWORD", PASSWORD)
+        .env("TERM", "xterm")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    let shown_at_terminal = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown_at_terminal.contains("waiting for 127.0.0.1:"),
+        "{shown_at_terminal}"
+    );
+    assert!(shown_at_terminal.contains("reading the KPI catalog"));
 }

@@ -703,7 +703,11 @@ fn ctrl_c_and_sigterm_before_writing_stop_with_nothing_written() {
             .unwrap();
         let r: Run = child.wait_with_output().unwrap().into();
         assert_eq!(r.code, 130, "{signal}: {}", r.all());
-        assert!(r.stderr.contains("nothing was written"), "{signal}: {}", r.stderr);
+        assert!(
+            r.stderr.contains("nothing was written"),
+            "{signal}: {}",
+            r.stderr
+        );
         assert!(
             !em.log().iter().any(|l| l["method"] == "PUT"),
             "{signal}: a record was written"
