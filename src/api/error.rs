@@ -221,6 +221,19 @@ pub(crate) fn snippet(s: &str, max: usize) -> String {
 }
 
 /// Describes a reqwest transport error with its cause chain, and a hint.
+/// `host:port` of the request that failed.
+fn host_of(err: &reqwest::Error) -> String {
+    err.url()
+        .map(|u| {
+            format!(
+                "{}:{}",
+                u.host_str().unwrap_or("?"),
+                u.port_or_known_default().unwrap_or(0)
+            )
+        })
+        .unwrap_or_default()
+}
+
 /// A transport failure before the server ever answered. Nothing listening, no connection
 /// within the connect timeout, or a connection accepted and then held without an answer (a
 /// wrong port, a proxy or firewall that swallows requests) is said plainly and not retried;
@@ -241,16 +254,7 @@ pub(crate) fn first_contact(
     else {
         return err;
     };
-    let host = source
-        .url()
-        .map(|u| {
-            format!(
-                "{}:{}",
-                u.host_str().unwrap_or("?"),
-                u.port_or_known_default().unwrap_or(0)
-            )
-        })
-        .unwrap_or_default();
+    let host = host_of(source);
     let (detail, help) = if source.is_connect() && timed_out {
         (
             format!(
@@ -337,16 +341,7 @@ pub(crate) fn transport(request: String, err: &reqwest::Error) -> ApiError {
         None
     };
     // The OS's words for the common cases, without reqwest's and hyper's layers around them.
-    let host = err
-        .url()
-        .map(|u| {
-            format!(
-                "{}:{}",
-                u.host_str().unwrap_or("?"),
-                u.port_or_known_default().unwrap_or(0)
-            )
-        })
-        .unwrap_or_default();
+    let host = host_of(err);
     let detail = if err.is_connect() && lower.contains("connection refused") {
         format!("connection refused: nothing is listening at {host}")
     } else if err.is_connect() && err.is_timeout() {

@@ -3,13 +3,6 @@
 
 use crate::harness::*;
 
-/// `vsimport ARGS` run in `dir` (relative paths: messages wrap the same wherever it is).
-fn in_dir(dir: &std::path::Path, args: &[&str]) -> Run {
-    let mut c = vs(args);
-    c.current_dir(dir);
-    run(c)
-}
-
 #[test]
 fn one_conflict_is_one_message_and_every_row_of_it_is_rejected() {
     let dir = tempfile::tempdir().unwrap();
@@ -268,19 +261,7 @@ fn the_password_is_asked_for_without_echo_at_a_terminal() {
     use std::io::{Read, Write};
     let em = Emulator::start(&[]);
     // `script` gives vsimport a terminal; the password is typed once the prompt shows.
-    let mut child = std::process::Command::new("script")
-        .args(["-qec"])
-        .arg(format!(
-            "{} kpis --url {}",
-            env!("CARGO_BIN_EXE_vsimport"),
-            em.url
-        ))
-        .arg("/dev/null")
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", "/nonexistent-vsimport-test-home")
-        .env("VS_USER", USER)
-        .env("NO_COLOR", "1")
+    let mut child = at_terminal(&format!("kpis --url {}", em.url), None)
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
@@ -363,19 +344,7 @@ fn a_server_that_never_answers_is_said_at_once_with_a_spinner_meanwhile() {
     });
     // At a terminal, a spinner says what is awaited after a second.
     let (url, _) = silent_server();
-    let out = std::process::Command::new("script")
-        .arg("-qec")
-        .arg(format!(
-            "{} kpis --url {url} --timeout 3",
-            env!("CARGO_BIN_EXE_vsimport")
-        ))
-        .arg("/dev/null")
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", "/nonexistent-vsimport-test-home")
-        .env("VS_USER", USER)
-        .env("VS_PASSWORD", PASSWORD)
-        .env("TERM", "xterm")
+    let out = at_terminal(&format!("kpis --url {url} --timeout 3"), Some(PASSWORD))
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();

@@ -159,6 +159,33 @@ pub fn vs(args: &[&str]) -> Command {
     c
 }
 
+/// `vsimport ARGS` run in `dir` (relative paths: messages wrap the same wherever it is).
+pub fn in_dir(dir: &Path, args: &[&str]) -> Run {
+    let mut c = vs(args);
+    c.current_dir(dir);
+    run(c)
+}
+
+/// `vsimport ARGS` at a terminal: run through `script` (bsdutils), which gives it a pty;
+/// stdout then carries everything the terminal showed. The environment is the clean one of
+/// [`vs`] (TERM set), without VS_PASSWORD unless `password` is given.
+pub fn at_terminal(args: &str, password: Option<&str>) -> Command {
+    let mut c = Command::new("script");
+    c.arg("-qec")
+        .arg(format!("{BIN} {args}"))
+        .arg("/dev/null")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", "/nonexistent-vsimport-test-home")
+        .env("TERM", "xterm")
+        .env("VS_USER", USER)
+        .env("NO_COLOR", "1");
+    if let Some(p) = password {
+        c.env("VS_PASSWORD", p);
+    }
+    c
+}
+
 pub fn run(mut cmd: impl std::borrow::BorrowMut<Command>) -> Run {
     cmd.borrow_mut().output().expect("run vsimport").into()
 }

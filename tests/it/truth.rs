@@ -3,13 +3,6 @@
 
 use crate::harness::*;
 
-/// `vsimport ARGS` run in `dir` (relative paths: messages wrap the same wherever it is).
-fn in_dir(dir: &std::path::Path, args: &[&str]) -> Run {
-    let mut c = vs(args);
-    c.current_dir(dir);
-    run(c)
-}
-
 #[test]
 fn a_fatal_error_with_format_json_is_a_json_document() {
     let dir = tempfile::tempdir().unwrap();
