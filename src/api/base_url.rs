@@ -17,12 +17,26 @@ fn is_loopback(url: &Url) -> bool {
     }
 }
 
+/// `raw` as it may be shown: anything between `://` and an `@` (a user name and password)
+/// replaced by `***`, even when the rest does not parse.
+pub(crate) fn without_userinfo(raw: &str) -> String {
+    let (scheme, rest) = match raw.find("://") {
+        Some(i) => (&raw[..i + 3], &raw[i + 3..]),
+        None => ("", raw),
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}***@{}", &rest[at + 1..]),
+        None => raw.to_string(),
+    }
+}
+
 /// Parses and checks the base URL: http(s) only, no credentials in it, and plain http only to
 /// loopback unless allowed.
 pub(crate) fn parse_base_url(raw: &str, allow_http: bool) -> Result<Url, ApiError> {
     let raw = raw.trim();
     let mut url = Url::parse(raw).map_err(|e| ApiError::Config {
-        message: format!("--url {raw:?} is not a URL ({e})"),
+        message: format!("--url {:?} is not a URL ({e})", without_userinfo(raw)),
         help: Some("give the API base, e.g. https://api-<tenant>.valuestreamer.de/api".into()),
     })?;
     match url.scheme() {
@@ -66,6 +80,18 @@ pub(crate) fn parse_base_url(raw: &str, allow_http: bool) -> Result<Url, ApiErro
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credentials_in_a_bad_url_are_never_shown() {
+        let e = parse_base_url("https://user:s3cret@exa mple.com/api", false).unwrap_err();
+        assert!(!e.to_string().contains("s3cret"), "{e}");
+        assert_eq!(
+            without_userinfo("https://u:p@host/api"),
+            "https://***@host/api"
+        );
+        assert_eq!(without_userinfo("u:p@host"), "***@host");
+        assert_eq!(without_userinfo("https://host/a@b"), "https://host/a@b");
+    }
 
     #[test]
     fn base_url_gets_a_trailing_slash() {

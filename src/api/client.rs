@@ -102,6 +102,8 @@ struct Inner {
     answered: std::sync::atomic::AtomicBool,
     timeout: Duration,
     connect_timeout: Duration,
+    /// Takes the credentials out of server text before it is shown or stored.
+    scrub: super::scrub::Scrub,
 }
 
 /// Proxies for the requests: `HTTP_PROXY`, `HTTPS_PROXY`, `ALL_PROXY` and `NO_PROXY` as the
@@ -190,6 +192,7 @@ impl Client {
             help: Some("use a user name and password without control characters".into()),
         })?;
         auth.set_sensitive(true);
+        let scrub = super::scrub::Scrub::new(&encoded, &credentials, cfg.password.expose_secret());
         let accept = HeaderValue::from_str(cfg.accept.trim()).map_err(|_| ApiError::Config {
             message: format!("--accept {:?} cannot be sent as a header", cfg.accept),
             help: Some("give a media type, e.g. application/json or */*".into()),
@@ -209,6 +212,7 @@ impl Client {
                 answered: std::sync::atomic::AtomicBool::new(false),
                 timeout: cfg.timeout,
                 connect_timeout: cfg.connect_timeout,
+                scrub,
             }),
         })
     }
@@ -369,7 +373,7 @@ impl Client {
         Err(ApiError::Status {
             request: request(),
             status: status.as_u16(),
-            message: body_message(&text),
+            message: self.inner.scrub.clean(&body_message(&text)),
             help,
             retry_after,
         })
@@ -414,7 +418,7 @@ impl Client {
                 },
                 help: ApiError::decode_help(
                     looks_like_html(&text) || !text.trim_start().starts_with(['[', '{']),
-                    &snippet(&text, 120),
+                    &self.inner.scrub.clean(&snippet(&text, 120)),
                 ),
             })
     }
@@ -449,7 +453,10 @@ impl Client {
                 self.url(&path).unwrap_or_else(|_| self.inner.base.clone())
             ),
             detail: e.to_string(),
-            help: ApiError::decode_help(false, &snippet(&v.to_string(), 120)),
+            help: ApiError::decode_help(
+                false,
+                &self.inner.scrub.clean(&snippet(&v.to_string(), 120)),
+            ),
         })
     }
 
@@ -583,7 +590,10 @@ impl Client {
                 query,
             ),
             detail,
-            help: ApiError::decode_help(false, &snippet(&v.to_string(), 120)),
+            help: ApiError::decode_help(
+                false,
+                &self.inner.scrub.clean(&snippet(&v.to_string(), 120)),
+            ),
         }
     }
 

@@ -10,6 +10,7 @@ mod lenient;
 mod limit;
 pub(crate) mod models;
 mod retry;
+mod scrub;
 
 pub(crate) use client::{Client, ClientConfig, Proxies};
 pub(crate) use error::ApiError;

@@ -415,6 +415,9 @@ pub(crate) struct EmulatorArgs {
     /// Send 429 without a Retry-After header
     #[arg(long)]
     pub(crate) no_retry_after: bool,
+    /// Refuse every PUT (400) with a body echoing the request's Authorization header
+    #[arg(long)]
+    pub(crate) echo_auth: bool,
     /// Drop the connection after applying this fraction of writes (the client sees no answer)
     #[arg(long, default_value_t = 0.0, value_name = "F", value_parser = fraction)]
     pub(crate) reset_rate: f64,

@@ -31,6 +31,7 @@ pub(crate) fn options(args: &Args) -> Result<Options, Error> {
         delete_missing_status: args.delete_missing,
         latency: Duration::from_millis(args.latency_ms),
         fail_rate: args.fail_rate,
+        echo_auth: args.echo_auth,
         throttle_rps: args.throttle_rps,
         retry_after: !args.no_retry_after,
         reset_rate: args.reset_rate,

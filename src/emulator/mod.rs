@@ -50,6 +50,9 @@ pub(crate) struct Options {
     pub(crate) delete_missing_status: u16,
     pub(crate) latency: Duration,
     pub(crate) fail_rate: f64,
+    /// Every PUT is refused (400) with a body that echoes the request's `Authorization`
+    /// header, as a careless server or proxy might: the client must not show or store it.
+    pub(crate) echo_auth: bool,
     pub(crate) throttle_rps: Option<u32>,
     pub(crate) retry_after: bool,
     pub(crate) reset_rate: f64,
@@ -71,6 +74,7 @@ impl Default for Options {
             delete_missing_status: 404,
             latency: Duration::ZERO,
             fail_rate: 0.0,
+            echo_auth: false,
             throttle_rps: None,
             retry_after: true,
             reset_rate: 0.0,
@@ -330,6 +334,19 @@ fn faults_then_route(
     }
     if let Err(r) = authenticate(opts, headers) {
         return (error_response(r.status, &r.message), Fault::None);
+    }
+    if opts.echo_auth && *method == Method::PUT {
+        let sent = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        return (
+            error_response(
+                400,
+                &format!("request refused; it carried Authorization: {sent}"),
+            ),
+            Fault::None,
+        );
     }
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok());
     if !opts.quirks.accepts(accept) {

@@ -94,6 +94,34 @@ pub(crate) fn parse_number_text(text: &str, decimal: Option<Decimal>) -> Result<
     if let Some(v) = fast_number(clean(text).as_bytes(), decimal) {
         return Ok(NumParse::Number(v));
     }
+    let parsed = parse_number_slow(text, decimal)?;
+    // A number beyond a double's range is refused, not rounded to infinity or to 0.
+    let representable = |v: f64| {
+        v.is_finite()
+            && (v != 0.0
+                || !text
+                    .split(['e', 'E'])
+                    .next()
+                    .unwrap_or("")
+                    .bytes()
+                    .any(|b| (b'1'..=b'9').contains(&b)))
+    };
+    let ok = match parsed {
+        NumParse::Number(v) => representable(v),
+        NumParse::Ambiguous { point, comma } => representable(point) && representable(comma),
+    };
+    if ok {
+        Ok(parsed)
+    } else {
+        Err(format!(
+            "{:?} is beyond the numbers a value can hold (about 1e-308 to 1e308)",
+            text.trim().chars().take(40).collect::<String>()
+        ))
+    }
+}
+
+/// [`parse_number_text`] past the fast path.
+fn parse_number_slow(text: &str, decimal: Option<Decimal>) -> Result<NumParse, String> {
     let mut s: String = text
         .trim()
         .trim_start_matches('\'')
@@ -279,6 +307,22 @@ mod tests {
             None,
             "1,5 with a decimal point is no number"
         );
+    }
+
+    #[test]
+    fn numbers_beyond_a_double_are_refused() {
+        for t in [
+            "1e-400",
+            "-1E-999",
+            "1e400",
+            &"9".repeat(400),
+            &format!("0.{}1", "0".repeat(400)),
+        ] {
+            assert!(parse_number_text(t, None).is_err(), "{t}");
+        }
+        for t in ["0", "0.0", "0e5", "-0", "1e-300", "1e300"] {
+            assert!(parse_number_text(t, None).is_ok(), "{t}");
+        }
     }
 
     #[test]

@@ -76,6 +76,15 @@ pub(crate) fn client(
     client_with(args, file, env, stdin)
 }
 
+/// A tenant name: one DNS label (`api-<tenant>.valuestreamer.de` must stay that host).
+fn is_tenant(t: &str) -> bool {
+    let b = t.as_bytes();
+    (1..=57).contains(&b.len())
+        && b.iter().all(|c| c.is_ascii_alphanumeric() || *c == b'-')
+        && b[0] != b'-'
+        && b[b.len() - 1] != b'-'
+}
+
 /// [`client`] with the config file already read.
 fn client_with(
     args: &ConnectArgs,
@@ -83,14 +92,30 @@ fn client_with(
     env: &dyn Env,
     stdin: &mut dyn Read,
 ) -> Result<ClientConfig, Error> {
-    let tenant_url = |t: &str| format!("https://api-{}.valuestreamer.de/api", t.trim());
-    let url = args
-        .url
-        .clone()
-        .or_else(|| args.tenant.as_deref().map(tenant_url))
-        .or_else(|| env.var("VS_URL"))
-        .or_else(|| file.url.clone())
-        .or_else(|| file.tenant.as_deref().map(tenant_url))
+    let tenant_url = |t: &str| -> Result<String, Error> {
+        let t = t.trim();
+        if !is_tenant(t) {
+            return Err(settings_error(
+                format!(
+                    "tenant {:?} is not a tenant name",
+                    t.chars().take(80).collect::<String>()
+                ),
+                "a tenant is one DNS label: letters, digits and inner hyphens (acme for https://api-acme.valuestreamer.de/api); give another server with --url",
+            ));
+        }
+        Ok(format!("https://api-{t}.valuestreamer.de/api"))
+    };
+    let url = match (&args.url, &args.tenant) {
+        (Some(u), _) => Some(u.clone()),
+        (None, Some(t)) => Some(tenant_url(t)?),
+        (None, None) => match (env.var("VS_URL"), &file.url, &file.tenant) {
+            (Some(u), _, _) => Some(u),
+            (None, Some(u), _) => Some(u.clone()),
+            (None, None, Some(t)) => Some(tenant_url(t)?),
+            (None, None, None) => None,
+        },
+    };
+    let url = url
         .ok_or_else(|| {
             settings_error(
                 "no server given",

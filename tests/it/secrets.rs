@@ -233,3 +233,76 @@ fn emulator_trace_output_is_clean_too() {
     assert_clean("emulator with trace", &err);
     assert_clean("kpis with trace", &r.all());
 }
+
+#[test]
+fn a_server_echoing_the_authorization_header_leaks_nothing() {
+    let emu = Emulator::start(&["--echo-auth"]);
+    let state = tempfile::tempdir().unwrap();
+    let mut c = vs(&["import"]);
+    c.arg(root().join("samples/oee_semi_wide_de.csv"))
+        .arg("-m")
+        .arg(root().join("samples/oee_semi_wide_de.mapping.toml"))
+        .args(["--url", &emu.url, "--max-attempts", "1"])
+        .arg("--state-dir")
+        .arg(state.path());
+    let r = run(c);
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert_clean("stdout and stderr", &r.all());
+    // Everything written to the state directory: failed.csv, report.json, journals, undo.
+    let mut files = 0;
+    for entry in walk(state.path()) {
+        let text = String::from_utf8_lossy(&std::fs::read(&entry).unwrap()).into_owned();
+        assert_clean(&entry.display().to_string(), &text);
+        files += 1;
+    }
+    assert!(files >= 3, "{files} files");
+    let failed = walk(state.path())
+        .into_iter()
+        .find(|p| p.ends_with("failed.csv"))
+        .expect("failed.csv");
+    let text = std::fs::read_to_string(failed).unwrap();
+    assert!(text.contains("Authorization: [redacted]"), "{text}");
+}
+
+/// Every file below `dir`.
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn tenants_are_dns_labels_and_a_bad_url_is_shown_without_its_credentials() {
+    let tenant = run(vs(&["kpis", "--tenant", "x.evil.com/api#"]));
+    assert_eq!(tenant.code, 2, "{}", tenant.all());
+    assert!(
+        tenant.stderr.contains("is not a tenant name"),
+        "{}",
+        tenant.stderr
+    );
+    let url = run(vs(&[
+        "kpis",
+        "--url",
+        "https://someone:Hunter2-x@exa mple.com/api",
+    ]));
+    assert_eq!(url.code, 2, "{}", url.all());
+    assert!(!url.all().contains("Hunter2"), "{}", url.all());
+    assert!(
+        url.stderr.contains("https://***@exa mple.com/api"),
+        "{}",
+        url.stderr
+    );
+    snapshots().bind(|| {
+        insta::assert_snapshot!(
+            "tenant_and_url_checked",
+            format!("{}\n{}", shown(&tenant), shown(&url))
+        )
+    });
+}
