@@ -20,6 +20,17 @@ use crate::normalize::{
 use crate::read::{Cell, Row};
 use crate::record::{Entry, NO_SUB_TILE};
 
+/// The years a KPI record may be dated in: a year such as 0000 or 9999 is a placeholder or
+/// a typo in an export (and snapping 0000-01-01 to its week would leave the calendar).
+pub(crate) const YEARS: std::ops::RangeInclusive<i32> = 1900..=2100;
+
+fn date_in_range(p: &DateParse) -> bool {
+    match p {
+        DateParse::Date { date, .. } => YEARS.contains(&chrono::Datelike::year(date)),
+        DateParse::Slash { year, .. } => YEARS.contains(year),
+    }
+}
+
 /// An ambiguous number: (column, its reading with a decimal comma, its text).
 type Ambiguity = Option<(usize, f64, String)>;
 
@@ -103,6 +114,24 @@ impl Validator<'_> {
         let mut date = NaiveDate::MIN;
         let mut pending: Option<(u32, u32, i32, String)> = None;
         match parsed {
+            Ok(p) if !date_in_range(&p) => {
+                problems.push(CellProblem {
+                    col: date_col,
+                    problem: Problem {
+                        code: "vsimport::date::out_of_range",
+                        message: format!(
+                            "{} is outside the years {}..{} a KPI record can have ({})",
+                            date_cell.display(),
+                            YEARS.start(),
+                            YEARS.end(),
+                            self.column_name(date_col)
+                        ),
+                        help: Some(
+                            "a year like 0000 or 9999 is a placeholder or a typo in the export: fix the cell".into(),
+                        ),
+                    },
+                });
+            }
             Ok(DateParse::Date { date: d, had_time }) => {
                 date = d;
                 if had_time {

@@ -147,6 +147,10 @@ fn each_diagnostic_at_a_cell_that_causes_it() {
             long("2025-13-45,Montage Süd,OEE,,Actual,80\n"),
         ),
         (
+            "date_out_of_range",
+            long("0000-01-01,Montage Süd,OEE,,Actual,80\n9999-12-31,Montage Süd,OEE,,Actual,80\n"),
+        ),
+        (
             "date_time_dropped",
             long("2025-01-06 08:15,Montage Süd,OEE,,Actual,80\n"),
         ),
@@ -171,6 +175,12 @@ fn each_diagnostic_at_a_cell_that_causes_it() {
         (
             "number_invalid",
             long(&format!("{d},OEE,,Actual,approx. 80\n")),
+        ),
+        (
+            "number_beyond_a_double",
+            long(&format!(
+                "{d},OEE,,Actual,1e-400\n2025-01-07,Montage Süd,OEE,,Actual,1e400\n"
+            )),
         ),
         (
             "number_not_integer",
