@@ -153,8 +153,8 @@ fn parse_number_slow(text: &str, decimal: Option<Decimal>) -> Result<NumParse, S
             .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b',' | b'\''))
     {
         // Scientific notation, e.g. 1.5E+03.
+        // (An infinite one is refused by the caller as beyond a double.)
         if let Ok(v) = s.parse::<f64>()
-            && v.is_finite()
             && (s.contains('e') || s.contains('E'))
         {
             return Ok(NumParse::Number(v));
