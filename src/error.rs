@@ -66,6 +66,20 @@ pub(crate) enum Error {
     )]
     Interrupted { when: &'static str },
 
+    /// Another import to the same server (and state directory) is running.
+    #[error("another import to {url} is running{}{}", if holder.is_empty() { String::new() } else { format!(" ({holder})") }, if *waited > 0 { format!("; waited {waited} s") } else { String::new() })]
+    #[diagnostic(
+        code(vsimport::locked),
+        help(
+            "imports to one server run one at a time, so each compares against what the other wrote: wait for it, or pass --wait-lock SECS to wait in line"
+        )
+    )]
+    Locked {
+        url: String,
+        holder: String,
+        waited: u64,
+    },
+
     /// A file could not be read or written.
     #[error("{path}: {message}")]
     #[diagnostic(code(vsimport::io))]
@@ -89,6 +103,7 @@ impl Error {
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
             Error::Interrupted { .. } => 130,
+            Error::Locked { .. } => 4,
             _ => 2,
         }
     }

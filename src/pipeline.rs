@@ -279,6 +279,20 @@ pub(crate) async fn run(
             e => e,
         }
     };
+    // One import per server at a time, from before its first request.
+    let _lock = match (&s.write, client) {
+        (Some(w), Some(c)) => Some(
+            crate::upload::lock::RunLock::acquire(
+                &w.state_dir,
+                c.base_url().as_str(),
+                &s.input.shown(),
+                w.wait_lock,
+                stop,
+            )
+            .await?,
+        ),
+        _ => None,
+    };
     let index = index(
         s,
         catalog(s, client)

@@ -21,6 +21,7 @@ Exit codes:
   1  done, but some rows were rejected or some records were not written (see the report)
   2  nothing could be done: usage, file, mapping, catalog or server error
   3  nothing to do: the file holds no records to write
+  4  another import to the same server is running (--wait-lock waits for it)
 130  interrupted (Ctrl-C) before anything was written";
 
 /// Load KPI spreadsheets exported from BI tools (CSV, Excel) into ValueStreamer.
@@ -124,7 +125,7 @@ pub(crate) enum Format {
 
 #[derive(Debug, clap::Args)]
 #[command(
-    after_help = "Exit codes: 0 every row planned (and every record written); 1 some rows rejected or records not written (see the report); 2 nothing could be done; 3 nothing to do; 130 interrupted before writing.\n\nWriting, the journal, resuming and undo: docs/UPLOAD.md."
+    after_help = "Exit codes: 0 every row planned (and every record written); 1 some rows rejected or records not written (see the report); 2 nothing could be done; 3 nothing to do; 4 another import to the same server is running; 130 interrupted before writing.\n\nWriting, the journal, resuming and undo: docs/UPLOAD.md."
 )]
 pub(crate) struct ImportArgs {
     /// The exported file (CSV, xlsx, xlsm, xlsb, xls, ods); - reads standard input
@@ -193,6 +194,10 @@ pub(crate) struct WriteArgs {
     /// Ignore the journal of an earlier, interrupted run of this import and send everything
     #[arg(long)]
     pub(crate) restart: bool,
+    /// When another import to the same server is running, wait up to SECS for it to end
+    /// (0: stop at once, exit code 4) [default: 0]
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(0..=86_400))]
+    pub(crate) wait_lock: Option<u64>,
     /// Write nothing when any row was rejected (by default the valid records are written and
     /// the rejected rows go to rejected.csv)
     #[arg(long)]

@@ -13,7 +13,7 @@ use crate::persist::write_atomic_with;
 
 /// Writes `dir/report.json`.
 pub(crate) fn write_report(dir: &Path, report: &Report) -> Result<(), Error> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
+    crate::upload::state::ensure_dir(dir)?;
     let path = dir.join("report.json");
     let json = serde_json::to_vec_pretty(report).map_err(|e| Error::io(path.display(), e))?;
     Ok(crate::persist::write_atomic(&path, &json)?)
@@ -39,7 +39,7 @@ pub(crate) fn write_rejected(
     rejected: &BTreeMap<u64, RejectedRow>,
     fetched: &HashMap<u64, Vec<String>>,
 ) -> Result<u64, Error> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
+    crate::upload::state::ensure_dir(dir)?;
     let path = dir.join("rejected.csv");
     let mut written = 0u64;
     write_atomic_with(&path, |sink| {
@@ -82,7 +82,7 @@ pub(crate) fn write_failed(
     failed: &[Unwritten<'_>],
     index: &CatalogIndex,
 ) -> Result<u64, Error> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))?;
+    crate::upload::state::ensure_dir(dir)?;
     let path = dir.join("failed.csv");
     // One column per value name (and forecast), in order of first appearance.
     let mut slots: Vec<(String, bool)> = Vec::new();

@@ -420,6 +420,7 @@ pub(crate) fn import(
             skip_unchanged: !args.write.no_skip_unchanged,
             keep_targets: !args.write.no_keep_targets,
             restart: args.write.restart,
+            wait_lock: std::time::Duration::from_secs(args.write.wait_lock.unwrap_or(0)),
             state_dir: state_dir(
                 args.state.state_dir.as_deref(),
                 args.connect.config.as_deref(),

@@ -13,7 +13,7 @@
 //! finishes interrupted runs, and the next import of the same file starts a run of its own.
 
 use std::collections::HashMap;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -90,16 +90,12 @@ impl Journal {
             if let Some(old) = old_header.filter(|h| h.sha256 == header.sha256 && !finished) {
                 if good_len < text.len() {
                     // Cut a torn last line off so the next line starts clean.
-                    let f = OpenOptions::new()
-                        .write(true)
-                        .open(&path)
+                    let f = super::state::open_private(&path, true)
                         .map_err(|e| Error::io(path.display(), e))?;
                     f.set_len(good_len as u64)
                         .map_err(|e| Error::io(path.display(), e))?;
                 }
-                let file = OpenOptions::new()
-                    .append(true)
-                    .open(&path)
+                let file = super::state::open_private(&path, true)
                     .map_err(|e| Error::io(path.display(), e))?;
                 return Ok(Journal {
                     path,
@@ -111,7 +107,8 @@ impl Journal {
                 });
             }
         }
-        let mut file = File::create(&path).map_err(|e| Error::io(path.display(), e))?;
+        let mut file =
+            super::state::open_private(&path, false).map_err(|e| Error::io(path.display(), e))?;
         // A new run starts a new journal.
         let mut line = serde_json::to_vec(&header).map_err(|e| Error::io(path.display(), e))?;
         line.push(b'\n');
@@ -255,7 +252,10 @@ mod tests {
         j.flush().unwrap();
         drop(j);
         // A kill in the middle of a write.
-        let mut f = OpenOptions::new().append(true).open(&path).unwrap();
+        let mut f = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&path)
+            .unwrap();
         f.write_all(br#"{"key":"k3","val"#).unwrap();
         drop(f);
         let j = Journal::open(dir.path(), header(), false).unwrap();

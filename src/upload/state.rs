@@ -7,9 +7,34 @@ use aws_lc_rs::digest;
 
 use crate::error::Error;
 
-/// Creates `dir` (and its parents), naming it in the error.
+/// Creates `dir` (and its parents), naming it in the error. Directories vsimport creates are
+/// its user's only (0700 on Unix): journals, undo data and reports hold a plant's figures.
 pub(crate) fn ensure_dir(dir: &Path) -> Result<(), Error> {
-    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir.display(), e))
+    let mut b = std::fs::DirBuilder::new();
+    b.recursive(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(dir).map_err(|e| Error::io(dir.display(), e))
+}
+
+/// Opens a state file for writing without following a symbolic link planted in its place,
+/// created 0600 on Unix: `append` adds to it, else it is created or truncated.
+pub(crate) fn open_private(path: &Path, append: bool) -> std::io::Result<std::fs::File> {
+    let mut o = std::fs::OpenOptions::new();
+    if append {
+        o.append(true);
+    } else {
+        o.write(true).create(true).truncate(true);
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600).custom_flags(libc::O_NOFOLLOW);
+    }
+    o.open(path)
 }
 
 /// SHA-256 of some bytes, as hex, shortened to `len` characters.

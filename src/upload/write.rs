@@ -33,6 +33,8 @@ pub(crate) struct WriteOptions {
     pub(crate) restart: bool,
     /// Where journals and run directories live.
     pub(crate) state_dir: PathBuf,
+    /// How long to wait for another import to the same server to end (`--wait-lock`).
+    pub(crate) wait_lock: std::time::Duration,
 }
 
 /// The input being imported, as the journal knows it.

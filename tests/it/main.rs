@@ -8,6 +8,7 @@ mod demo;
 mod dry_run;
 mod emulator;
 mod export;
+mod faults;
 mod fidelity;
 mod first_use;
 mod inspect;

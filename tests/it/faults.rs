@@ -1,0 +1,121 @@
+//! Two runs that meet, links planted in the state directory, and what the state directory's
+//! permissions let others read.
+
+use std::os::unix::fs::PermissionsExt;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use crate::harness::*;
+
+fn import(em: &Emulator, state: &std::path::Path, extra: &[&str]) -> std::process::Command {
+    let mut c = vs(&["import"]);
+    c.arg(root().join("samples/oee_semi_wide_de.csv"))
+        .arg("-m")
+        .arg(root().join("samples/oee_semi_wide_de.mapping.toml"))
+        .args(["--url", &em.url, "--concurrency", "1"])
+        .arg("--state-dir")
+        .arg(state)
+        .args(extra);
+    c
+}
+
+fn json(r: &Run) -> serde_json::Value {
+    serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}", r.all()))
+}
+
+#[test]
+fn a_second_import_to_the_same_server_waits_or_stops_with_exit_4() {
+    // 72 records, one at a time, 40 ms each: the first import writes for about 3 s.
+    let em = Emulator::start(&["--latency-ms", "40"]);
+    let state = tempfile::tempdir().unwrap();
+    let first = import(&em, state.path(), &["--format", "json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !em.log().iter().any(|l| l["method"] == "PUT") {
+        assert!(Instant::now() < deadline, "the first import never wrote");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // At once: refused, naming who holds the lock, before any request of its own.
+    let requests_before = em.log().len();
+    let refused = run(import(&em, state.path(), &[]));
+    assert_eq!(refused.code, 4, "{}", refused.all());
+    assert!(
+        refused.stderr.contains("another import to"),
+        "{}",
+        refused.stderr
+    );
+    assert!(refused.stderr.contains("importing"), "{}", refused.stderr);
+    let gets_by_second = em.log()[requests_before..]
+        .iter()
+        .filter(|l| l["method"] == "GET")
+        .count();
+    // (The first import only writes now; any GET would be the second's.)
+    assert_eq!(gets_by_second, 0, "the refused import sent requests");
+    // Waiting in line: it runs after the first and finds nothing left to send.
+    let waited = run(import(
+        &em,
+        state.path(),
+        &["--wait-lock", "60", "--format", "json"],
+    ));
+    let first: Run = first.wait_with_output().unwrap().into();
+    assert_eq!(first.code, 0, "{}", first.all());
+    assert_eq!(json(&first)["summary"]["records_written"], 72);
+    assert!(waited.code == 0 || waited.code == 3, "{}", waited.all());
+    let w = json(&waited);
+    assert_eq!(w["summary"]["records_written"], 0, "{w}");
+    assert_eq!(w["summary"]["records_unchanged"], 72, "{w}");
+    let puts = em.log().iter().filter(|l| l["method"] == "PUT").count();
+    assert_eq!(puts, 72, "every record sent once");
+    let mut snap = snapshots();
+    snap.add_filter(r"pid \d+ since [^)]*", "pid [PID] since [TIME]");
+    snap.bind(|| insta::assert_snapshot!("second_import_locked", shown(&refused)));
+}
+
+#[test]
+fn a_link_planted_for_the_journal_is_not_followed_and_state_is_private() {
+    let em = Emulator::start(&[]);
+    let state = tempfile::tempdir().unwrap();
+    let r = run(import(&em, state.path(), &[]));
+    assert_eq!(r.code, 0, "{}", r.all());
+    // State directories 0700, files 0600.
+    for sub in ["", "journals", "runs", "locks"] {
+        let mode = std::fs::metadata(state.path().join(sub))
+            .unwrap()
+            .permissions()
+            .mode();
+        if !sub.is_empty() {
+            assert_eq!(mode & 0o777, 0o700, "{sub}: {mode:o}");
+        }
+    }
+    let journal = std::fs::read_dir(state.path().join("journals"))
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    let run_dir = std::fs::read_dir(state.path().join("runs"))
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    for f in [
+        journal.clone(),
+        run_dir.join("undo.json"),
+        run_dir.join("report.json"),
+    ] {
+        let mode = std::fs::metadata(&f).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o600, "{}: {mode:o}", f.display());
+    }
+    // A link where the journal goes, pointing at someone else's file.
+    let victim = state.path().join("victim.txt");
+    std::fs::write(&victim, "precious").unwrap();
+    std::fs::remove_file(&journal).unwrap();
+    std::os::unix::fs::symlink(&victim, &journal).unwrap();
+    let again = run(import(&em, state.path(), &["--no-skip-unchanged"]));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
+    assert_eq!(again.code, 2, "{}", again.all());
+}
