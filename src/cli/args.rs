@@ -40,7 +40,7 @@ pub(crate) struct ConnectArgs {
     #[arg(long, value_name = "N", value_parser = rate)]
     pub(crate) max_rps: Option<f64>,
     /// Attempts per request, the first included (connection errors, timeouts, 408, 429, 500,
-    /// 502, 503, 504 are retried; other errors are not) [default: 6]
+    /// 502, 503, 504 are retried; other errors are not) [default: 10]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=50))]
     pub(crate) max_attempts: Option<u32>,
     /// First backoff before a retry, in milliseconds (doubles per attempt, full jitter)

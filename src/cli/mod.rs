@@ -417,9 +417,18 @@ pub(crate) struct EmulatorArgs {
     /// Answer 429 above N requests per second
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) throttle_rps: Option<u32>,
+    /// Answer this fraction of requests with 429 (with Retry-After, see --retry-after-secs)
+    #[arg(long, default_value_t = 0.0, value_name = "F", value_parser = fraction)]
+    pub(crate) throttle_rate: f64,
+    /// The Retry-After of 429 answers, in seconds (any whole number, for clients' caps)
+    #[arg(long, default_value_t = 1, value_name = "N")]
+    pub(crate) retry_after_secs: u64,
     /// Send 429 without a Retry-After header
     #[arg(long)]
     pub(crate) no_retry_after: bool,
+    /// Answer every GET with 200 and a body that never ends (for clients' size limits)
+    #[arg(long)]
+    pub(crate) endless_body: bool,
     /// Refuse every PUT (400) with a body echoing the request's Authorization header
     #[arg(long)]
     pub(crate) echo_auth: bool,

@@ -50,6 +50,12 @@ pub(crate) struct Options {
     pub(crate) delete_missing_status: u16,
     pub(crate) latency: Duration,
     pub(crate) fail_rate: f64,
+    /// Fraction of requests answered 429 (with `Retry-After: retry_after_secs` unless
+    /// `retry_after` is off).
+    pub(crate) throttle_rate: f64,
+    pub(crate) retry_after_secs: u64,
+    /// Every GET answered 200 with a body that never ends.
+    pub(crate) endless_body: bool,
     /// Every PUT is refused (400) with a body that echoes the request's `Authorization`
     /// header, as a careless server or proxy might: the client must not show or store it.
     pub(crate) echo_auth: bool,
@@ -74,6 +80,9 @@ impl Default for Options {
             delete_missing_status: 404,
             latency: Duration::ZERO,
             fail_rate: 0.0,
+            throttle_rate: 0.0,
+            retry_after_secs: 1,
+            endless_body: false,
             echo_auth: false,
             throttle_rps: None,
             retry_after: true,
@@ -311,21 +320,20 @@ fn faults_then_route(
             Err(_) => false,
         };
         if over {
-            let mut r = error_response(429, "too many requests");
-            if opts.retry_after {
-                r.headers_mut()
-                    .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-            }
-            return (r, Fault::Throttle);
+            return (throttled(opts), Fault::Throttle);
         }
     }
-    let (fail, reset) = match shared.rng.lock() {
+    let (fail, reset, throttle) = match shared.rng.lock() {
         Ok(mut rng) => (
             chance(&mut rng, opts.fail_rate),
             chance(&mut rng, opts.reset_rate),
+            chance(&mut rng, opts.throttle_rate),
         ),
-        Err(_) => (false, false),
+        Err(_) => (false, false, false),
     };
+    if throttle {
+        return (throttled(opts), Fault::Throttle);
+    }
     if fail {
         return (
             error_response(503, "service unavailable (injected)"),
@@ -334,6 +342,17 @@ fn faults_then_route(
     }
     if let Err(r) = authenticate(opts, headers) {
         return (error_response(r.status, &r.message), Fault::None);
+    }
+    if opts.endless_body && *method == Method::GET {
+        use tokio::io::AsyncReadExt;
+        let endless = (&b"["[..]).chain(tokio::io::repeat(b' '));
+        let body = axum::body::Body::from_stream(tokio_util::io::ReaderStream::new(endless));
+        let mut r = Response::new(body);
+        r.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/json"),
+        );
+        return (r, Fault::None);
     }
     if opts.echo_auth && *method == Method::PUT {
         let sent = headers
@@ -378,6 +397,17 @@ fn faults_then_route(
 }
 
 /// True with probability `p` (never for 0).
+/// A 429 answer, with `Retry-After` as the options say.
+fn throttled(opts: &Options) -> Response {
+    let mut r = error_response(429, "too many requests");
+    if opts.retry_after
+        && let Ok(v) = HeaderValue::from_str(&opts.retry_after_secs.to_string())
+    {
+        r.headers_mut().insert(header::RETRY_AFTER, v);
+    }
+    r
+}
+
 fn chance(rng: &mut fastrand::Rng, p: f64) -> bool {
     p > 0.0 && rng.f64() < p
 }

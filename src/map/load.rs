@@ -54,6 +54,7 @@ struct RawSource {
     date_format: Option<Spanned<String>>,
     time_format: Option<Spanned<String>>,
     dayfirst: Option<bool>,
+    years: Option<Spanned<[i32; 2]>>,
     max_cells: Option<Spanned<u64>>,
     empty_values: Option<Vec<String>>,
     #[serde(default)]
@@ -159,6 +160,16 @@ pub(crate) fn parse(shown: &str, text: &str) -> Result<Mapping, MappingError> {
             format!("[source] date_format {:?} {why}", f.get_ref()),
             "a chrono format with day, month and year, e.g. \"%d.%m.%Y\" or \"%m/%d/%Y\"",
             Some(f.span()),
+        ));
+    }
+    if let Some(y) = &s.years
+        && let [from, to] = *y.get_ref()
+        && !(1..=9999).contains(&from) | !(1..=9999).contains(&to) | (from > to)
+    {
+        return Err(err(
+            format!("[source] years = [{from}, {to}] is not a range of years"),
+            "give the first and last year a record may be dated in, e.g. years = [1900, 2100]",
+            Some(y.span()),
         ));
     }
     if let Some(f) = &s.time_format
@@ -274,6 +285,7 @@ pub(crate) fn parse(shown: &str, text: &str) -> Result<Mapping, MappingError> {
             date_format: s.date_format.as_ref().map(|x| x.get_ref().clone()),
             time_format: s.time_format.as_ref().map(|x| x.get_ref().clone()),
             dayfirst: s.dayfirst,
+            years: s.years.as_ref().map(|y| *y.get_ref()),
             max_cells: s.max_cells.as_ref().map(|x| *x.get_ref()),
             empty_values: s.empty_values.clone(),
             skip_rows_where: s

@@ -153,6 +153,8 @@ pub(crate) struct SourceSection {
     /// `minutes`, or a chrono pattern such as `%H.%M` (checked at load).
     pub(crate) time_format: Option<String>,
     pub(crate) dayfirst: Option<bool>,
+    /// The first and last year a record may be dated in (`[source] years`; default 1900..2100).
+    pub(crate) years: Option<[i32; 2]>,
     pub(crate) max_cells: Option<u64>,
     /// Value cells that mean "no value" (`[source] empty_values`).
     pub(crate) empty_values: Option<Vec<String>>,
@@ -325,6 +327,10 @@ impl Mapping {
     pub(crate) fn date_options(&self) -> DateOptions {
         DateOptions {
             format: self.source.date_format.clone(),
+            years: self
+                .source
+                .years
+                .map_or(crate::normalize::YEARS, |[a, b]| a..=b),
             order: self.source.dayfirst.map(|d| {
                 if d {
                     DayOrder::DayFirst

@@ -28,12 +28,29 @@ pub(crate) enum DayOrder {
 }
 
 /// Date parsing settings (from the mapping's `[source]`).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub(crate) struct DateOptions {
     /// A chrono/strftime format that wins over detection, e.g. `%d.%m.%Y`.
     pub(crate) format: Option<String>,
+    /// The years a record may be dated in (`[source] years`).
+    pub(crate) years: std::ops::RangeInclusive<i32>,
     /// `dayfirst = true|false` in the mapping.
     pub(crate) order: Option<DayOrder>,
+}
+
+/// The years a KPI record may be dated in unless `[source] years` says otherwise: a year such
+/// as 0000 or 9999 is a placeholder or a typo in an export (and snapping 0000-01-01 to its
+/// week would leave the calendar).
+pub(crate) const YEARS: std::ops::RangeInclusive<i32> = 1900..=2100;
+
+impl Default for DateOptions {
+    fn default() -> Self {
+        DateOptions {
+            format: None,
+            years: YEARS,
+            order: None,
+        }
+    }
 }
 
 const MONTHS: [(&str, u32); 34] = [

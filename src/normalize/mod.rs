@@ -12,7 +12,7 @@ mod date;
 mod number;
 mod time;
 
-pub(crate) use date::{DateOptions, DateParse, DayOrder, parse_date, parse_date_text};
+pub(crate) use date::{DateOptions, DateParse, DayOrder, YEARS, parse_date, parse_date_text};
 pub(crate) use number::{Decimal, NumParse, parse_number};
 pub(crate) use time::{TIME_HELP, TimeFormat, parse_time};
 

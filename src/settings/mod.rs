@@ -164,7 +164,7 @@ fn client_with(
     if let Some(r) = max_rps {
         in_range("max_rps", r, 0.001, 100_000.0)?;
     }
-    let max_attempts = args.max_attempts.or(file.max_attempts).unwrap_or(6);
+    let max_attempts = args.max_attempts.or(file.max_attempts).unwrap_or(10);
     in_range("max_attempts", f64::from(max_attempts), 1.0, 50.0)?;
     let retry_base_ms = args.retry_base_ms.or(file.retry_base_ms).unwrap_or(200);
     in_range("retry_base_ms", retry_base_ms as f64, 1.0, 600_000.0)?;

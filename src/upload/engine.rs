@@ -120,6 +120,9 @@ impl Shared {
     }
 }
 
+/// Workers at most: records in flight plus records waiting to be tried again.
+const MAX_WORKERS: usize = 4096;
+
 /// Statuses after which every other request would fail the same way.
 fn fatal(e: &ApiError) -> bool {
     matches!(e.status(), Some(401 | 403 | 406 | 415))
@@ -149,12 +152,18 @@ pub(crate) async fn run(
         on_done,
         tasks,
     });
-    // More workers than slots (up to twice, at most 32 more), so records waiting out a backoff
-    // do not leave slots unused; each worker has its own connection once it sends.
-    let workers = (concurrency + concurrency.min(32)).min(n);
+    // More workers than slots (up to twice, at most 32 more), so records between attempts do
+    // not leave slots unused; and one more for every record waiting out a Retry-After or a
+    // backoff, so a throttled record's wait holds up no other record (up to MAX_WORKERS).
+    let base = (concurrency + concurrency.min(32)).min(n).max(1);
+    let waiting = shared.client.waiting();
+    let alive = Arc::new(AtomicUsize::new(0));
     let mut set = tokio::task::JoinSet::new();
-    for _ in 0..workers {
+    let spawn = |set: &mut tokio::task::JoinSet<()>| {
         let shared = shared.clone();
+        let alive = alive.clone();
+        let waiting = waiting.clone();
+        alive.fetch_add(1, Ordering::SeqCst);
         set.spawn(async move {
             while !shared.stop.is_cancelled() {
                 let i = shared.next.fetch_add(1, Ordering::SeqCst);
@@ -163,10 +172,35 @@ pub(crate) async fn run(
                 }
                 let outcome = one(&shared, i, concurrency).await;
                 shared.finish(i, outcome);
+                // Fewer records wait now than when this worker was added: it goes.
+                let want = base + waiting.now.load(Ordering::Relaxed);
+                if alive.load(Ordering::SeqCst) > want {
+                    break;
+                }
             }
+            alive.fetch_sub(1, Ordering::SeqCst);
         });
+    };
+    for _ in 0..base {
+        spawn(&mut set);
     }
-    while set.join_next().await.is_some() {}
+    loop {
+        tokio::select! {
+            joined = set.join_next() => {
+                if joined.is_none() {
+                    break;
+                }
+            }
+            _ = waiting.started.notified() => {}
+        }
+        let want = (base + waiting.now.load(Ordering::Relaxed)).min(MAX_WORKERS);
+        while alive.load(Ordering::SeqCst) < want
+            && shared.next.load(Ordering::SeqCst) < n
+            && !shared.stop.is_cancelled()
+        {
+            spawn(&mut set);
+        }
+    }
     let stopped = match shared.stop_reason.lock().ok().and_then(|r| r.clone()) {
         Some(r) => Some(r),
         None if shared.stop.is_cancelled() => Some("interrupted".to_string()),

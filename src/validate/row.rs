@@ -20,14 +20,10 @@ use crate::normalize::{
 use crate::read::{Cell, Row};
 use crate::record::{Entry, NO_SUB_TILE};
 
-/// The years a KPI record may be dated in: a year such as 0000 or 9999 is a placeholder or
-/// a typo in an export (and snapping 0000-01-01 to its week would leave the calendar).
-pub(crate) const YEARS: std::ops::RangeInclusive<i32> = 1900..=2100;
-
-fn date_in_range(p: &DateParse) -> bool {
+fn date_in_range(p: &DateParse, years: &std::ops::RangeInclusive<i32>) -> bool {
     match p {
-        DateParse::Date { date, .. } => YEARS.contains(&chrono::Datelike::year(date)),
-        DateParse::Slash { year, .. } => YEARS.contains(year),
+        DateParse::Date { date, .. } => years.contains(&chrono::Datelike::year(date)),
+        DateParse::Slash { year, .. } => years.contains(year),
     }
 }
 
@@ -114,7 +110,7 @@ impl Validator<'_> {
         let mut date = NaiveDate::MIN;
         let mut pending: Option<(u32, u32, i32, String)> = None;
         match parsed {
-            Ok(p) if !date_in_range(&p) => {
+            Ok(p) if !date_in_range(&p, &self.dates.years) => {
                 problems.push(CellProblem {
                     col: date_col,
                     problem: Problem {
@@ -122,12 +118,12 @@ impl Validator<'_> {
                         message: format!(
                             "{} is outside the years {}..{} a KPI record can have ({})",
                             date_cell.display(),
-                            YEARS.start(),
-                            YEARS.end(),
+                            self.dates.years.start(),
+                            self.dates.years.end(),
                             self.column_name(date_col)
                         ),
                         help: Some(
-                            "a year like 0000 or 9999 is a placeholder or a typo in the export: fix the cell".into(),
+                            "a year like 0000 or 9999 is a placeholder or a typo in the export: fix the cell; [source] years = [FROM, TO] in the mapping allows other years".into(),
                         ),
                     },
                 });

@@ -119,3 +119,76 @@ fn a_link_planted_for_the_journal_is_not_followed_and_state_is_private() {
     assert_eq!(std::fs::read_to_string(&victim).unwrap(), "precious");
     assert_eq!(again.code, 2, "{}", again.all());
 }
+
+#[test]
+fn an_endless_answer_is_cut_off_in_bounded_time_and_memory() {
+    let em = Emulator::start(&["--endless-body"]);
+    let started = Instant::now();
+    let r = run(vs(&["kpis", "--url", &em.url]));
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(started.elapsed() < Duration::from_secs(10));
+    assert!(
+        r.stderr.contains("the answer is larger than 64 MiB"),
+        "{}",
+        r.stderr
+    );
+    snapshots().bind(|| insta::assert_snapshot!("endless_body", shown(&r)));
+}
+
+#[test]
+fn get_retries_follow_max_attempts() {
+    let em = Emulator::start(&["--fail-rate", "1.0"]);
+    let r = run(vs(&[
+        "kpis",
+        "--url",
+        &em.url,
+        "--max-attempts",
+        "2",
+        "--retry-base-ms",
+        "1",
+    ]));
+    assert_eq!(r.code, 2, "{}", r.all());
+    let gets = em.log().iter().filter(|l| l["method"] == "GET").count();
+    assert_eq!(gets, 2, "{}", r.all());
+}
+
+#[test]
+fn throttling_with_huge_or_no_retry_after_loses_nothing() {
+    for emulator in [
+        // Random 429s asking for ~584 billion years: capped by --retry-cap.
+        vec![
+            "--throttle-rate",
+            "0.3",
+            "--retry-after-secs",
+            "18446744073709551615",
+        ],
+        // A steady limit that says nothing about when to come back.
+        vec!["--throttle-rps", "40", "--no-retry-after"],
+        vec!["--throttle-rps", "40"],
+    ] {
+        let em = Emulator::start(&emulator);
+        let state = tempfile::tempdir().unwrap();
+        let started = Instant::now();
+        let r = run(import(
+            &em,
+            state.path(),
+            &["--retry-cap", "1", "--format", "json"],
+        ));
+        assert_eq!(r.code, 0, "{emulator:?}: {}", r.all());
+        let s = &json(&r)["summary"];
+        assert_eq!(s["records_written"], 72, "{emulator:?}: {s}");
+        assert_eq!(s["records_failed"], 0, "{emulator:?}: {s}");
+        assert!(started.elapsed() < Duration::from_secs(60), "{emulator:?}");
+        // Exact on the server.
+        let after = run(import(
+            &em,
+            state.path(),
+            &["--dry-run", "--diff", "--format", "json"],
+        ));
+        assert_eq!(
+            json(&after)["summary"]["records_unchanged"],
+            72,
+            "{emulator:?}"
+        );
+    }
+}

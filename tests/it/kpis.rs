@@ -157,7 +157,7 @@ fn html_and_garbage_answers_are_named() {
         r.stderr
     );
 
-    // 502 is retried (6 attempts by default), then reported with the server's page named.
+    // 502 is retried (--max-attempts), then reported with the server's page named.
     let html_error = TinyServer::start(10, |_| {
         (
             502,
@@ -165,7 +165,13 @@ fn html_and_garbage_answers_are_named() {
             "<html><head><title>502 Bad Gateway</title></head></html>".to_string(),
         )
     });
-    let r = run(vs(&["kpis", "--url", &html_error.url]));
+    let r = run(vs(&[
+        "kpis",
+        "--url",
+        &html_error.url,
+        "--max-attempts",
+        "6",
+    ]));
     assert_eq!(r.code, 2);
     assert!(
         r.err()
