@@ -40,6 +40,9 @@ fn show(s: &Import, o: &Outcome) -> Result<(), Error> {
         if let Some(r) = &w.resumed {
             report::note(&text::resuming(&w.run, &r.started, r.acked));
         }
+        if w.journal_discarded {
+            report::note(&text::discarded_journal(&w.journal));
+        }
         if w.torn > 0 {
             report::note(&text::torn_journal(&w.journal, w.torn));
         }

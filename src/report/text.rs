@@ -309,6 +309,14 @@ pub(crate) fn resuming(run: &str, started: &str, acked: usize) -> String {
     )
 }
 
+/// A journal whose first line was not a journal header was replaced.
+pub(crate) fn discarded_journal(journal: &Path) -> String {
+    format!(
+        "{}: not a journal vsimport can read (its first line is damaged); started a new one — records the server already holds unchanged are still not sent again",
+        journal.display()
+    )
+}
+
 /// Incomplete journal lines were ignored.
 pub(crate) fn torn_journal(journal: &Path, torn: usize) -> String {
     format!(

@@ -65,6 +65,9 @@ pub(crate) struct Journal {
     pub(crate) acked: HashMap<String, String>,
     /// Lines that were not whole (at most the last one after a kill).
     pub(crate) torn: usize,
+    /// An earlier journal was there but its first line was not a journal header: it was
+    /// replaced (the comparison with the server still keeps unchanged records from being sent).
+    pub(crate) discarded: bool,
     file: Mutex<File>,
     /// Whole lines not yet written.
     pending: Mutex<Vec<u8>>,
@@ -84,9 +87,11 @@ impl Journal {
         if let Some(dir) = path.parent() {
             super::state::ensure_dir(dir)?;
         }
+        let mut discarded = false;
         if !restart && path.exists() {
             let text = std::fs::read(&path).map_err(|e| Error::io(path.display(), e))?;
             let (old_header, acked, torn, good_len, finished) = parse(&text);
+            discarded = old_header.is_none() && !text.is_empty();
             if let Some(old) = old_header.filter(|h| h.sha256 == header.sha256 && !finished) {
                 if good_len < text.len() {
                     // Cut a torn last line off so the next line starts clean.
@@ -102,6 +107,7 @@ impl Journal {
                     header: old,
                     acked,
                     torn,
+                    discarded: false,
                     file: Mutex::new(file),
                     pending: Mutex::new(Vec::new()),
                 });
@@ -119,6 +125,7 @@ impl Journal {
             header,
             acked: HashMap::new(),
             torn: 0,
+            discarded,
             file: Mutex::new(file),
             pending: Mutex::new(Vec::new()),
         })

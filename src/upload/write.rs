@@ -64,6 +64,8 @@ pub(crate) struct Written {
     pub(crate) resumed: Option<Resumed>,
     /// Incomplete journal lines ignored (the last run was cut off while writing one).
     pub(crate) torn: usize,
+    /// An unreadable journal of this import was replaced.
+    pub(crate) journal_discarded: bool,
     /// Per planned record: `None` not sent (unchanged, or written by the interrupted run),
     /// else how its write ended.
     pub(crate) outcome: Vec<Option<Outcome>>,
@@ -215,6 +217,7 @@ pub(crate) async fn write(
         url,
         resumed,
         torn: journal.torn,
+        journal_discarded: journal.discarded,
         outcome,
         already,
         unchanged,

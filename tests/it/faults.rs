@@ -192,3 +192,29 @@ fn throttling_with_huge_or_no_retry_after_loses_nothing() {
         );
     }
 }
+
+#[test]
+fn a_damaged_journal_header_is_said_and_nothing_is_sent_twice() {
+    let em = Emulator::start(&[]);
+    let state = tempfile::tempdir().unwrap();
+    let first = run(import(&em, state.path(), &[]));
+    assert_eq!(first.code, 0, "{}", first.all());
+    let journal = std::fs::read_dir(state.path().join("journals"))
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path();
+    let text = std::fs::read_to_string(&journal).unwrap();
+    std::fs::write(&journal, format!("{{damaged{}", &text[10..])).unwrap();
+    let puts_before = em.log().iter().filter(|l| l["method"] == "PUT").count();
+    let again = run(import(&em, state.path(), &[]));
+    assert!(again.code == 0 || again.code == 3, "{}", again.all());
+    assert!(
+        again.stderr.contains("not a journal vsimport can read"),
+        "{}",
+        again.stderr
+    );
+    let puts_after = em.log().iter().filter(|l| l["method"] == "PUT").count();
+    assert_eq!(puts_before, puts_after, "nothing sent twice");
+}
