@@ -4,6 +4,7 @@
 //! (summarised with every assumption in `docs/API-NOTES.md`).
 
 mod base_url;
+mod body;
 mod client;
 mod error;
 mod lenient;
