@@ -13,52 +13,17 @@
 #[path = "support/gen.rs"]
 mod generator;
 
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+#[path = "support/emulator.rs"]
+mod emulator;
+
+use emulator::Emulator;
+
+use std::path::Path;
+use std::process::{Command, Stdio};
 use std::time::Instant;
 
 const BIN: &str = env!("CARGO_BIN_EXE_vsimport");
 const RECORDS: u64 = 10_000;
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-struct Emulator {
-    child: Child,
-    url: String,
-}
-
-impl Emulator {
-    fn start(extra: &[String]) -> Emulator {
-        let mut child = Command::new(BIN)
-            .args(["emulator", "--catalog"])
-            .arg(root().join("samples/catalog.json"))
-            .args(["--listen", "127.0.0.1:0", "--user", "u", "--password", "p"])
-            .args(["--latency-ms", "10"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start emulator");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("emulator url");
-        Emulator {
-            child,
-            url: line.trim().to_string(),
-        }
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 fn vsimport(
     em: &Emulator,
@@ -100,7 +65,9 @@ struct Run {
 }
 
 fn one(csv: &Path, mapping: &Path, emulator: &[String]) -> Run {
-    let em = Emulator::start(emulator);
+    let mut args = vec!["--latency-ms".to_string(), "10".to_string()];
+    args.extend(emulator.iter().cloned());
+    let em = Emulator::start(BIN, &args);
     let state = tempfile::tempdir().expect("tempdir");
     let started = Instant::now();
     let doc = vsimport(&em, csv, mapping, state.path(), &[]);

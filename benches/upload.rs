@@ -11,9 +11,13 @@
 #[path = "support/gen.rs"]
 mod generator;
 
-use std::io::{BufRead, BufReader};
+#[path = "support/emulator.rs"]
+mod emulator;
+
+use emulator::Emulator;
+
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_vsimport");
@@ -35,40 +39,6 @@ fn data() -> (PathBuf, PathBuf) {
     });
     let mapping = generator::semi_wide_mapping().clone();
     (csv, mapping)
-}
-
-struct Emulator {
-    child: Child,
-    url: String,
-}
-
-impl Emulator {
-    fn start(latency_ms: u64) -> Emulator {
-        let mut child = Command::new(BIN)
-            .args(["emulator", "--catalog"])
-            .arg(root().join("samples/catalog.json"))
-            .args(["--listen", "127.0.0.1:0", "--user", "u", "--password", "p"])
-            .args(["--latency-ms", &latency_ms.to_string()])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start emulator");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("emulator url");
-        Emulator {
-            child,
-            url: line.trim().to_string(),
-        }
-    }
-}
-
-impl Drop for Emulator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// utime + stime of a process, in seconds (Linux; None elsewhere).
@@ -160,7 +130,7 @@ fn main() {
     let mut uploads = Vec::new();
     let mut walls = Vec::new();
     for i in 0..5 {
-        let em = Emulator::start(latency);
+        let em = Emulator::start(BIN, &["--latency-ms".to_string(), latency.to_string()]);
         let r = import(&em, &csv, &mapping, concurrency, &[]);
         assert_eq!(r.written, RECORDS, "run {i} wrote {} records", r.written);
         println!(
@@ -185,7 +155,7 @@ fn main() {
     for i in 0..5 {
         // The client's CPU for everything but the writing: the same import as a dry run with
         // diff (catalog, reading and checking, reading the current values).
-        let em = Emulator::start(0);
+        let em = Emulator::start(BIN, &["--latency-ms".to_string(), "0".to_string()]);
         let dry = import(&em, &csv, &mapping, concurrency, &["--dry-run", "--diff"]);
         let before = cpu_seconds(em.child.id());
         let r = import(&em, &csv, &mapping, concurrency, &[]);
@@ -220,7 +190,7 @@ fn main() {
 
     if std::env::var_os("VS_BENCH_SKIP_PYTHON").is_none() {
         // The Python loop at latency 10, same records.
-        let em = Emulator::start(latency);
+        let em = Emulator::start(BIN, &["--latency-ms".to_string(), latency.to_string()]);
         let started = Instant::now();
         let status = Command::new("python3")
             .arg(root().join("benches/python_put.py"))

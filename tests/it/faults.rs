@@ -19,6 +19,16 @@ fn import(em: &Emulator, state: &std::path::Path, extra: &[&str]) -> std::proces
     c
 }
 
+/// The first entry of a folder (the one journal, the one run directory).
+fn first_in(dir: &std::path::Path) -> std::path::PathBuf {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .next()
+        .unwrap()
+        .path()
+}
+
 fn json(r: &Run) -> serde_json::Value {
     serde_json::from_str(&r.stdout).unwrap_or_else(|e| panic!("{e}: {}", r.all()))
 }
@@ -90,18 +100,8 @@ fn a_link_planted_for_the_journal_is_not_followed_and_state_is_private() {
             assert_eq!(mode & 0o777, 0o700, "{sub}: {mode:o}");
         }
     }
-    let journal = std::fs::read_dir(state.path().join("journals"))
-        .unwrap()
-        .flatten()
-        .next()
-        .unwrap()
-        .path();
-    let run_dir = std::fs::read_dir(state.path().join("runs"))
-        .unwrap()
-        .flatten()
-        .next()
-        .unwrap()
-        .path();
+    let journal = first_in(&state.path().join("journals"));
+    let run_dir = first_in(&state.path().join("runs"));
     for f in [
         journal.clone(),
         run_dir.join("undo.json"),
@@ -199,12 +199,7 @@ fn a_damaged_journal_header_is_said_and_nothing_is_sent_twice() {
     let state = tempfile::tempdir().unwrap();
     let first = run(import(&em, state.path(), &[]));
     assert_eq!(first.code, 0, "{}", first.all());
-    let journal = std::fs::read_dir(state.path().join("journals"))
-        .unwrap()
-        .flatten()
-        .next()
-        .unwrap()
-        .path();
+    let journal = first_in(&state.path().join("journals"));
     let text = std::fs::read_to_string(&journal).unwrap();
     std::fs::write(&journal, format!("{{damaged{}", &text[10..])).unwrap();
     let puts_before = em.log().iter().filter(|l| l["method"] == "PUT").count();
