@@ -120,6 +120,17 @@ impl Shared {
     }
 }
 
+/// Whether `record` holds every value of `body` (the same slot, forecast flag and number).
+fn holds(record: &crate::api::Record, body: &RecordBody) -> bool {
+    body.values.iter().all(|v| {
+        record.values.iter().any(|h| {
+            h.kpi_value_id == v.kpi_value_id
+                && h.forecast == v.forecast
+                && h.value.as_f64() == v.value.as_f64()
+        })
+    })
+}
+
 /// Workers at most: records in flight plus records waiting to be tried again.
 const MAX_WORKERS: usize = 4096;
 
@@ -257,7 +268,18 @@ async fn one(shared: &Shared, i: usize, concurrency: usize) -> Outcome {
                 .await
         }
     };
-    match tried.result {
+    // Every attempt of a PUT lost its answer: the write may have been applied all the same.
+    // The server says whether it holds the values; if it does, the record is written.
+    let result = match (tried.result, &task.op) {
+        (Err(e), Op::Put(body)) if e.status().is_none() && !stop.is_cancelled() => {
+            match client.record(&task.key).await {
+                Ok(Some(held)) if holds(&held, body) => Ok(200),
+                _ => Err(e),
+            }
+        }
+        (r, _) => r,
+    };
+    match result {
         Ok(status) => {
             shared.dead_streak.store(0, Ordering::Relaxed);
             if let Err(e) = (shared.on_done)(i, status) {

@@ -213,3 +213,32 @@ fn a_damaged_journal_header_is_said_and_nothing_is_sent_twice() {
     let puts_after = em.log().iter().filter(|l| l["method"] == "PUT").count();
     assert_eq!(puts_before, puts_after, "nothing sent twice");
 }
+
+#[test]
+fn a_write_applied_whose_answers_were_all_lost_counts_as_written() {
+    // Every write is applied, then its connection dropped: no PUT ever gets an answer.
+    let em = Emulator::start(&["--reset-rate", "1.0"]);
+    let state = tempfile::tempdir().unwrap();
+    let r = run(import(
+        &em,
+        state.path(),
+        &[
+            "--max-attempts",
+            "2",
+            "--retry-base-ms",
+            "1",
+            "--format",
+            "json",
+        ],
+    ));
+    let s = &json(&r)["summary"];
+    assert_eq!(s["records_failed"], 0, "{s}");
+    assert_eq!(s["records_written"], 72, "{s}");
+    assert_eq!(r.code, 0, "{}", r.all());
+    let after = run(import(
+        &em,
+        state.path(),
+        &["--dry-run", "--diff", "--format", "json"],
+    ));
+    assert_eq!(json(&after)["summary"]["records_unchanged"], 72);
+}
