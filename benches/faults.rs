@@ -97,15 +97,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let csv = generator::bench_file("semi_wide_10k.csv", |p| {
-        generator::write_csv(
-            p,
-            RECORDS,
-            generator::Layout::SemiWide,
-            generator::Locale::En,
-        )
-        .expect("write csv")
-    });
+    let csv = generator::csv_10k().clone();
     let mapping = generator::semi_wide_mapping().clone();
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<String>>();
     let cases: Vec<(&str, f64, Vec<String>)> = vec![

@@ -28,15 +28,7 @@ fn root() -> PathBuf {
 }
 
 fn data() -> (PathBuf, PathBuf) {
-    let csv = generator::bench_file("semi_wide_10k.csv", |p| {
-        generator::write_csv(
-            p,
-            RECORDS,
-            generator::Layout::SemiWide,
-            generator::Locale::En,
-        )
-        .expect("write csv")
-    });
+    let csv = generator::csv_10k().clone();
     let mapping = generator::semi_wide_mapping().clone();
     (csv, mapping)
 }

@@ -198,6 +198,14 @@ pub fn csv_1m() -> &'static std::path::PathBuf {
     })
 }
 
+/// The upload benchmarks' CSV: 10,000 semi-wide records.
+pub fn csv_10k() -> &'static std::path::PathBuf {
+    static F: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    cached(&F, "semi_wide_10k.csv", |p| {
+        write_csv(p, 10_000, Layout::SemiWide, Locale::En).expect("write csv")
+    })
+}
+
 /// The benchmarks' workbook: 100,000 semi-wide rows with real date cells.
 pub fn xlsx_100k() -> &'static std::path::PathBuf {
     static F: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
