@@ -242,3 +242,194 @@ fn a_write_applied_whose_answers_were_all_lost_counts_as_written() {
     ));
     assert_eq!(json(&after)["summary"]["records_unchanged"], 72);
 }
+
+/// Every numeric flag, with values clap must refuse and with the extremes of its range: a
+/// usage error (exit 2) naming the flag, or a normal run; never a panic.
+#[test]
+fn no_numeric_flag_value_panics() {
+    let csv = root().join("samples/oee_semi_wide_de.csv");
+    let csv = csv.to_str().unwrap();
+    let mapping = root().join("samples/oee_semi_wide_de.mapping.toml");
+    let mapping = mapping.to_str().unwrap();
+    let catalog = sample_catalog();
+    let catalog = catalog.to_str().unwrap();
+    let state = tempfile::tempdir().unwrap();
+    let state = state.path().to_str().unwrap();
+    let offline = [
+        "import",
+        csv,
+        "-m",
+        mapping,
+        "--dry-run",
+        "--catalog",
+        catalog,
+    ];
+    let nonsense = [
+        "-1",
+        "NaN",
+        "inf",
+        "-inf",
+        "1e400",
+        "1e-300",
+        "18446744073709551616",
+        "99999999999999999999999999",
+        "0x10",
+        "",
+    ];
+    let flags: &[(&[&str], &str)] = &[
+        (&offline, "--timeout"),
+        (&offline, "--concurrency"),
+        (&offline, "--max-rps"),
+        (&offline, "--max-attempts"),
+        (&offline, "--retry-base-ms"),
+        (&offline, "--retry-cap"),
+        (&offline, "--header-row"),
+        (&offline, "--threads"),
+        (&offline, "--wait-lock"),
+        (&["inspect", csv], "--rows"),
+        (&["runs", "--state-dir", state], "--limit"),
+        (
+            &["runs", "prune", "--dry-run", "--state-dir", state],
+            "--older-than",
+        ),
+        (
+            &["emulator", "--catalog", "/nonexistent/catalog.json"],
+            "--latency-ms",
+        ),
+        (
+            &["emulator", "--catalog", "/nonexistent/catalog.json"],
+            "--fail-rate",
+        ),
+        (
+            &["emulator", "--catalog", "/nonexistent/catalog.json"],
+            "--throttle-rps",
+        ),
+        (
+            &["emulator", "--catalog", "/nonexistent/catalog.json"],
+            "--throttle-rate",
+        ),
+        (
+            &["emulator", "--catalog", "/nonexistent/catalog.json"],
+            "--retry-after-secs",
+        ),
+        (
+            &["emulator", "--catalog", "/nonexistent/catalog.json"],
+            "--reset-rate",
+        ),
+        (
+            &["emulator", "--catalog", "/nonexistent/catalog.json"],
+            "--seed",
+        ),
+        (
+            &["emulator", "--catalog", "/nonexistent/catalog.json"],
+            "--range-days",
+        ),
+        (
+            &["emulator", "--catalog", "/nonexistent/catalog.json"],
+            "--range-months",
+        ),
+    ];
+    for (command, flag) in flags {
+        for value in nonsense {
+            let mut args = command.to_vec();
+            args.extend([flag, value]);
+            let r = run(vs(&args));
+            assert!(
+                !r.all().contains("panicked") && matches!(r.code, 0..=4),
+                "{args:?}: exit {}\n{}",
+                r.code,
+                r.all()
+            );
+            if r.code == 2 && r.stderr.contains("invalid value") {
+                assert!(r.stderr.contains(flag), "{args:?}: {}", r.stderr);
+            }
+        }
+    }
+    // The extremes each range allows, in one real import against the emulator; the
+    // server's extremes in its own flags.
+    let em = Emulator::start(&[
+        "--throttle-rps",
+        "4294967295",
+        "--retry-after-secs",
+        "18446744073709551615",
+        "--seed",
+        "18446744073709551615",
+        "--range-days",
+        "3660",
+        "--range-months",
+        "120",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let r = run(vs(&[
+        "import",
+        csv,
+        "-m",
+        mapping,
+        "--url",
+        &em.url,
+        "--state-dir",
+        dir.path().to_str().unwrap(),
+        "--timeout",
+        "3600",
+        "--concurrency",
+        "512",
+        "--max-attempts",
+        "50",
+        "--retry-base-ms",
+        "600000",
+        "--retry-cap",
+        "3600",
+        "--max-rps",
+        "100000",
+        "--threads",
+        "256",
+        "--wait-lock",
+        "86400",
+        "--format",
+        "json",
+    ]));
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert_eq!(json(&r)["summary"]["records_failed"], 0, "{}", r.all());
+    for extreme in [
+        vec![
+            "--max-rps",
+            "0.001",
+            "--concurrency",
+            "1",
+            "--max-attempts",
+            "1",
+        ],
+        vec!["--retry-base-ms", "1", "--retry-cap", "1", "--timeout", "1"],
+    ] {
+        let mut args = offline.to_vec();
+        args.extend(extreme.iter().copied());
+        let r = run(vs(&args));
+        assert_eq!(r.code, 0, "{args:?}: {}", r.all());
+    }
+    for rows in ["0", "18446744073709551615"] {
+        let r = run(vs(&["inspect", csv, "--rows", rows]));
+        assert_eq!(r.code, 0, "--rows {rows}: {}", r.all());
+    }
+    let r = run(vs(&[
+        "runs",
+        "--state-dir",
+        state,
+        "--limit",
+        "18446744073709551615",
+    ]));
+    assert_eq!(r.code, 0, "{}", r.all());
+    let r = run(vs(&[
+        "runs",
+        "prune",
+        "--dry-run",
+        "--state-dir",
+        state,
+        "--older-than",
+        "500000000y",
+    ]));
+    assert!(
+        matches!(r.code, 0 | 2) && !r.all().contains("panicked"),
+        "{}",
+        r.all()
+    );
+}
