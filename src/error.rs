@@ -80,6 +80,16 @@ pub(crate) enum Error {
         waited: u64,
     },
 
+    /// Another `vsimport watch` holds the watched folder.
+    #[error("another vsimport watch holds {root}{}", if holder.is_empty() { String::new() } else { format!(" ({holder})") })]
+    #[diagnostic(
+        code(vsimport::watch::locked),
+        help(
+            "one watch per folder: stop the other one first; a second machine may wait for it with a loop around `vsimport watch` (docs/WATCH.md)"
+        )
+    )]
+    WatchLocked { root: String, holder: String },
+
     /// A file could not be read or written.
     #[error("{path}: {message}")]
     #[diagnostic(code(vsimport::io))]
@@ -103,7 +113,7 @@ impl Error {
     pub(crate) fn exit_code(&self) -> u8 {
         match self {
             Error::Interrupted { .. } => 130,
-            Error::Locked { .. } => 4,
+            Error::Locked { .. } | Error::WatchLocked { .. } => 4,
             _ => 2,
         }
     }

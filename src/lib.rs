@@ -46,6 +46,7 @@ mod settings;
 mod suggest;
 mod upload;
 mod validate;
+mod watch;
 
 pub use dedupe::OnConflict;
 pub use pipeline::dry_run;

@@ -18,3 +18,20 @@ pub(crate) fn plain(message: &str) -> String {
         other => other.to_string(),
     }
 }
+
+/// This machine's host name (for lock files that other machines on a share read).
+pub(crate) fn hostname() -> String {
+    #[cfg(unix)]
+    {
+        let mut buf = [0u8; 256];
+        // SAFETY: the buffer is valid for its length; gethostname writes at most that much.
+        let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+        if rc == 0 {
+            let end = buf.iter().position(|b| *b == 0).unwrap_or(buf.len());
+            if end > 0 {
+                return String::from_utf8_lossy(&buf[..end]).into_owned();
+            }
+        }
+    }
+    "unknown-host".to_string()
+}

@@ -3,6 +3,7 @@
 //! mapping's `[source]`) into the settings the stages use, once.
 
 mod args;
+pub(crate) mod watch;
 
 use std::ffi::OsString;
 use std::net::SocketAddr;
@@ -21,7 +22,8 @@ Exit codes:
   1  done, but some rows were rejected or some records were not written (see the report)
   2  nothing could be done: usage, file, mapping, catalog or server error
   3  nothing to do: the file holds no records to write
-  4  another import to the same server is running (--wait-lock waits for it)
+  4  another import to the same server is running (--wait-lock waits for it), or
+     another watch holds the folder
 130  interrupted (Ctrl-C) before anything was written";
 
 /// Load KPI spreadsheets exported from BI tools (CSV, Excel) into ValueStreamer.
@@ -79,6 +81,9 @@ pub(crate) enum Command {
     /// Past imports from the state directory: id, time, file, server, written/failed, undone;
     /// `runs prune --older-than 90d` removes old ones
     Runs(RunsArgs),
+    /// Watch a folder: import each file dropped into ROOT/inbox, unattended (--once: what is
+    /// there now)
+    Watch(watch::WatchArgs),
     /// Try vsimport end to end on the bundled emulator (no server or credentials needed)
     Demo(DemoArgs),
     /// Run the bundled emulator of the ValueStreamer KPI API (for tests and trying things out)

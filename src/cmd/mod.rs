@@ -10,6 +10,7 @@ pub(crate) mod kpis;
 pub(crate) mod mapping;
 pub(crate) mod runs;
 pub(crate) mod undo;
+pub(crate) mod watch;
 
 use std::process::ExitCode;
 
@@ -32,6 +33,7 @@ pub(crate) async fn dispatch(command: Command, ui: Ui) -> Result<ExitCode, Error
         Command::Emulator(a) => emulator::run(a).await,
         Command::Runs(a) => runs::run(a),
         Command::Demo(a) => demo::run(a, ui).await,
+        Command::Watch(a) => watch::run(a, ui).await,
     }
 }
 

@@ -15,7 +15,8 @@ use crate::findings::Findings;
 use crate::record::{Entry, Origin};
 
 /// What to do with two different values for the same record and slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum OnConflict {
     /// Reject every row involved.
     #[default]

@@ -2,7 +2,7 @@
 //! errors ([`render`]), grouped diagnostics ([`diagnostics`]), the plan, the comparison and
 //! what was written ([`text`]), past runs ([`runs`]), the demo's story ([`story`]), the report document
 //! ([`document`]), the files beside it ([`files`]: report.json, rejected.csv, failed.csv) and
-//! progress bars ([`progress`]).
+//! progress bars ([`progress`]), and what the folder watch logs ([`watch`]).
 
 pub(crate) mod diagnostics;
 pub(crate) mod document;
@@ -11,6 +11,7 @@ pub(crate) mod progress;
 pub(crate) mod runs;
 pub(crate) mod story;
 pub(crate) mod text;
+pub(crate) mod watch;
 
 use std::io::Write;
 

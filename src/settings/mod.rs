@@ -9,6 +9,7 @@
 pub(crate) mod config;
 pub(crate) mod env;
 mod password;
+pub(crate) mod watch;
 
 use std::io::{IsTerminal, Read};
 use std::path::{Path, PathBuf};

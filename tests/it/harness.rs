@@ -32,18 +32,20 @@ impl Emulator {
     }
 
     pub fn start_with_catalog(catalog: &Path, extra: &[&str]) -> Emulator {
+        Self::spawn(catalog, "127.0.0.1:0", extra)
+    }
+
+    /// The emulator on a given address (a server that comes back where it was).
+    pub fn start_at(listen: &str, extra: &[&str]) -> Emulator {
+        Self::spawn(&sample_catalog(), listen, extra)
+    }
+
+    fn spawn(catalog: &Path, listen: &str, extra: &[&str]) -> Emulator {
         let dir = tempfile::tempdir().unwrap();
         let mut child = Command::new(BIN)
             .args(["emulator", "--catalog"])
             .arg(catalog)
-            .args([
-                "--listen",
-                "127.0.0.1:0",
-                "--user",
-                USER,
-                "--password",
-                PASSWORD,
-            ])
+            .args(["--listen", listen, "--user", USER, "--password", PASSWORD])
             .arg("--log")
             .arg(dir.path().join("requests.jsonl"))
             .args(extra)

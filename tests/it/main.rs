@@ -17,3 +17,4 @@ mod messages;
 mod secrets;
 mod truth;
 mod upload;
+mod watch;

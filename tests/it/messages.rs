@@ -36,6 +36,7 @@ fn help_of_every_command() {
         ("help_runs_prune", vec!["runs", "prune", "--help"]),
         ("help_demo", vec!["demo", "--help"]),
         ("help_emulator", vec!["emulator", "--help"]),
+        ("help_watch", vec!["watch", "--help"]),
     ] {
         let r = run(here(&args).env("COLUMNS", "100"));
         assert_eq!(r.code, 0, "{name}: {}", r.all());
