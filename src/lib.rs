@@ -44,6 +44,7 @@ mod record;
 mod report;
 mod settings;
 mod suggest;
+mod template;
 mod upload;
 mod validate;
 mod watch;

@@ -476,8 +476,8 @@ fn scale_warning(
     }
 }
 
-/// Writes report.json, rejected.csv and (when records were not written) failed.csv into
-/// every report directory; rows rejected after the read are read back from the input once.
+/// Writes report.json, report.html, rejected.csv and (when records were not written)
+/// failed.csv into every report directory; rows rejected after the read are read back from the input once.
 fn write_reports(o: &Outcome, index: &CatalogIndex) -> Result<(), Error> {
     if o.report_dirs.is_empty() {
         return Ok(());
@@ -505,8 +505,23 @@ fn write_reports(o: &Outcome, index: &CatalogIndex) -> Result<(), Error> {
         .as_ref()
         .map(|w| document::unwritten(&o.planned, w))
         .unwrap_or_default();
+    let compared = o
+        .comparison
+        .as_ref()
+        .filter(|c| c.skipped.is_none() && c.changes.len() == o.planned.len())
+        .map(|c| report::html::Compared {
+            planned: &o.planned,
+            comparison: c,
+            index,
+        });
+    let html = report::html::render(&o.report, compared.as_ref()).map_err(|e| Error::Io {
+        path: "report.html".into(),
+        message: format!("the page could not be made: {e}"),
+        help: None,
+    })?;
     for dir in &o.report_dirs {
         report::files::write_report(dir, &o.report)?;
+        report::files::write_html(dir, &html)?;
         report::files::write_rejected(
             dir,
             &o.checked.detected.columns,

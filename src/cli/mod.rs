@@ -3,6 +3,7 @@
 //! mapping's `[source]`) into the settings the stages use, once.
 
 mod args;
+pub(crate) mod template;
 pub(crate) mod watch;
 
 use std::ffi::OsString;
@@ -81,6 +82,9 @@ pub(crate) enum Command {
     /// Past imports from the state directory: id, time, file, server, written/failed, undone;
     /// `runs prune --older-than 90d` removes old ones
     Runs(RunsArgs),
+    /// Write a workbook to fill (teams, KPIs and dates filled in, drop-down lists) and the
+    /// mapping that imports it
+    Template(template::TemplateArgs),
     /// Watch a folder: import each file dropped into ROOT/inbox, unattended (--once: what is
     /// there now)
     Watch(watch::WatchArgs),

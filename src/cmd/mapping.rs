@@ -42,18 +42,7 @@ pub(crate) async fn run(cmd: MappingCommand) -> Result<ExitCode, Error> {
 
 /// The suggested mapping for `file` as TOML, and whether every match is sure.
 async fn suggest(args: &MappingInitArgs, file: &Path) -> Result<(String, bool), Error> {
-    let catalog = match &args.catalog {
-        Some(p) => crate::catalog::load_file(p)?,
-        None => {
-            let client = super::connect(&args.connect)?;
-            report::progress::waiting(
-                &report::text::waiting_for_catalog(client.base_url()),
-                false,
-                client.catalog(),
-            )
-            .await?
-        }
-    };
+    let catalog = super::catalog(args.catalog.as_deref(), &args.connect).await?;
     let opts = crate::settings::source_options(&args.source, SourceOptions::default())?;
     let input = Input::from_arg(file);
     let mut src = Source::open(&input, &opts)?;

@@ -9,6 +9,7 @@ pub(crate) mod inspect;
 pub(crate) mod kpis;
 pub(crate) mod mapping;
 pub(crate) mod runs;
+pub(crate) mod template;
 pub(crate) mod undo;
 pub(crate) mod watch;
 
@@ -34,6 +35,7 @@ pub(crate) async fn dispatch(command: Command, ui: Ui) -> Result<ExitCode, Error
         Command::Runs(a) => runs::run(a),
         Command::Demo(a) => demo::run(a, ui).await,
         Command::Watch(a) => watch::run(a, ui).await,
+        Command::Template(a) => template::run(a).await,
     }
 }
 
@@ -41,6 +43,23 @@ pub(crate) async fn dispatch(command: Command, ui: Ui) -> Result<ExitCode, Error
 pub(crate) fn connect(args: &ConnectArgs) -> Result<Client, Error> {
     let cfg = settings::client(args, &ProcessEnv, &mut std::io::stdin().lock())?;
     Ok(Client::new(&cfg)?)
+}
+
+/// The catalog: a saved one (`--catalog FILE`), else the server's (with a spinner).
+pub(crate) async fn catalog(
+    saved: Option<&std::path::Path>,
+    args: &ConnectArgs,
+) -> Result<crate::api::Catalog, Error> {
+    if let Some(p) = saved {
+        return Ok(crate::catalog::load_file(p)?);
+    }
+    let client = connect(args)?;
+    Ok(crate::report::progress::waiting(
+        &crate::report::text::waiting_for_catalog(client.base_url()),
+        false,
+        client.catalog(),
+    )
+    .await?)
 }
 
 /// The process's stop: cancelled by the first Ctrl-C or SIGTERM (checking stops, waits end,

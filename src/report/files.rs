@@ -28,6 +28,15 @@ pub(crate) fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// Writes `dir/report.html` (made by [`super::html`]).
+pub(crate) fn write_html(dir: &Path, html: &str) -> Result<(), Error> {
+    crate::upload::state::ensure_dir(dir)?;
+    Ok(crate::persist::write_atomic(
+        &dir.join("report.html"),
+        html.as_bytes(),
+    )?)
+}
+
 /// Writes `dir/rejected.csv`: the header, then every rejected row as the file has it, plus
 /// `vsimport_row` and `vsimport_problems`. UTF-8 with a byte-order mark (so Excel and a
 /// re-import both read it right) and the input's delimiter (comma for workbooks). A row's

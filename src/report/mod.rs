@@ -1,12 +1,14 @@
 //! Everything the user reads is made here, and written to the terminal from here: fatal
 //! errors ([`render`]), grouped diagnostics ([`diagnostics`]), the plan, the comparison and
 //! what was written ([`text`]), past runs ([`runs`]), the demo's story ([`story`]), the report document
-//! ([`document`]), the files beside it ([`files`]: report.json, rejected.csv, failed.csv) and
+//! ([`document`]), the files beside it ([`files`]: report.json, rejected.csv, failed.csv; the
+//! page [`html`]: report.html) and
 //! progress bars ([`progress`]), and what the folder watch logs ([`watch`]).
 
 pub(crate) mod diagnostics;
 pub(crate) mod document;
 pub(crate) mod files;
+pub(crate) mod html;
 pub(crate) mod progress;
 pub(crate) mod runs;
 pub(crate) mod story;

@@ -23,11 +23,11 @@ pub(crate) fn step(n: u32, what: &str, command: &str) -> String {
 pub(crate) fn end(out: &Path, report: &Path, samples: &Path) -> String {
     format!(
         "\nReports, undo data and journals of these runs: {}\n\
-         \x20 the import's report: {}\n\
+         \x20 the import's report, to open in a browser: {}\n\
          \x20 the sample files, to try yourself: {} (start with vsimport inspect FILE)\n\
          Against a real tenant: VS_USER=... VS_PASSWORD=... vsimport import FILE -m MAPPING --tenant NAME --dry-run --diff\n",
         out.display(),
-        report.join("report.json").display(),
+        report.join("report.html").display(),
         samples.display()
     )
 }

@@ -275,7 +275,11 @@ pub(crate) fn written(w: &Written, r: &Report) -> String {
             },
         );
     }
-    let _ = writeln!(out, "  report: {}", w.run_dir.join("report.json").display());
+    let _ = writeln!(
+        out,
+        "  report: {} (and report.json)",
+        w.run_dir.join("report.html").display()
+    );
     out
 }
 
@@ -356,7 +360,7 @@ pub(crate) fn held_back(rejected: u64) -> String {
 /// Where the report files went.
 pub(crate) fn report_files(dir: &Path, unwritten: bool) -> String {
     format!(
-        "report: {} (report.json, rejected.csv{})",
+        "report: {} (report.html to open, report.json, rejected.csv{})",
         dir.display(),
         if unwritten { ", failed.csv" } else { "" }
     )
@@ -450,5 +454,17 @@ pub(crate) fn already_undone(id: &str, marker: &Path) -> String {
     format!(
         "import {id} was already undone ({}); --force undoes it again",
         marker.display()
+    )
+}
+
+/// `vsimport template` wrote its files.
+pub(crate) fn template_written(workbook: &Path, mapping: &Path, rows: u64) -> String {
+    format!(
+        "wrote {} ({} to fill) and {}\nfill the value cells, then: vsimport import {} --mapping {} --dry-run\n",
+        workbook.display(),
+        super::count(rows, "row", "rows"),
+        mapping.display(),
+        workbook.display(),
+        mapping.display()
     )
 }

@@ -27,16 +27,18 @@ use crate::settings::watch::Watch;
 use crate::upload::engine;
 
 /// The reports that travel with a file: `report.json` becomes `NAME.report.json`, ...
-const REPORTS: [&str; 4] = [
+const REPORTS: [&str; 5] = [
     "report.json",
+    "report.html",
     "rejected.csv",
     "failed.csv",
     "failed.mapping.toml",
 ];
 
 /// The suffixes a file's reports take beside it.
-const COMPANIONS: [&str; 4] = [
+const COMPANIONS: [&str; 5] = [
     ".report.json",
+    ".report.html",
     ".rejected.csv",
     ".failed.csv",
     ".failed.mapping.toml",

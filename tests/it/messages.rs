@@ -37,6 +37,7 @@ fn help_of_every_command() {
         ("help_demo", vec!["demo", "--help"]),
         ("help_emulator", vec!["emulator", "--help"]),
         ("help_watch", vec!["watch", "--help"]),
+        ("help_template", vec!["template", "--help"]),
     ] {
         let r = run(here(&args).env("COLUMNS", "100"));
         assert_eq!(r.code, 0, "{name}: {}", r.all());

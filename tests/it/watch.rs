@@ -79,6 +79,7 @@ impl Root {
             .into_iter()
             .filter(|f| {
                 !f.ends_with(".report.json")
+                    && !f.ends_with(".report.html")
                     && !f.ends_with(".rejected.csv")
                     && !f.ends_with(".failed.csv")
                     && !f.ends_with(".toml")
@@ -125,14 +126,16 @@ impl Root {
         }
     }
 
-    fn spawn(&self, extra: &[&str]) -> Child {
+    fn spawn(&self, extra: &[&str]) -> Watching {
         let mut args = vec!["watch", self.s()];
         args.extend(extra);
-        vs(&args)
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
+        Watching(Some(
+            vs(&args)
+                .stdout(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap(),
+        ))
     }
 }
 
@@ -162,8 +165,40 @@ fn unchanged_on_server(em: &Emulator) -> u64 {
     doc["summary"]["records_unchanged"].as_u64().unwrap_or(0)
 }
 
+/// A running watch, killed if a test ends without stopping it.
+struct Watching(Option<Child>);
+
+impl Watching {
+    fn id(&self) -> u32 {
+        self.0.as_ref().map_or(0, Child::id)
+    }
+
+    fn kill(&mut self) -> std::io::Result<()> {
+        self.0.as_mut().map_or(Ok(()), Child::kill)
+    }
+
+    fn wait(&mut self) -> std::io::Result<std::process::ExitStatus> {
+        match self.0.as_mut() {
+            Some(c) => c.wait(),
+            None => Err(std::io::Error::other("no child")),
+        }
+    }
+}
+
+impl Drop for Watching {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.0.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
 /// SIGTERM, then the exit code and stderr.
-fn stop(mut child: Child) -> (i32, String) {
+fn stop(mut watching: Watching) -> (i32, String) {
+    let Some(mut child) = watching.0.take() else {
+        return (-1, String::new());
+    };
     terminate(&mut child);
     let mut err = String::new();
     if let Some(mut e) = child.stderr.take() {
