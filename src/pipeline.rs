@@ -248,6 +248,8 @@ pub(crate) struct Outcome {
     pub(crate) held_back: bool,
     /// Directories the report files were written to.
     pub(crate) report_dirs: Vec<PathBuf>,
+    /// `--annotate`: the checked workbooks written.
+    pub(crate) checked_files: Vec<PathBuf>,
 }
 
 /// How a run ended, as an exit code (see `vsimport --help`).
@@ -392,9 +394,54 @@ pub(crate) async fn run(
         written,
         held_back,
         report_dirs,
+        checked_files: Vec::new(),
     };
     write_reports(&outcome, &index)?;
+    let mut outcome = outcome;
+    if s.annotate {
+        outcome.checked_files = write_checked(s, &outcome)?;
+    }
     Ok(outcome)
+}
+
+/// `--annotate`: the input read again and written as `NAME.checked.xlsx` into every report
+/// directory (the current one when there is none). Standard input cannot be read again: no
+/// workbook then.
+fn write_checked(s: &Import, o: &Outcome) -> Result<Vec<PathBuf>, Error> {
+    let crate::read::Input::Path(path) = &s.input else {
+        return Ok(Vec::new());
+    };
+    let (d, rows) = crate::read::all_rows(&s.input, &s.source, report::checked::MAX_ROWS)?;
+    let input = report::checked::Rows {
+        file: d.file.clone(),
+        sheet: d.sheet.clone().unwrap_or_else(|| "Data".to_string()),
+        header_row: d.header_row,
+        first_column: d.first_column,
+        columns: d.columns.clone(),
+        rows,
+    };
+    let bytes = report::checked::write(&input, &o.checked.findings).map_err(|e| Error::Io {
+        path: path.display().to_string(),
+        message: format!("the checked workbook could not be made: {e}"),
+        help: None,
+    })?;
+    let stem = path
+        .file_stem()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "input".into());
+    let name = format!("{stem}.checked.xlsx");
+    let dirs = if o.report_dirs.is_empty() {
+        vec![PathBuf::from(".")]
+    } else {
+        o.report_dirs.clone()
+    };
+    let mut written = Vec::new();
+    for dir in dirs {
+        let target = dir.join(&name);
+        crate::persist::write_atomic(&target, &bytes)?;
+        written.push(target);
+    }
+    Ok(written)
 }
 
 /// Reads the server's current values for the planned records, as `mode` says: `never` does
@@ -576,6 +623,7 @@ fn dry_run_report(
         records: false,
         threads: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
         no_partial: false,
+        annotate: false,
         write: None,
         client: None,
         ui: crate::settings::Ui {

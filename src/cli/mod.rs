@@ -166,6 +166,10 @@ pub(crate) struct ImportArgs {
     /// List every planned record (key, values, source rows) in the JSON report
     #[arg(long)]
     pub(crate) records: bool,
+    /// Also write NAME.checked.xlsx: the file's rows with each cell that has a problem marked
+    /// and a note saying how to fix it (into the report directories, else the current one)
+    #[arg(long)]
+    pub(crate) annotate: bool,
     /// Threads for checking large CSV files (1: one thread) [default: the machine's cores]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
     pub(crate) threads: Option<u16>,

@@ -88,6 +88,9 @@ fn show(s: &Import, o: &Outcome) -> Result<(), Error> {
                 out.push_str(&text::nothing_planned(c.findings.stats.rows_rejected));
             }
             report::out(&out);
+            for f in &o.checked_files {
+                report::note(&text::checked_workbook(f));
+            }
             if let Some(dir) = &s.report_dir {
                 let unwritten = o
                     .written

@@ -6,6 +6,11 @@
 use std::io::Cursor;
 use std::sync::Arc;
 
+/// The first sheet of a checked workbook (`--annotate`), and how its first cell begins: the
+/// reader passes over it to the data.
+pub(crate) const CHECKED_PROBLEMS_SHEET: &str = "Problems";
+pub(crate) const CHECKED_PROBLEMS_TITLE: &str = "Problems found by vsimport in ";
+
 use calamine::{Data, DataType, Range, Reader, Sheets, open_workbook_from_rs};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
 
@@ -238,21 +243,33 @@ impl SheetSource {
                 }
             },
             None => {
-                let first = metadata
-                    .iter()
-                    .find(|s| {
-                        s.visible == calamine::SheetVisible::Visible
-                            && s.typ == calamine::SheetType::WorkSheet
-                    })
-                    .or_else(|| metadata.first())
-                    .ok_or_else(|| {
-                        ReadError::new(
-                            shown,
-                            "empty",
-                            "the workbook has no sheets",
-                            "export the report again",
-                        )
-                    })?;
+                let visible = |s: &&calamine::Sheet| {
+                    s.visible == calamine::SheetVisible::Visible
+                        && s.typ == calamine::SheetType::WorkSheet
+                };
+                // A checked workbook (`--annotate`) opens on vsimport's own list of problems;
+                // its data is the next sheet.
+                let own_list = |s: &calamine::Sheet, wb: &mut Sheets<Cursor<Arc<[u8]>>>| {
+                    s.name == CHECKED_PROBLEMS_SHEET
+                        && wb.worksheet_range(&s.name).is_ok_and(|r| {
+                            r.get_value((0, 0))
+                                .is_some_and(|v| v.to_string().starts_with(CHECKED_PROBLEMS_TITLE))
+                        })
+                };
+                let mut candidates = metadata.iter().filter(visible);
+                let first = match candidates.next() {
+                    Some(s) if own_list(s, &mut wb) => candidates.next().or(Some(s)),
+                    other => other,
+                }
+                .or_else(|| metadata.first())
+                .ok_or_else(|| {
+                    ReadError::new(
+                        shown,
+                        "empty",
+                        "the workbook has no sheets",
+                        "export the report again",
+                    )
+                })?;
                 notes.push(format!(
                     "sheet: {:?} (the first visible worksheet; sheets: {})",
                     first.name,

@@ -461,6 +461,9 @@ pub(crate) fn render(doc: &Report, compared: Option<&Compared<'_>>) -> Result<St
         }
     }
     figures.push(("duplicates merged".into(), thousands(s.duplicates_merged)));
+    if let Some(u) = &doc.upload {
+        figures.push(("targets kept".into(), thousands(u.targets_kept)));
+    }
     let (changes, changes_total) = compared.map(changes).unwrap_or_default();
     let charts = compared.map(charts).unwrap_or_default();
     let mut settings: Vec<(String, String)> = vec![

@@ -468,3 +468,11 @@ pub(crate) fn template_written(workbook: &Path, mapping: &Path, rows: u64) -> St
         mapping.display()
     )
 }
+
+/// `--annotate` wrote a checked workbook.
+pub(crate) fn checked_workbook(path: &Path) -> String {
+    format!(
+        "checked workbook: {} (the marked cells have notes; fix them and import it again with the same mapping)",
+        path.display()
+    )
+}

@@ -328,6 +328,8 @@ pub(crate) struct Import {
     pub(crate) threads: usize,
     /// Write nothing when any row was rejected.
     pub(crate) no_partial: bool,
+    /// `--annotate`: write NAME.checked.xlsx.
+    pub(crate) annotate: bool,
     /// How to write (imports only).
     pub(crate) write: Option<WriteOptions>,
     /// The server (`None` only for a dry run against a saved catalog).
@@ -459,6 +461,7 @@ pub(crate) fn import(
         records: args.records,
         threads,
         no_partial: args.write.no_partial,
+        annotate: args.annotate,
         write,
         client,
         ui,

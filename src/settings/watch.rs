@@ -37,9 +37,11 @@ struct WatchTable {
     keep_days: Option<u32>,
     log_format: Option<LogFormat>,
     stale_lock_secs: Option<u64>,
+    /// Write NAME.checked.xlsx beside each file with rejected rows' cells marked.
+    annotate: Option<bool>,
 }
 
-const WATCH_KEYS: &str = "mapping, on_rejected, on_conflict, settle_secs, rescan_secs, on_file_done, keep_days, log_format, stale_lock_secs";
+const WATCH_KEYS: &str = "mapping, on_rejected, on_conflict, settle_secs, rescan_secs, on_file_done, keep_days, log_format, stale_lock_secs, annotate";
 
 /// Everything a watch runs with.
 #[derive(Debug)]
@@ -58,6 +60,8 @@ pub(crate) struct Watch {
     pub(crate) keep_days: u32,
     pub(crate) log_format: LogFormat,
     pub(crate) stale_lock: Duration,
+    /// Write NAME.checked.xlsx beside each file.
+    pub(crate) annotate: bool,
     pub(crate) state_dir: PathBuf,
     pub(crate) compare: CompareMode,
     pub(crate) threads: usize,
@@ -214,6 +218,7 @@ pub(crate) fn watch(
         keep_days,
         log_format: args.log_format.or(table.log_format).unwrap_or_default(),
         stale_lock,
+        annotate: table.annotate.unwrap_or(false),
         state_dir,
         compare,
         threads: std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
@@ -252,6 +257,7 @@ impl Watch {
             records: false,
             threads: self.threads,
             no_partial: self.on_rejected == OnRejected::Hold,
+            annotate: self.annotate,
             write: (!dry_run).then(|| WriteOptions {
                 skip_unchanged: true,
                 keep_targets: true,

@@ -36,12 +36,13 @@ const REPORTS: [&str; 5] = [
 ];
 
 /// The suffixes a file's reports take beside it.
-const COMPANIONS: [&str; 5] = [
+const COMPANIONS: [&str; 6] = [
     ".report.json",
     ".report.html",
     ".rejected.csv",
     ".failed.csv",
     ".failed.mapping.toml",
+    ".checked.xlsx",
 ];
 
 /// A file in processing/.
@@ -372,6 +373,13 @@ fn finish(
             crate::persist::write_atomic(&to, out.as_bytes())?;
         } else {
             std::fs::rename(&src, &to).map_err(|e| Error::io(src.display(), e))?;
+        }
+    }
+    // `annotate = true`: the checked workbook, named after the file.
+    for e in std::fs::read_dir(reports).into_iter().flatten().flatten() {
+        if e.file_name().to_string_lossy().ends_with(".checked.xlsx") {
+            let to = dir.join(format!("{base}.checked.xlsx"));
+            std::fs::rename(e.path(), &to).map_err(|err| Error::io(e.path().display(), err))?;
         }
     }
     std::fs::rename(&f.path, &dest).map_err(|e| Error::io(f.path.display(), e))?;

@@ -281,6 +281,9 @@ fn the_password_is_asked_for_without_echo_at_a_terminal() {
         );
         seen.extend_from_slice(&buf[..n]);
     }
+    // The prompt is printed just before echo is turned off (rpassword's order); a person
+    // types after reading it, so the test waits a moment too instead of racing that window.
+    std::thread::sleep(std::time::Duration::from_millis(300));
     let mut stdin = child.stdin.take().unwrap();
     stdin.write_all(format!("{PASSWORD}\n").as_bytes()).unwrap();
     stdout.read_to_end(&mut seen).unwrap();

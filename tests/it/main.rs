@@ -4,6 +4,7 @@ mod harness;
 
 mod input;
 
+mod checked;
 mod demo;
 mod dry_run;
 mod emulator;

@@ -80,6 +80,7 @@ impl Root {
             .filter(|f| {
                 !f.ends_with(".report.json")
                     && !f.ends_with(".report.html")
+                    && !f.ends_with(".checked.xlsx")
                     && !f.ends_with(".rejected.csv")
                     && !f.ends_with(".failed.csv")
                     && !f.ends_with(".toml")
@@ -428,7 +429,7 @@ fn with_bad_rows() -> Vec<u8> {
 #[test]
 fn rejected_rows_end_as_the_policy_says_and_a_non_spreadsheet_fails_with_a_report() {
     let em = Emulator::start(&[]);
-    let root = Root::new(&em.url, "");
+    let root = Root::new(&em.url, "annotate = true");
     std::fs::write(root.inbox("bad.csv"), with_bad_rows()).unwrap();
     std::fs::write(
         root.inbox("photo.xlsx"),
