@@ -91,7 +91,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     };
     // A script that asked for JSON gets the error as JSON on stdout too.
     let json = matches!(&cli.command, cli::Command::Import(a) if a.format == cli::Format::Json);
-    match runtime.block_on(cmd::dispatch(cli.command, ui)) {
+    let code = match runtime.block_on(cmd::dispatch(cli.command, ui)) {
         Ok(code) => code,
         Err(e) => {
             report::err(&report::render(&e, ui.color));
@@ -100,7 +100,11 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             }
             ExitCode::from(e.exit_code())
         }
+    };
+    if let Some(kb) = os::peak_rss_kb() {
+        tracing::debug!(peak_rss_kb = kb, "resources");
     }
+    code
 }
 
 fn init_tracing(verbose: u8, quiet: bool, filter: Option<String>) {

@@ -35,3 +35,14 @@ pub(crate) fn hostname() -> String {
     }
     "unknown-host".to_string()
 }
+
+/// The process's peak resident memory in kB since it started this program (Linux: `VmHWM`
+/// of /proc/self/status, which starts afresh at exec, unlike getrusage's `ru_maxrss`, which
+/// a child inherits from the memory of the process that spawned it); `None` elsewhere.
+pub(crate) fn peak_rss_kb() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}

@@ -65,6 +65,18 @@ pub(crate) async fn run(mut args: UndoArgs, ui: Ui) -> Result<ExitCode, Error> {
     let done = undo::undo(&client, &plan, &run_dir, bar).await?;
     report::err(&text::undo_problems(&done));
     report::out(&text::undone(&done));
+    // The page beside the import's report.
+    let page =
+        report::html::render_undo(&id, &plan.file.file, &plan.file.url, &done).map_err(|e| {
+            Error::Io {
+                path: "undo.html".into(),
+                message: format!("the page could not be made: {e}"),
+                help: None,
+            }
+        })?;
+    let path = run_dir.join("undo.html");
+    crate::persist::write_atomic(&path, page.as_bytes())?;
+    report::note(&text::undo_page(&path));
     Ok(if done.failed == 0 {
         ExitCode::SUCCESS
     } else {

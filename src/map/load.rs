@@ -56,6 +56,10 @@ struct RawSource {
     dayfirst: Option<bool>,
     years: Option<Spanned<[i32; 2]>>,
     max_cells: Option<Spanned<u64>>,
+    max_zip_entries: Option<Spanned<u64>>,
+    max_unpacked_bytes: Option<Spanned<u64>>,
+    max_zip_ratio: Option<Spanned<u64>>,
+    max_shared_strings: Option<Spanned<u64>>,
     empty_values: Option<Vec<String>>,
     #[serde(default)]
     skip_rows_where: BTreeMap<String, Spanned<String>>,
@@ -190,6 +194,22 @@ pub(crate) fn parse(shown: &str, text: &str) -> Result<Mapping, MappingError> {
             ));
         }
     }
+    for (key, v) in [
+        ("max_zip_entries", &s.max_zip_entries),
+        ("max_unpacked_bytes", &s.max_unpacked_bytes),
+        ("max_zip_ratio", &s.max_zip_ratio),
+        ("max_shared_strings", &s.max_shared_strings),
+    ] {
+        if let Some(m) = v
+            && *m.get_ref() == 0
+        {
+            return Err(err(
+                format!("[source] {key} = 0 would refuse every workbook"),
+                "leave it out for the default",
+                Some(m.span()),
+            ));
+        }
+    }
     if let Some(m) = &s.max_cells
         && *m.get_ref() == 0
     {
@@ -287,6 +307,12 @@ pub(crate) fn parse(shown: &str, text: &str) -> Result<Mapping, MappingError> {
             dayfirst: s.dayfirst,
             years: s.years.as_ref().map(|y| *y.get_ref()),
             max_cells: s.max_cells.as_ref().map(|x| *x.get_ref()),
+            zip: crate::read::ZipOverrides {
+                max_entries: s.max_zip_entries.as_ref().map(|x| *x.get_ref()),
+                max_unpacked_bytes: s.max_unpacked_bytes.as_ref().map(|x| *x.get_ref()),
+                max_ratio: s.max_zip_ratio.as_ref().map(|x| *x.get_ref()),
+                max_shared_strings: s.max_shared_strings.as_ref().map(|x| *x.get_ref()),
+            },
             empty_values: s.empty_values.clone(),
             skip_rows_where: s
                 .skip_rows_where

@@ -156,6 +156,8 @@ pub(crate) struct SourceSection {
     /// The first and last year a record may be dated in (`[source] years`; default 1900..2100).
     pub(crate) years: Option<[i32; 2]>,
     pub(crate) max_cells: Option<u64>,
+    /// Limits on a workbook's zip container (`[source] max_zip_entries`, ...).
+    pub(crate) zip: crate::read::ZipOverrides,
     /// Value cells that mean "no value" (`[source] empty_values`).
     pub(crate) empty_values: Option<Vec<String>>,
     /// Column -> pattern: rows whose cell matches are skipped (`[source] skip_rows_where`;
@@ -320,6 +322,7 @@ impl Mapping {
                 .and_then(|e| encoding_rs::Encoding::for_label(e.trim().as_bytes())),
             expected_columns: self.column_names(),
             max_cells: s.max_cells,
+            zip: s.zip,
             hash: false,
         }
     }

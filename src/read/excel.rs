@@ -185,6 +185,21 @@ impl SheetSource {
         format: Format,
         opts: &SourceOptions,
     ) -> Result<(SheetSource, Detected), ReadError> {
+        if let Err(b) = super::zip_guard::check(&bytes, &opts.zip.limits()) {
+            return Err(ReadError::new(
+                shown,
+                "limit",
+                b.message,
+                if b.self_contradicting {
+                    "the file contradicts itself (damaged, or made to exhaust memory): export it again from the BI tool".to_string()
+                } else {
+                    format!(
+                        "a workbook this big or this packed is refused before it is unpacked; if the file is genuine, raise the limit with {} = N in the mapping's [source]",
+                        b.key
+                    )
+                },
+            ));
+        }
         let rs = Cursor::new(bytes.clone());
         let mut wb: Sheets<Cursor<Arc<[u8]>>> = match format {
             Format::Xls => open_workbook_from_rs(rs)

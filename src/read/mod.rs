@@ -21,6 +21,7 @@
 mod blocks;
 mod csv_source;
 mod excel;
+mod zip_guard;
 pub(crate) use excel::{CHECKED_PROBLEMS_SHEET, CHECKED_PROBLEMS_TITLE};
 mod header;
 mod input;
@@ -147,8 +148,32 @@ pub struct SourceOptions {
     pub(crate) expected_columns: Vec<String>,
     /// Refuse worksheets with more cells than this (a guard against decompression bombs).
     pub(crate) max_cells: Option<u64>,
+    /// Limits on a workbook's zip container, over the defaults.
+    pub(crate) zip: ZipOverrides,
     /// Compute the input's SHA-256 while reading it (for the journal of an import).
     pub(crate) hash: bool,
+}
+
+/// `[source]` values over the default [`zip_guard::ZipLimits`].
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct ZipOverrides {
+    pub(crate) max_entries: Option<u64>,
+    pub(crate) max_unpacked_bytes: Option<u64>,
+    pub(crate) max_ratio: Option<u64>,
+    pub(crate) max_shared_strings: Option<u64>,
+}
+
+impl ZipOverrides {
+    pub(crate) fn limits(&self) -> zip_guard::ZipLimits {
+        let d = zip_guard::ZipLimits::default();
+        zip_guard::ZipLimits {
+            max_entries: self.max_entries.unwrap_or(d.max_entries),
+            max_entry_bytes: self.max_unpacked_bytes.unwrap_or(d.max_entry_bytes),
+            max_total_bytes: self.max_unpacked_bytes.unwrap_or(d.max_total_bytes),
+            max_ratio: self.max_ratio.unwrap_or(d.max_ratio),
+            max_shared_strings: self.max_shared_strings.unwrap_or(d.max_shared_strings),
+        }
+    }
 }
 
 /// The largest workbook read into memory (compressed size).

@@ -19,6 +19,7 @@ use crate::plan::PlannedRecord;
 use crate::upload::compare::{Change, Comparison};
 
 const TEMPLATE: &str = include_str!("../../templates/report.html");
+const UNDO_TEMPLATE: &str = include_str!("../../templates/undo.html");
 
 /// Rows shown per group of problems (all of them are in report.json and rejected.csv).
 pub(crate) const GROUP_ROWS: usize = 200;
@@ -527,6 +528,50 @@ pub(crate) fn render(doc: &Report, compared: Option<&Compared<'_>>) -> Result<St
     env.add_template("report.html", TEMPLATE)
         .map_err(|e| e.to_string())?;
     env.get_template("report.html")
+        .and_then(|t| t.render(ctx))
+        .map_err(|e| e.to_string())
+}
+
+/// The page of an undo (`undo.html` in the import's run directory).
+pub(crate) fn render_undo(
+    run: &str,
+    file: &str,
+    url: &str,
+    u: &crate::upload::undo::Undone,
+) -> Result<String, String> {
+    let not = u.failed + u.skipped;
+    let headline = format!(
+        "Undo of import {run}: {} restored, {} deleted{}.",
+        count(u.restored, "record", "records"),
+        thousands(u.deleted),
+        if not > 0 {
+            format!(", {} not undone", thousands(not))
+        } else {
+            String::new()
+        }
+    );
+    let shown: Vec<&(String, String)> = u.problems.iter().take(GROUP_ROWS * 5).collect();
+    let ctx = json!({
+        "title": format!("vsimport undo {run}"),
+        "headline": headline,
+        "file": file,
+        "url": url,
+        "run": run,
+        "figures": [
+            ["restored", thousands(u.restored)],
+            ["deleted", thousands(u.deleted)],
+            ["skipped (changed since)", thousands(u.skipped)],
+            ["failed", thousands(u.failed)],
+        ],
+        "problems": shown,
+        "more": u.problems.len().saturating_sub(shown.len()),
+        "skipped": u.skipped > 0,
+    });
+    let mut env = minijinja::Environment::new();
+    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
+    env.add_template("undo.html", UNDO_TEMPLATE)
+        .map_err(|e| e.to_string())?;
+    env.get_template("undo.html")
         .and_then(|t| t.render(ctx))
         .map_err(|e| e.to_string())
 }

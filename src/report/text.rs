@@ -476,3 +476,8 @@ pub(crate) fn checked_workbook(path: &Path) -> String {
         path.display()
     )
 }
+
+/// Where the undo's page is.
+pub(crate) fn undo_page(path: &Path) -> String {
+    format!("report: {}", path.display())
+}

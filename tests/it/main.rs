@@ -12,6 +12,7 @@ mod export;
 mod faults;
 mod fidelity;
 mod first_use;
+mod hostile;
 mod inspect;
 mod kpis;
 mod messages;

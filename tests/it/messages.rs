@@ -372,6 +372,16 @@ fn inspect_kpis_mapping_init_export_and_undo() {
     ]));
     let undo_dry = run(here(&["undo", &id, "--state-dir", state, "--dry-run"]));
     let undo = run(here(&["undo", &id, "--state-dir", state]));
+    // The undo's page, beside the import's report.
+    let page = std::path::Path::new(state)
+        .join("runs")
+        .join(&id)
+        .join("undo.html");
+    let html = std::fs::read_to_string(&page).unwrap_or_else(|e| panic!("{}: {e}", page.display()));
+    assert!(
+        html.contains(&format!("<h1 id=\"headline\">Undo of import {id}: ")),
+        "{html}"
+    );
     let again = run(here(&["undo", &id, "--state-dir", state]));
     for (name, r) in [
         ("inspect_csv", &inspect),
