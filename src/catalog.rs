@@ -179,6 +179,20 @@ fn key(s: &str) -> String {
     s.trim().to_lowercase()
 }
 
+/// A name from a cell as a message quotes it: at most [`crate::diag::SHOWN_CHARS`]
+/// characters (its control characters are escaped by the `{:?}` that quotes it).
+fn shown(name: &str) -> std::borrow::Cow<'_, str> {
+    let name = name.trim();
+    match name.char_indices().nth(crate::diag::SHOWN_CHARS) {
+        None => std::borrow::Cow::Borrowed(name),
+        Some((at, _)) => std::borrow::Cow::Owned(format!(
+            "{}… ({} more characters)",
+            &name[..at],
+            name[at..].chars().count()
+        )),
+    }
+}
+
 fn suggestion<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str> + Clone,
@@ -398,7 +412,7 @@ impl CatalogIndex {
     pub(crate) fn find_kpi(&self, name: &str) -> Result<u32, Problem> {
         Self::lookup(&self.kpi_names, name).ok_or_else(|| Problem {
             code: "vsimport::catalog::unknown_kpi",
-            message: format!("no KPI named {:?} in the catalog", name.trim()),
+            message: format!("no KPI named {:?} in the catalog", shown(name)),
             help: suggestion(name, self.catalog.kpis.iter().map(|k| k.name.as_str())),
         })
     }
@@ -406,7 +420,7 @@ impl CatalogIndex {
     pub(crate) fn find_team(&self, name: &str) -> Result<u32, Problem> {
         Self::lookup(&self.team_names, name).ok_or_else(|| Problem {
             code: "vsimport::catalog::unknown_team",
-            message: format!("no team named {:?} in the catalog", name.trim()),
+            message: format!("no team named {:?} in the catalog", shown(name)),
             help: suggestion(name, self.teams.iter().map(|t| t.name.as_str())),
         })
     }
@@ -462,7 +476,7 @@ impl CatalogIndex {
             .map(|i| i as u16)
             .ok_or_else(|| Problem {
                 code: "vsimport::catalog::unknown_value",
-                message: format!("KPI {:?} has no value named {:?}", k.name, name.trim()),
+                message: format!("KPI {:?} has no value named {:?}", k.name, shown(name)),
                 help: suggestion(name, k.kpi_values.iter().map(|v| v.name.as_str())),
             })
     }
@@ -484,7 +498,7 @@ impl CatalogIndex {
             .map(|i| i as u16)
             .ok_or_else(|| Problem {
                 code: "vsimport::catalog::unknown_sub_tile",
-                message: format!("KPI {:?} has no sub-tile named {:?}", k.name, name.trim()),
+                message: format!("KPI {:?} has no sub-tile named {:?}", k.name, shown(name)),
                 help: suggestion(name, k.sub_tiles.iter().map(|v| v.name.as_str())),
             })
     }

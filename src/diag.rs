@@ -118,6 +118,35 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// How much of a cell is shown in messages, `inspect` and reports.
+pub(crate) const SHOWN_CHARS: usize = 200;
+
+/// A cell's text as shown to people: control characters (a terminal's escape sequences among
+/// them) written as escapes, and at most [`SHOWN_CHARS`] characters with a note of how many
+/// more there were.
+pub(crate) fn shown_cell(s: &str) -> String {
+    shorten(s, SHOWN_CHARS)
+}
+
+/// `s` with control characters escaped and cut to `max` characters ("… (N more characters)").
+pub(crate) fn shorten(s: &str, max: usize) -> String {
+    let mut out = String::with_capacity(s.len().min(max * 4));
+    let mut chars = s.chars();
+    for (taken, c) in chars.by_ref().enumerate() {
+        if taken == max {
+            let rest = 1 + chars.count();
+            out.push_str(&format!("… ({rest} more characters)"));
+            return out;
+        }
+        if c.is_control() && c != '\n' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -9,6 +9,8 @@ use crate::diag::{Diagnostic, Location, Problem, Severity};
 
 /// How many diagnostics of one kind (code and column) are kept; all are counted.
 pub(crate) const KEEP_PER_GROUP: usize = 1000;
+/// The longest message or help kept (characters).
+pub(crate) const MESSAGE_CHARS: usize = 1000;
 /// How many of a group get a rendered source excerpt.
 pub(crate) const CONTEXT_PER_GROUP: usize = 3;
 
@@ -21,10 +23,17 @@ pub(crate) struct Diags {
 }
 
 impl Diags {
-    pub(crate) fn push(&mut self, d: Diagnostic) {
+    pub(crate) fn push(&mut self, mut d: Diagnostic) {
         let n = self.groups.entry((d.code, d.location.column)).or_default();
         *n += 1;
         if *n <= KEEP_PER_GROUP {
+            // A message quotes its cell: a cell of megabytes must not make one of megabytes.
+            if d.message.len() > MESSAGE_CHARS {
+                d.message = crate::diag::shorten(&d.message, MESSAGE_CHARS);
+            }
+            if let Some(h) = d.help.as_mut().filter(|h| h.len() > MESSAGE_CHARS) {
+                *h = crate::diag::shorten(h, MESSAGE_CHARS);
+            }
             self.list.push(d);
         }
     }

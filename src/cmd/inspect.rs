@@ -14,8 +14,9 @@ struct Shown {
     cells: Vec<(String, &'static str)>,
 }
 
+/// A cell as `inspect` shows it: escaped and cut ([`crate::diag::shown_cell`]).
 fn cell_text(c: &Cell<'_>) -> (String, &'static str) {
-    (c.display(), c.kind())
+    (crate::diag::shown_cell(&c.display()), c.kind())
 }
 
 pub(crate) async fn run(args: Args) -> Result<ExitCode, Error> {
@@ -84,12 +85,13 @@ fn render(
     let name_w = det
         .columns
         .iter()
-        .map(|c| c.chars().count())
+        .map(|c| crate::diag::shown_cell(c).chars().count())
         .max()
         .unwrap_or(0)
         .max(7);
     for (i, name) in det.columns.iter().enumerate() {
-        let shown = if name.is_empty() { "(no name)" } else { name };
+        let name = crate::diag::shown_cell(name);
+        let shown = if name.is_empty() { "(no name)" } else { &name };
         let _ = writeln!(
             s,
             "  {:>3}  {shown}",
@@ -123,7 +125,7 @@ fn render(
         for r in first {
             let _ = writeln!(s, "  row {}", r.number);
             for (i, (v, k)) in r.cells.iter().enumerate() {
-                let name = &det.columns[i];
+                let name = crate::diag::shown_cell(&det.columns[i]);
                 let _ = writeln!(
                     s,
                     "    {:>3}  {name:<name_w$}  {k:<8}  {v}",

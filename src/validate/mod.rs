@@ -255,7 +255,7 @@ impl<'a> Validator<'a> {
                 text.push_str(&sep);
             }
             let start = text.len();
-            let shown = row.cell(i).display();
+            let shown = crate::diag::shown_cell(&row.cell(i).display());
             let shown = if self.origin.delimiter.is_some() && shown.contains(sep.as_str()) {
                 format!("\"{shown}\"")
             } else {

@@ -118,3 +118,46 @@ fn lying_and_exploding_workbooks_end_in_a_clean_error_fast_and_small() {
     }
     snapshots().bind(|| insta::assert_snapshot!("hostile_workbooks", shown_all));
 }
+
+#[test]
+fn long_cells_and_escape_sequences_are_shown_cut_and_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("cells.csv");
+    let big = "x".repeat(1_000_000);
+    std::fs::write(
+        &csv,
+        format!(
+            "Datum;Team;Kennzahl;Ist;Soll\n06.01.2025;\u{1b}[31mRED\u{1b}[0m;OEE;85,0;90\n06.01.2025;Montage Süd;{big};85,0;90\n"
+        ),
+    )
+    .unwrap();
+    let p = csv.to_str().unwrap();
+    let inspect = run(vs(&["inspect", p]));
+    assert_eq!(inspect.code, 0, "{}", inspect.all());
+    let dry = run(vs(&[
+        "import",
+        p,
+        "-m",
+        root()
+            .join("samples/oee_semi_wide_de.mapping.toml")
+            .to_str()
+            .unwrap(),
+        "--catalog",
+        sample_catalog().to_str().unwrap(),
+        "--dry-run",
+    ]));
+    assert_eq!(dry.code, 1, "{}", dry.all());
+    for (what, r) in [("inspect", &inspect), ("dry run", &dry)] {
+        let all = r.all();
+        assert!(!all.contains('\u{1b}'), "{what}: a raw escape sequence");
+        assert!(all.len() < 20_000, "{what}: {} bytes", all.len());
+        assert!(all.contains("more characters)"), "{what}: {all}");
+    }
+    let shown = format!(
+        "## inspect\n{}\n## dry run\n{}",
+        shown(&inspect),
+        shown(&dry)
+    )
+    .replace(dir.path().to_str().unwrap(), "[DIR]");
+    snapshots().bind(|| insta::assert_snapshot!("hostile_cells", shown));
+}
