@@ -304,4 +304,40 @@ mod tests {
         );
         assert!(parse_time(&Cell::Duration(TimeDelta::hours(30)), &clock).is_err());
     }
+
+    /// Every minute of the day, in every clock form and as a workbook's day fraction and time
+    /// cell, reads back as itself (exhaustive: all 1,440).
+    #[test]
+    fn every_minute_round_trips_in_every_form() {
+        let clock = TimeFormat::Clock;
+        for m in 0..1440u32 {
+            let (h, mm) = (m / 60, m % 60);
+            let (h12, ampm) = match h {
+                0 => (12, "AM"),
+                1..=11 => (h, "AM"),
+                12 => (12, "PM"),
+                _ => (h - 12, "PM"),
+            };
+            for written in [
+                format!("{h:02}:{mm:02}"),
+                format!("{h}:{mm:02}"),
+                format!("{h12}:{mm:02} {ampm}"),
+                format!("{h12}:{mm:02} {}", ampm.to_lowercase()),
+                format!("{h:02}:{mm:02}:00"),
+            ] {
+                assert_eq!(text(&written, &clock), Ok(m), "{written:?}");
+            }
+            let fraction = f64::from(m) / 1440.0;
+            assert_eq!(
+                parse_time(&Cell::Float(fraction), &clock).map(|x| x.minutes),
+                Ok(m),
+                "day fraction {fraction}"
+            );
+            let t = NaiveTime::from_hms_opt(h, mm, 0).unwrap();
+            assert_eq!(parse_time(&Cell::Time(t), &clock).map(|x| x.minutes), Ok(m));
+            assert_eq!(text(&m.to_string(), &TimeFormat::Minutes), Ok(m));
+            let dotted = TimeFormat::parse("%H.%M").unwrap();
+            assert_eq!(text(&format!("{h}.{mm:02}"), &dotted), Ok(m));
+        }
+    }
 }

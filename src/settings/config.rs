@@ -84,7 +84,7 @@ pub(crate) fn load_config(
             ));
         }
     };
-    toml::from_str(&text).map_err(|e| {
+    let file: ConfigFile = toml::from_str(&text).map_err(|e| {
         settings_error(
             format!(
                 "{}: not a valid config file: {}",
@@ -93,5 +93,35 @@ pub(crate) fn load_config(
             ),
             format!("keys: {KEYS}"),
         )
-    })
+    })?;
+    if file.password_command.is_some() {
+        check_private(&path)?;
+    }
+    Ok(file)
+}
+
+/// A file that says how to get the password (`password_command`) must be its owner's alone:
+/// anyone who can read it learns how to get the password, and anyone who can change it runs
+/// a command of their choosing with the user's rights. Refused otherwise, with the command that
+/// fixes it (Unix; other systems have no such mode bits).
+pub(crate) fn check_private(path: &Path) -> Result<(), Error> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            let mode = meta.permissions().mode() & 0o777;
+            if mode & 0o077 != 0 {
+                return Err(settings_error(
+                    format!(
+                        "{}: holds a password_command and can be read or changed by others (mode {mode:o})",
+                        path.display()
+                    ),
+                    format!("make it yours alone: chmod 600 {}", path.display()),
+                ));
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }

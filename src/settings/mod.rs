@@ -514,6 +514,22 @@ mod tests {
             "url = \"http://127.0.0.1:9/api\"\nuser = \"cfg\"\npassword_command = \"echo from-cmd\"\napi_version = 3\nconcurrency = 3\nmax_rps = 2.5\n",
         )
         .unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            // Readable by others: refused, with the chmod that fixes it.
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).unwrap();
+            let args = ConnectArgs {
+                config: Some(path.clone()),
+                ..Default::default()
+            };
+            let e = client(&args, &env(&[]), &mut std::io::empty()).unwrap_err();
+            assert!(
+                e.to_string().contains("can be read or changed by others"),
+                "{e}"
+            );
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
         let mut args = ConnectArgs {
             config: Some(path),
             ..Default::default()

@@ -128,6 +128,9 @@ fn read_root_file(root: &Path) -> Result<Option<(ConfigFile, WatchTable)>, Error
             format!("keys: {}, and a [watch] table", config::KEYS),
         )
     })?;
+    if file.password_command.is_some() {
+        config::check_private(&path)?;
+    }
     Ok(Some((file, watch)))
 }
 

@@ -390,3 +390,9 @@ pub fn shown(r: &Run) -> String {
         r.code, r.stdout, r.stderr
     )
 }
+
+/// Makes a file its owner's alone (0600), as a config file with a password_command must be.
+pub fn private(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).unwrap();
+}

@@ -235,6 +235,7 @@ fn config_file_and_password_stdin() {
         ),
     )
     .unwrap();
+    private(&cfg);
     let r = run(vs(&["kpis", "--config", cfg.to_str().unwrap()])
         .env_remove("VS_USER")
         .env_remove("VS_PASSWORD"));

@@ -36,6 +36,7 @@ fn no_secret_in_any_output() {
         ),
     )
     .unwrap();
+    private(&cfg);
     let html = TinyServer::start(5, |_| (200, "text/html", "<html>login</html>".into()));
     let cases: Vec<(&str, Vec<String>, Option<&str>)> = vec![
         (
@@ -305,4 +306,33 @@ fn tenants_are_dns_labels_and_a_bad_url_is_shown_without_its_credentials() {
             format!("{}\n{}", shown(&tenant), shown(&url))
         )
     });
+}
+
+#[test]
+fn a_config_with_a_password_command_that_others_can_read_is_refused() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(
+        &cfg,
+        "url = \"http://127.0.0.1:9/api\"\nuser = \"u\"\npassword_command = \"echo secret\"\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&cfg, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let r = run(vs(&["kpis", "--config", cfg.to_str().unwrap()]).env_remove("VS_PASSWORD"));
+    assert_eq!(r.code, 2, "{}", r.all());
+    let s = shown(&r).replace(dir.path().to_str().unwrap(), "[DIR]");
+    snapshots().bind(|| insta::assert_snapshot!("config_not_private", s));
+    // The same in a watched folder's vsimport.toml.
+    let root = dir.path().join("root");
+    std::fs::create_dir(&root).unwrap();
+    std::fs::copy(&cfg, root.join("vsimport.toml")).unwrap();
+    std::fs::set_permissions(
+        root.join("vsimport.toml"),
+        std::fs::Permissions::from_mode(0o640),
+    )
+    .unwrap();
+    let r = run(vs(&["watch", root.to_str().unwrap(), "--once"]).env_remove("VS_PASSWORD"));
+    assert_eq!(r.code, 2, "{}", r.all());
+    assert!(r.stderr.contains("chmod 600"), "{}", r.stderr);
 }
