@@ -19,13 +19,32 @@ pub(crate) fn write_report(dir: &Path, report: &Report) -> Result<(), Error> {
     Ok(crate::persist::write_atomic(&path, &json)?)
 }
 
-/// A cell that Excel would run as a formula (`= + - @`, tab, CR) gets a leading `'`.
+/// A cell that a spreadsheet would run as a formula gets a leading `'`: one that starts with
+/// `=`, `+`, `-`, `@`, a tab or a carriage return, also after leading spaces, line breaks or
+/// zero-width characters. A plain number (`-5`, `+3.25`, `-1,5`) stays as it is, so that a
+/// negative value in rejected.csv imports again as the number it is.
 pub(crate) fn neutralise(cell: &str) -> std::borrow::Cow<'_, str> {
-    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+    let invisible = |c: char| {
+        c.is_whitespace() && c != '\t' && c != '\r'
+            || matches!(c, '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}')
+    };
+    let lead = cell.trim_start_matches(invisible);
+    let risky = lead.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && !plain_number(cell) {
         std::borrow::Cow::Owned(format!("'{cell}"))
     } else {
         std::borrow::Cow::Borrowed(cell)
     }
+}
+
+/// `-5`, `+3.25`, `-1,5`: a sign, digits, at most one decimal point or comma, digits.
+fn plain_number(s: &str) -> bool {
+    let t = s.strip_prefix(['-', '+']).unwrap_or(s);
+    let mut parts = t.splitn(2, ['.', ',']);
+    let whole = parts.next().unwrap_or("");
+    let frac = parts.next();
+    let digits = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
+    digits(whole) && frac.is_none_or(digits)
 }
 
 /// Writes `dir/report.html` (made by [`super::html`]).
@@ -199,7 +218,17 @@ mod tests {
     fn formulas_are_neutralised() {
         assert_eq!(neutralise("=1+1"), "'=1+1");
         assert_eq!(neutralise("+49 123"), "'+49 123");
-        assert_eq!(neutralise("-5"), "'-5");
+        // Plain numbers stay numbers.
+        assert_eq!(neutralise("-5"), "-5");
+        assert_eq!(neutralise("-1,5"), "-1,5");
+        assert_eq!(neutralise("+3.25"), "+3.25");
+        assert_eq!(neutralise("-5-5"), "'-5-5");
+        // Also behind spaces, line breaks and zero-width characters.
+        assert_eq!(neutralise("  =1+1"), "'  =1+1");
+        assert_eq!(neutralise("\n=HYPERLINK(\"x\")"), "'\n=HYPERLINK(\"x\")");
+        assert_eq!(neutralise("\u{200B}@SUM(A1)"), "'\u{200B}@SUM(A1)");
+        assert_eq!(neutralise("\u{FEFF}-2+3"), "'\u{FEFF}-2+3");
+        assert_eq!(neutralise("\rx"), "'\rx");
         assert_eq!(neutralise("@SUM(A1)"), "'@SUM(A1)");
         assert_eq!(neutralise("\tx"), "'\tx");
         assert_eq!(neutralise("Montage Süd"), "Montage Süd");

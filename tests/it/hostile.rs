@@ -161,3 +161,42 @@ fn long_cells_and_escape_sequences_are_shown_cut_and_escaped() {
     .replace(dir.path().to_str().unwrap(), "[DIR]");
     snapshots().bind(|| insta::assert_snapshot!("hostile_cells", shown));
 }
+
+#[test]
+fn a_negative_value_in_rejected_csv_imports_again_as_a_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("neg.csv");
+    std::fs::write(
+        &csv,
+        "Datum;Team;Kennzahl;Ist;Soll\n31.02.2025;Montage Süd;OEE;-5,0;90\n",
+    )
+    .unwrap();
+    let mapping = root().join("samples/oee_semi_wide_de.mapping.toml");
+    let catalog = sample_catalog();
+    let dry = |file: &std::path::Path, report: &std::path::Path| {
+        run(vs(&[
+            "import",
+            file.to_str().unwrap(),
+            "-m",
+            mapping.to_str().unwrap(),
+            "--catalog",
+            catalog.to_str().unwrap(),
+            "--dry-run",
+            "--format",
+            "json",
+            "--report",
+            report.to_str().unwrap(),
+        ]))
+    };
+    let r = dry(&csv, &dir.path().join("r1"));
+    assert_eq!(r.code, 1, "{}", r.all());
+    let rejected = std::fs::read_to_string(dir.path().join("r1/rejected.csv")).unwrap();
+    assert!(rejected.contains(";-5,0;"), "{rejected}");
+    // Fixed and imported again: the value is the number it was.
+    let fixed = dir.path().join("fixed.csv");
+    std::fs::write(&fixed, rejected.replace("31.02.2025", "28.02.2025")).unwrap();
+    let r = dry(&fixed, &dir.path().join("r2"));
+    assert_eq!(r.code, 0, "{}", r.all());
+    let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(doc["summary"]["records_planned"], 1, "{doc}");
+}
