@@ -131,12 +131,14 @@ fn write_records(
                     .map(|n| n.name.clone())
                     .unwrap_or(v.kpi_value_id.to_string());
                 let amount = v.value.to_string();
+                // Names come from the server: neutralised like every CSV cell vsimport writes.
+                let n = crate::report::files::neutralise;
                 w.write_record([
                     date.as_str(),
-                    &team,
-                    &kpi.name,
-                    &sub,
-                    &value_name,
+                    &n(&team),
+                    &n(&kpi.name),
+                    &n(&sub),
+                    &n(&value_name),
                     &amount,
                     if v.forecast { "true" } else { "" },
                 ])?;
