@@ -60,6 +60,7 @@ struct RawSource {
     max_unpacked_bytes: Option<Spanned<u64>>,
     max_zip_ratio: Option<Spanned<u64>>,
     max_shared_strings: Option<Spanned<u64>>,
+    max_record_bytes: Option<Spanned<u64>>,
     empty_values: Option<Vec<String>>,
     #[serde(default)]
     skip_rows_where: BTreeMap<String, Spanned<String>>,
@@ -199,6 +200,7 @@ pub(crate) fn parse(shown: &str, text: &str) -> Result<Mapping, MappingError> {
         ("max_unpacked_bytes", &s.max_unpacked_bytes),
         ("max_zip_ratio", &s.max_zip_ratio),
         ("max_shared_strings", &s.max_shared_strings),
+        ("max_record_bytes", &s.max_record_bytes),
     ] {
         if let Some(m) = v
             && *m.get_ref() == 0
@@ -313,6 +315,7 @@ pub(crate) fn parse(shown: &str, text: &str) -> Result<Mapping, MappingError> {
                 max_ratio: s.max_zip_ratio.as_ref().map(|x| *x.get_ref()),
                 max_shared_strings: s.max_shared_strings.as_ref().map(|x| *x.get_ref()),
             },
+            max_record_bytes: s.max_record_bytes.as_ref().map(|x| *x.get_ref()),
             empty_values: s.empty_values.clone(),
             skip_rows_where: s
                 .skip_rows_where

@@ -158,6 +158,8 @@ pub(crate) struct SourceSection {
     pub(crate) max_cells: Option<u64>,
     /// Limits on a workbook's zip container (`[source] max_zip_entries`, ...).
     pub(crate) zip: crate::read::ZipOverrides,
+    /// The longest CSV record (`[source] max_record_bytes`).
+    pub(crate) max_record_bytes: Option<u64>,
     /// Value cells that mean "no value" (`[source] empty_values`).
     pub(crate) empty_values: Option<Vec<String>>,
     /// Column -> pattern: rows whose cell matches are skipped (`[source] skip_rows_where`;
@@ -323,6 +325,7 @@ impl Mapping {
             expected_columns: self.column_names(),
             max_cells: s.max_cells,
             zip: s.zip,
+            max_record_bytes: s.max_record_bytes,
             hash: false,
         }
     }

@@ -26,6 +26,13 @@ const KEEP_PROBLEMS: usize = 1000;
 /// 2 MiB 0.92, 4 MiB 0.98.
 pub(crate) const BLOCK: usize = 1 << 20;
 
+/// The record limit: `[source] max_record_bytes`, else the default.
+fn max_record(opts: &SourceOptions) -> usize {
+    opts.max_record_bytes
+        .and_then(|b| usize::try_from(b).ok())
+        .unwrap_or(super::blocks::DEFAULT_MAX_RECORD_BYTES)
+}
+
 pub(crate) struct CsvSource {
     /// The first block, whose first rows were read to find the header.
     first: Option<Part>,
@@ -36,6 +43,8 @@ pub(crate) struct CsvSource {
     encoding: &'static Encoding,
     /// Where the text starts in the file (after a UTF-8 byte-order mark).
     start: u64,
+    /// The longest record read (`[source] max_record_bytes`).
+    max_record: usize,
 }
 
 /// One block's parser.
@@ -222,17 +231,11 @@ impl CsvSource {
         } else {
             (Box::new(Cursor::new(prefix).chain(rest)), 0)
         };
-        let mut blocks = Blocks::new(input, enc.encoding, start, delimiter, BLOCK);
+        let mut blocks = Blocks::new(input, enc.encoding, start, delimiter, BLOCK)
+            .with_max_record(max_record(opts));
         let wanted_line = opts.header_row;
         let min_lines = wanted_line.map_or(header::SEARCH_ROWS, |l| l as usize) + 1;
-        let io = |e: std::io::Error| {
-            ReadError::new(
-                shown,
-                "io",
-                format!("cannot read the file: {}", crate::os::plain(&e.to_string())),
-                "check that the file is readable and not being written",
-            )
-        };
+        let io = |e: std::io::Error| sniff::io_error(shown, e);
         let first = blocks.next_block(min_lines).map_err(io)?.ok_or_else(|| {
             ReadError::new(
                 shown,
@@ -310,6 +313,7 @@ impl CsvSource {
                 delimiter,
                 encoding: enc.encoding,
                 start,
+                max_record: max_record(opts),
             },
             detected,
         ))
@@ -364,7 +368,8 @@ impl CsvSource {
         } else {
             input
         };
-        let mut blocks = Blocks::new(input, self.encoding, self.start, self.delimiter, BLOCK);
+        let mut blocks = Blocks::new(input, self.encoding, self.start, self.delimiter, BLOCK)
+            .with_max_record(self.max_record);
         let mut rec = csv::ByteRecord::new();
         while let Some(block) = blocks.next_block(0)? {
             if block.line > last {

@@ -152,6 +152,8 @@ pub struct SourceOptions {
     pub(crate) max_cells: Option<u64>,
     /// Limits on a workbook's zip container, over the defaults.
     pub(crate) zip: ZipOverrides,
+    /// The longest CSV record read (`[source] max_record_bytes`).
+    pub(crate) max_record_bytes: Option<u64>,
     /// Compute the input's SHA-256 while reading it (for the journal of an import).
     pub(crate) hash: bool,
 }

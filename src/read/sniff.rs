@@ -117,11 +117,26 @@ pub(crate) fn zip_kind(bytes: &[u8]) -> Format {
     }
 }
 
+/// A read error as the user reads it; a record over the limit names the limit and its key.
 pub(crate) fn io_error(shown: &str, e: std::io::Error) -> ReadError {
+    if let Some(r) = e
+        .get_ref()
+        .and_then(|x| x.downcast_ref::<super::blocks::RecordTooLong>())
+    {
+        return ReadError::new(
+            shown,
+            "limit",
+            format!(
+                "{}: more than the limit for one row (a quote that is never closed, a field of megabytes, or a line without line breaks)",
+                r
+            ),
+            "check the file (a quote opened and not closed takes everything after it into one field); if a row really is that long, raise the limit with max_record_bytes = N in the mapping's [source]",
+        );
+    }
     ReadError::new(
         shown,
         "io",
-        format!("cannot read the file: {e}"),
+        format!("cannot read the file: {}", crate::os::plain(&e.to_string())),
         "check that the file is readable and not being written",
     )
 }

@@ -200,3 +200,50 @@ fn a_negative_value_in_rejected_csv_imports_again_as_a_number() {
     let doc: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(doc["summary"]["records_planned"], 1, "{doc}");
 }
+
+#[test]
+fn endless_quotes_huge_fields_and_delimiter_walls_end_in_a_clean_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        (
+            "unclosed.csv",
+            format!(
+                "Datum;Team;Kennzahl;Ist;Soll\n06.01.2025;\"{}",
+                "x\n".repeat(10_000_000)
+            ),
+        ),
+        (
+            "bigfield.csv",
+            format!(
+                "Datum;Team;Kennzahl;Ist;Soll\n06.01.2025;Montage Süd;OEE;{};90\n",
+                "9".repeat(20_000_000)
+            ),
+        ),
+        ("commas.csv", ",".repeat(20_000_000)),
+    ];
+    let mapping = root().join("samples/oee_semi_wide_de.mapping.toml");
+    let catalog = sample_catalog();
+    for (name, text) in files {
+        let path = dir.path().join(name);
+        std::fs::write(&path, text).unwrap();
+        let p = path.to_str().unwrap();
+        for args in [
+            vec!["inspect", p],
+            vec![
+                "import",
+                p,
+                "-m",
+                mapping.to_str().unwrap(),
+                "--catalog",
+                catalog.to_str().unwrap(),
+                "--dry-run",
+            ],
+        ] {
+            let (code, err, took, rss) = measured(&args);
+            assert_eq!(code, 2, "{name} {args:?}: {err}");
+            assert!(err.contains("max_record_bytes"), "{name}: {err}");
+            assert!(took < Duration::from_secs(5), "{name}: {took:?}");
+            assert!(rss < 256 << 20, "{name}: peak RSS {} MB", rss >> 20);
+        }
+    }
+}
