@@ -41,11 +41,20 @@ impl Emulator {
     }
 
     fn spawn(catalog: &Path, listen: &str, extra: &[&str]) -> Emulator {
+        Self::spawn_as(catalog, listen, PASSWORD, extra)
+    }
+
+    /// The emulator taking another password (a canary).
+    pub fn start_with_password(password: &str, extra: &[&str]) -> Emulator {
+        Self::spawn_as(&sample_catalog(), "127.0.0.1:0", password, extra)
+    }
+
+    fn spawn_as(catalog: &Path, listen: &str, password: &str, extra: &[&str]) -> Emulator {
         let dir = tempfile::tempdir().unwrap();
         let mut child = Command::new(BIN)
             .args(["emulator", "--catalog"])
             .arg(catalog)
-            .args(["--listen", listen, "--user", USER, "--password", PASSWORD])
+            .args(["--listen", listen, "--user", USER, "--password", password])
             .arg("--log")
             .arg(dir.path().join("requests.jsonl"))
             .args(extra)

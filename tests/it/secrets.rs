@@ -336,3 +336,94 @@ fn a_config_with_a_password_command_that_others_can_read_is_refused() {
     assert_eq!(r.code, 2, "{}", r.all());
     assert!(r.stderr.contains("chmod 600"), "{}", r.stderr);
 }
+
+/// Every file under `dir`, any depth (links not followed).
+fn all_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
+            let p = e.path();
+            match std::fs::symlink_metadata(&p) {
+                Ok(m) if m.is_dir() => todo.push(p),
+                Ok(m) if m.is_file() => out.push(p),
+                _ => {}
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn a_random_canary_password_is_nowhere_after_a_watched_success_and_failures() {
+    let canary = format!("Canary-{:016x}-Pw", fastrand::u64(..));
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let forms = [
+        canary.clone(),
+        b64.encode(format!("{USER}:{canary}")),
+        b64.encode(&canary),
+    ];
+    let em = Emulator::start_with_password(&canary, &[]);
+    let root = tempfile::tempdir().unwrap();
+    std::fs::write(
+        root.path().join("vsimport.toml"),
+        format!(
+            "url = \"{}\"\n[watch]\nmapping = {:?}\nannotate = true\n",
+            em.url,
+            crate::harness::root()
+                .join("samples/oee_semi_wide_de.mapping.toml")
+                .display()
+                .to_string()
+        ),
+    )
+    .unwrap();
+    let inbox = root.path().join("inbox");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let sample =
+        std::fs::read(crate::harness::root().join("samples/oee_semi_wide_de.csv")).unwrap();
+    std::fs::write(inbox.join("good.csv"), &sample).unwrap();
+    std::fs::write(inbox.join("broken.xlsx"), b"not a workbook").unwrap();
+    let watch = |password: &str| {
+        run(vs(&[
+            "watch",
+            root.path().to_str().unwrap(),
+            "--once",
+            "--settle-secs",
+            "0",
+        ])
+        .env("VS_PASSWORD", password)
+        .env("RUST_LOG", "trace"))
+    };
+    // A success and a failing file, then a wrong password (the file waits), all at trace level.
+    let ok = watch(&canary);
+    assert_eq!(ok.code, 2, "{}", ok.all());
+    std::fs::write(
+        inbox.join("again.csv"),
+        b"Datum;Team;Kennzahl;Ist;Soll\n07.01.2025;Lackiererei;OEE;80;90\n",
+    )
+    .unwrap();
+    let wrong = watch(&format!("{canary}-typo"));
+    assert_eq!(wrong.code, 2, "{}", wrong.all());
+    let mut checked = 0;
+    for (what, text) in [("first run", ok.all()), ("wrong password", wrong.all())] {
+        for f in &forms {
+            assert!(!text.contains(f.as_str()), "{what} leaked {f:?}");
+        }
+        assert!(
+            !text.contains(&format!("{canary}-typo")),
+            "{what} leaked the typed one"
+        );
+    }
+    for p in all_files(root.path()) {
+        let bytes = std::fs::read(&p).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        for f in &forms {
+            assert!(!text.contains(f.as_str()), "{} leaked {f:?}", p.display());
+        }
+        checked += 1;
+    }
+    // The log, the status, the ledger, a report, a journal and the undo data were among them.
+    assert!(checked >= 8, "{checked} files");
+    let em_err = em.stop();
+    assert!(!em_err.contains(&canary));
+}
