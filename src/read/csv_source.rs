@@ -26,6 +26,11 @@ const KEEP_PROBLEMS: usize = 1000;
 /// 2 MiB 0.92, 4 MiB 0.98.
 pub(crate) const BLOCK: usize = 1 << 20;
 
+/// The most fields a row at the top of a CSV may have while the header is looked for (a
+/// worksheet is 16,384 columns wide): a line of delimiters is refused before its fields are
+/// turned into names.
+pub(crate) const MAX_COLUMNS: usize = 16_384;
+
 /// The record limit: `[source] max_record_bytes`, else the default.
 fn max_record(opts: &SourceOptions) -> usize {
     opts.max_record_bytes
@@ -266,6 +271,20 @@ impl CsvSource {
             }
             let mut rec = csv::ByteRecord::new();
             match part.next(&mut rec).map_err(read_err)? {
+                Some((line, _)) if rec.len() > MAX_COLUMNS => {
+                    return Err(ReadError::new(
+                        shown,
+                        "limit",
+                        format!(
+                            "line {line} has {} fields, more than the limit of {MAX_COLUMNS} columns (a spreadsheet's width)",
+                            rec.len()
+                        ),
+                        format!(
+                            "check the delimiter ({:?} was taken; --delimiter sets another) and the file",
+                            delimiter as char
+                        ),
+                    ));
+                }
                 Some((line, byte)) => top.push((rec, line, byte)),
                 None => break,
             }
