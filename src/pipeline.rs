@@ -411,6 +411,9 @@ fn write_checked(s: &Import, o: &Outcome) -> Result<Vec<PathBuf>, Error> {
     let crate::read::Input::Path(path) = &s.input else {
         return Ok(Vec::new());
     };
+    if o.checked.findings.stats.rows_read > report::checked::MAX_ROWS {
+        return Ok(Vec::new());
+    }
     let (d, rows) = crate::read::all_rows(&s.input, &s.source, report::checked::MAX_ROWS)?;
     let input = report::checked::Rows {
         file: d.file.clone(),

@@ -91,6 +91,9 @@ fn show(s: &Import, o: &Outcome) -> Result<(), Error> {
             for f in &o.checked_files {
                 report::note(&text::checked_workbook(f));
             }
+            if s.annotate && o.checked_files.is_empty() {
+                report::note(&text::no_checked_workbook(c.findings.stats.rows_read));
+            }
             if let Some(dir) = &s.report_dir {
                 let unwritten = o
                     .written

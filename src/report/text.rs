@@ -481,3 +481,12 @@ pub(crate) fn checked_workbook(path: &Path) -> String {
 pub(crate) fn undo_page(path: &Path) -> String {
     format!("report: {}", path.display())
 }
+
+/// `--annotate` on a file too big for a checked workbook (or read from standard input).
+pub(crate) fn no_checked_workbook(rows: u64) -> String {
+    format!(
+        "--annotate: no checked workbook for {} (it is made for files of up to {} rows read from a file); rejected.csv lists the rows with problems (in the run directory, or with --report DIR)",
+        count(rows, "row", "rows"),
+        super::thousands(crate::report::checked::MAX_ROWS)
+    )
+}

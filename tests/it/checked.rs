@@ -160,3 +160,40 @@ fn formulas_and_markup_in_cells_stay_text_in_the_checked_workbook() {
         ))
     );
 }
+
+#[test]
+fn a_file_too_big_for_a_checked_workbook_says_so_and_writes_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("big.csv");
+    let mut text = String::from("Datum;Team;Kennzahl;Ist;Soll\n");
+    for i in 0..100_001u32 {
+        text.push_str(&format!("{:02}.01.2025;Team {i};OEE;85,0;90\n", 1 + i % 28));
+    }
+    std::fs::write(&csv, text).unwrap();
+    let report = dir.path().join("r");
+    let r = run(vs(&[
+        "import",
+        csv.to_str().unwrap(),
+        "-m",
+        root()
+            .join("samples/oee_semi_wide_de.mapping.toml")
+            .to_str()
+            .unwrap(),
+        "--catalog",
+        sample_catalog().to_str().unwrap(),
+        "--dry-run",
+        "--quiet",
+        "--annotate",
+        "--report",
+        report.to_str().unwrap(),
+    ]));
+    assert_eq!(r.code, 1, "{}", r.all());
+    assert!(
+        r.stderr
+            .contains("--annotate: no checked workbook for 100,001 rows"),
+        "{}",
+        r.stderr.lines().last().unwrap_or_default()
+    );
+    assert!(!report.join("big.checked.xlsx").exists());
+    assert!(report.join("rejected.csv").exists());
+}
