@@ -302,24 +302,30 @@ fn charts(c: &Compared<'_>) -> Vec<Chart> {
             .and_then(|v| number(&v.value));
         acc.recs.push((r.key.date, new, old, *change, r.team));
     }
+    // The server's records read in the same windows and not in the file, by KPI (one pass).
     let planned: std::collections::HashSet<_> = c.planned.iter().map(|r| r.key).collect();
+    let mut others: std::collections::HashMap<uuid::Uuid, Vec<_>> =
+        std::collections::HashMap::new();
+    for (k, vs) in &c.comparison.current {
+        if !planned.contains(k) {
+            others.entry(k.kpi).or_default().push((k.date, vs));
+        }
+    }
     let mut out = Vec::new();
     for (kpi, acc) in per {
         if acc.recs.is_empty() {
             continue;
         }
         let kpi_id = c.index.kpi(kpi).id;
-        // The server's values around them: records read in the same windows, not in the file.
-        let mut server: Vec<(chrono::NaiveDate, f64)> = c
-            .comparison
-            .current
-            .iter()
-            .filter(|(k, _)| k.kpi == kpi_id && !planned.contains(k))
-            .filter_map(|(k, vs)| {
+        let mut server: Vec<(chrono::NaiveDate, f64)> = others
+            .get(&kpi_id)
+            .into_iter()
+            .flatten()
+            .filter_map(|(date, vs)| {
                 vs.iter()
                     .find(|v| v.kpi_value_id == acc.slot)
                     .and_then(|v| number(&v.value))
-                    .map(|v| (k.date, v))
+                    .map(|v| (*date, v))
             })
             .collect();
         // In a fixed order (the map's is not), so the page is the same for the same data.
@@ -523,11 +529,16 @@ pub(crate) fn render(doc: &Report, compared: Option<&Compared<'_>>) -> Result<St
         "undo": undo,
         "timing": timing,
     });
+    render_page("report.html", TEMPLATE, ctx)
+}
+
+/// Renders `template` with `ctx`, every value HTML-escaped.
+fn render_page(name: &str, template: &str, ctx: serde_json::Value) -> Result<String, String> {
     let mut env = minijinja::Environment::new();
     env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
-    env.add_template("report.html", TEMPLATE)
+    env.add_template(name, template)
         .map_err(|e| e.to_string())?;
-    env.get_template("report.html")
+    env.get_template(name)
         .and_then(|t| t.render(ctx))
         .map_err(|e| e.to_string())
 }
@@ -567,13 +578,7 @@ pub(crate) fn render_undo(
         "more": u.problems.len().saturating_sub(shown.len()),
         "skipped": u.skipped > 0,
     });
-    let mut env = minijinja::Environment::new();
-    env.set_auto_escape_callback(|_| minijinja::AutoEscape::Html);
-    env.add_template("undo.html", UNDO_TEMPLATE)
-        .map_err(|e| e.to_string())?;
-    env.get_template("undo.html")
-        .and_then(|t| t.render(ctx))
-        .map_err(|e| e.to_string())
+    render_page("undo.html", UNDO_TEMPLATE, ctx)
 }
 
 #[cfg(test)]

@@ -107,12 +107,7 @@ impl Instance {
 
     /// Renews the heartbeat.
     pub(crate) fn beat(&mut self) -> std::io::Result<()> {
-        self.holder.heartbeat = chrono::Utc::now();
-        let text = serde_json::to_string(&self.holder).unwrap_or_default();
-        self.file.set_len(0)?;
-        self.file.rewind()?;
-        self.file.write_all(text.as_bytes())?;
-        self.file.flush()
+        write_holder(&mut self.file, &mut self.holder)
     }
 
     /// Renews the heartbeat every `every` on a task of its own (a file's import may take
@@ -123,12 +118,7 @@ impl Instance {
         let task = tokio::spawn(async move {
             loop {
                 tokio::time::sleep(every).await;
-                holder.heartbeat = chrono::Utc::now();
-                let text = serde_json::to_string(&holder).unwrap_or_default();
-                let _ = file
-                    .set_len(0)
-                    .and_then(|()| file.rewind())
-                    .and_then(|()| file.write_all(text.as_bytes()));
+                let _ = write_holder(&mut file, &mut holder);
             }
         });
         Ok(Beating(task))
@@ -137,6 +127,16 @@ impl Instance {
     pub(crate) fn holder(&self) -> &Holder {
         &self.holder
     }
+}
+
+/// Stamps the heartbeat and writes the holder over the lock file's text.
+fn write_holder(file: &mut File, holder: &mut Holder) -> std::io::Result<()> {
+    holder.heartbeat = chrono::Utc::now();
+    let text = serde_json::to_string(holder).unwrap_or_default();
+    file.set_len(0)?;
+    file.rewind()?;
+    file.write_all(text.as_bytes())?;
+    file.flush()
 }
 
 /// The heartbeat task; stopped when dropped.
