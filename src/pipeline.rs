@@ -152,15 +152,27 @@ pub(crate) fn check(
     if !one && let Some(len) = source.size() {
         validator.reserve((len / 16).min(50_000_000) as usize);
     }
+    let template = validator.fork();
     let fork = || {
-        let mut v = validator.fork();
+        let mut v = template.fork();
         v.reserve(room);
         v
     };
-    let (parts, _stats) = source.fold_rows(
+    // One part (one thread, a workbook) is the result as it is; several are appended, in
+    // file order, as each is next.
+    let mut only = None;
+    let mut join = |part| {
+        if one {
+            only = Some(part);
+        } else {
+            validator.append(part);
+        }
+    };
+    source.fold_rows(
         s.threads,
         fork,
         |v, row| v.row(row),
+        &mut join,
         &|n| bar.inc(n),
         &|| stop.is_cancelled(),
     )?;
@@ -170,16 +182,7 @@ pub(crate) fn check(
             when: "while the file was checked",
         });
     }
-    let mut parts = parts.into_iter();
-    let validator = match (one, parts.next()) {
-        (true, Some(only)) => only,
-        (_, first) => {
-            for part in first.into_iter().chain(parts) {
-                validator.append(part);
-            }
-            validator
-        }
-    };
+    let validator = only.unwrap_or(validator);
     let mut validated = validator.finish();
     for d in source.take_problems() {
         validated.findings.diags.push(d);
@@ -533,12 +536,7 @@ fn write_reports(o: &Outcome, index: &CatalogIndex) -> Result<(), Error> {
         return Ok(());
     }
     let findings = &o.checked.findings;
-    let late: Vec<u64> = findings
-        .rejected
-        .iter()
-        .filter(|(_, r)| r.cells.is_none())
-        .map(|(row, _)| *row)
-        .collect();
+    let late = findings.rejected.late();
     let fetched = if late.is_empty() {
         Default::default()
     } else {

@@ -31,7 +31,7 @@ mod lines;
 mod sniff;
 mod xlsx_merges;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
 use std::sync::Arc;
 
@@ -470,17 +470,19 @@ impl Source {
     }
 
     /// Folds every data row into per-part states: a CSV text is read in blocks, each folded
-    /// on one of `threads` threads into a state made by `init`; the states come back in file
-    /// order, so that appending them gives what one fold over all rows would. `progress` is
-    /// told how far the read got (CSV: bytes; workbooks: rows).
+    /// on one of `threads` threads into a state made by `init`; `join` gets the states in
+    /// file order as soon as each is next (so that appending them gives what one fold over
+    /// all rows would, and finished parts do not pile up while later ones are read).
+    /// `progress` is told how far the read got (CSV: bytes; workbooks: rows).
     pub(crate) fn fold_rows<S: Send>(
         &mut self,
         threads: usize,
         init: impl Fn() -> S + Sync,
         each: impl Fn(&mut S, &Row<'_>) + Sync,
+        join: &mut dyn FnMut(S),
         progress: &(dyn Fn(u64) + Sync),
         stop: &(dyn Fn() -> bool + Sync),
-    ) -> Result<(Vec<S>, ReadStats), ReadError> {
+    ) -> Result<ReadStats, ReadError> {
         let width = self.detected.columns.len();
         let file = self.file.clone();
         let Inner::Csv(src) = &mut self.inner else {
@@ -495,7 +497,8 @@ impl Source {
                 }
                 true
             })?;
-            return Ok((vec![state], stats));
+            join(state);
+            return Ok(stats);
         };
         let header_len = src.header_len();
         let spare = src.spare();
@@ -527,50 +530,75 @@ impl Source {
             }
             Ok((stats, problems))
         };
-        let done: Vec<Done<S>> = if threads <= 1 {
+        if threads <= 1 {
             // One thread: every block into one state.
             let mut state = init();
             let mut total = ReadStats::default();
-            let mut problems = Vec::new();
             for part in src.parts() {
                 let (stats, p) = fold_into(part, &mut state)?;
                 total.add(stats);
-                problems.extend(p);
+                self.problems.extend(p);
             }
-            vec![Ok((state, total, problems))]
-        } else {
-            let fold = |part| -> Done<S> {
-                let mut state = init();
-                let (stats, problems) = fold_into(part, &mut state)?;
-                Ok((state, stats, problems))
-            };
-            use rayon::iter::{ParallelBridge, ParallelIterator};
-            let pool = rayon::ThreadPoolBuilder::new()
-                .num_threads(threads)
-                .build()
-                .map_err(|e| {
-                    ReadError::new(
-                        &file,
-                        "io",
-                        format!("cannot start {threads} threads: {e}"),
-                        "run again with --threads 1",
-                    )
-                })?;
-            let parts = src.parts().enumerate();
-            let mut done: Vec<(usize, Done<S>)> =
-                pool.install(|| parts.par_bridge().map(|(i, p)| (i, fold(p))).collect());
-            done.sort_by_key(|(i, _)| *i);
-            done.into_iter().map(|(_, d)| d).collect()
-        };
-        let mut states = Vec::with_capacity(done.len());
-        let mut total = ReadStats::default();
-        for d in done {
-            let (state, stats, problems) = d?;
-            states.push(state);
-            total.add(stats);
-            self.problems.extend(problems);
+            join(state);
+            return Ok(total);
         }
-        Ok((states, total))
+        let fold = |part| -> Done<S> {
+            let mut state = init();
+            let (stats, problems) = fold_into(part, &mut state)?;
+            Ok((state, stats, problems))
+        };
+        use rayon::iter::{ParallelBridge, ParallelIterator};
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| {
+                ReadError::new(
+                    &file,
+                    "io",
+                    format!("cannot start {threads} threads: {e}"),
+                    "run again with --threads 1",
+                )
+            })?;
+        // Parts finish out of order; the ones ahead of the next wait here (a few: the
+        // channel is bounded, so readers pause while this thread joins).
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Done<S>)>(threads);
+        let mut waiting: BTreeMap<usize, Done<S>> = BTreeMap::new();
+        let mut next = 0usize;
+        let mut total = ReadStats::default();
+        let mut failed: Option<ReadError> = None;
+        let problems = &mut self.problems;
+        std::thread::scope(|scope| {
+            scope.spawn(|| {
+                let parts = src.parts().enumerate();
+                pool.install(|| {
+                    parts.par_bridge().for_each_with(tx, |tx, (i, p)| {
+                        // A closed channel means the join below ended early: nothing to do.
+                        let _ = tx.send((i, fold(p)));
+                    })
+                });
+            });
+            for (i, done) in rx {
+                waiting.insert(i, done);
+                while let Some(done) = waiting.remove(&next) {
+                    next += 1;
+                    if failed.is_some() {
+                        continue;
+                    }
+                    match done {
+                        Ok((state, stats, p)) => {
+                            join(state);
+                            total.add(stats);
+                            problems.extend(p);
+                        }
+                        Err(e) => failed = Some(e),
+                    }
+                }
+            }
+        });
+        match failed {
+            Some(e) => Err(e),
+            None => Ok(total),
+        }
     }
 
     pub(crate) fn take_problems(&mut self) -> Vec<Diagnostic> {

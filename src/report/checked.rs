@@ -89,23 +89,30 @@ pub(crate) fn write(rows: &Rows, findings: &Findings) -> Result<Vec<u8>, String>
         listed.push((row, col, d.severity, d.message.clone(), d.help.clone()));
     }
     let marked_rows: std::collections::HashSet<u32> = marks.keys().map(|(r, _)| *r).collect();
-    for (row, r) in &findings.rejected {
-        let Ok(row) = u32::try_from(row.saturating_sub(1)) else {
-            continue;
-        };
-        if listed.len() >= MAX_MARKED || marked_rows.contains(&row) {
-            continue;
-        }
-        let why = r.reasons.join("; ");
-        marks.insert(
-            (row, first_col),
-            Mark {
-                severity: Severity::Error,
-                lines: vec![why.clone()],
-            },
-        );
-        listed.push((row, first_col, Severity::Error, why, None));
-    }
+    findings
+        .rejected
+        .each(|row, r| {
+            if listed.len() >= MAX_MARKED {
+                return false;
+            }
+            let Ok(row) = u32::try_from(row.saturating_sub(1)) else {
+                return true;
+            };
+            if marked_rows.contains(&row) {
+                return true;
+            }
+            let why = r.reasons.join("; ");
+            marks.insert(
+                (row, first_col),
+                Mark {
+                    severity: Severity::Error,
+                    lines: vec![why.clone()],
+                },
+            );
+            listed.push((row, first_col, Severity::Error, why, None));
+            true
+        })
+        .map_err(|e| e.to_string())?;
 
     let mut book = Workbook::new();
     let bold = Format::new().set_bold();

@@ -2,13 +2,13 @@
 //! the reasons, ready to fix and import again) and `failed.csv` (the records that were not
 //! written, ready to send again). Each file is written whole or not at all.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::path::Path;
 
 use super::document::{Report, Unwritten};
 use crate::catalog::CatalogIndex;
 use crate::error::Error;
-use crate::findings::RejectedRow;
+use crate::findings::Rejected;
 use crate::persist::write_atomic_with;
 
 /// Writes `dir/report.json`.
@@ -64,7 +64,7 @@ pub(crate) fn write_rejected(
     dir: &Path,
     columns: &[String],
     delimiter: u8,
-    rejected: &BTreeMap<u64, RejectedRow>,
+    rejected: &Rejected,
     fetched: &HashMap<u64, Vec<String>>,
 ) -> Result<u64, Error> {
     crate::upload::state::ensure_dir(dir)?;
@@ -80,11 +80,12 @@ pub(crate) fn write_rejected(
         header.push("vsimport_problems".into());
         w.write_record(header.iter().map(|h| neutralise(h).into_owned()))?;
         let empty = Vec::new();
-        for (row, r) in rejected {
+        let mut failed = None;
+        rejected.each(|row, r| {
             let cells = r
                 .cells
                 .as_ref()
-                .or_else(|| fetched.get(row))
+                .or_else(|| fetched.get(&row))
                 .unwrap_or(&empty);
             let mut rec: Vec<String> = cells
                 .iter()
@@ -94,8 +95,15 @@ pub(crate) fn write_rejected(
             rec.resize(columns.len(), String::new());
             rec.push(row.to_string());
             rec.push(neutralise(&r.reasons.join("; ")).into_owned());
-            w.write_record(&rec)?;
+            if let Err(e) = w.write_record(&rec) {
+                failed = Some(e);
+                return false;
+            }
             written += 1;
+            true
+        })?;
+        if let Some(e) = failed {
+            return Err(e.into());
         }
         w.flush()
     })?;

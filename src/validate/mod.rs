@@ -407,7 +407,7 @@ impl<'a> Validator<'a> {
             return;
         }
         let rejected = &self.findings.rejected;
-        self.entries.retain(|e| !rejected.contains_key(&e.row()));
+        self.entries.retain(|e| !rejected.contains(e.row()));
     }
 }
 

@@ -553,20 +553,22 @@ impl Validator<'_> {
 
     /// Rejects the row, keeping its cells (for rejected.csv) and a diagnostic per problem.
     fn reject(&mut self, row: &Row<'_>, problems: Vec<CellProblem>) {
-        self.findings.stats.rows_rejected += 1;
         let mut reasons = Vec::new();
         for p in problems {
-            reasons.push(p.problem.message.clone());
+            reasons.push(crate::diag::shorten(
+                &p.problem.message,
+                crate::findings::MESSAGE_CHARS,
+            ));
             self.diag(row, p.col, Severity::Error, &p.problem);
         }
         let width = row.len().max(self.origin.columns.len());
         let cells = (0..width).map(|i| row.cell(i).display()).collect();
-        self.findings.rejected.insert(
-            row.number,
-            RejectedRow {
-                reasons,
-                cells: Some(cells),
-            },
-        );
+        let rejected = RejectedRow {
+            reasons,
+            cells: Some(cells),
+        };
+        if self.findings.rejected.add(row.number, rejected) {
+            self.findings.stats.rows_rejected += 1;
+        }
     }
 }

@@ -5,6 +5,9 @@
 
 use std::collections::BTreeMap;
 
+mod rejected;
+pub(crate) use rejected::{Rejected, RejectedRow};
+
 use crate::diag::{Diagnostic, Location, Problem, Severity};
 
 /// How many diagnostics of one kind (code and column) are kept; all are counted.
@@ -77,15 +80,6 @@ impl Diags {
     }
 }
 
-/// A rejected row.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub(crate) struct RejectedRow {
-    /// Why, one reason per bad cell.
-    pub(crate) reasons: Vec<String>,
-    /// The row's cells as text, when they were kept as the row was read.
-    pub(crate) cells: Option<Vec<String>>,
-}
-
 /// Counts of a run's rows.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct Stats {
@@ -102,8 +96,8 @@ pub(crate) struct Stats {
 #[derive(Debug, Default)]
 pub(crate) struct Findings {
     pub(crate) diags: Diags,
-    /// Row number -> the rejected row.
-    pub(crate) rejected: BTreeMap<u64, RejectedRow>,
+    /// The rejected rows, by row number.
+    pub(crate) rejected: Rejected,
     pub(crate) stats: Stats,
 }
 
@@ -125,17 +119,19 @@ impl Findings {
     /// Rejects `row` for `reason` (kept for rejected.csv) without a diagnostic of its own:
     /// another row's diagnostic already tells the story (one conflict, one message).
     pub(crate) fn reject_quietly(&mut self, row: u64, reason: &str) {
-        let entry = self.rejected.entry(row).or_default();
-        if entry.reasons.is_empty() {
+        let r = RejectedRow {
+            reasons: vec![reason.to_string()],
+            cells: None,
+        };
+        if self.rejected.add(row, r) {
             self.stats.rows_rejected += 1;
         }
-        entry.reasons.push(reason.to_string());
     }
 
     /// Appends the findings of the rows after these (another thread's part of the file).
     pub(crate) fn append(&mut self, other: Findings) {
         self.diags.append(other.diags);
-        self.rejected.extend(other.rejected);
+        self.rejected.append(other.rejected);
         let (s, o) = (&mut self.stats, other.stats);
         s.rows_read += o.rows_read;
         s.rows_rejected += o.rows_rejected;
