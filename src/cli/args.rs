@@ -86,6 +86,11 @@ pub(crate) struct SourceArgs {
     /// CSV encoding as a WHATWG label, e.g. utf-8, windows-1252, utf-16le [default: detected]
     #[arg(long, value_name = "LABEL")]
     pub(crate) encoding: Option<String>,
+    /// Raise (or lower) a limit on what the file may hold, over the mapping's [source]:
+    /// max_input_bytes, max_record_bytes, max_cells, max_zip_entries, max_unpacked_bytes,
+    /// max_zip_ratio, max_shared_strings (e.g. --limit max_record_bytes=64MiB; repeatable)
+    #[arg(long = "limit", value_name = "NAME=N", value_parser = crate::read::parse_limit_flag)]
+    pub(crate) limits: Vec<(String, u64)>,
 }
 
 /// Where journals and undo data live.

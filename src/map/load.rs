@@ -56,6 +56,7 @@ struct RawSource {
     dayfirst: Option<bool>,
     years: Option<Spanned<[i32; 2]>>,
     max_cells: Option<Spanned<u64>>,
+    max_input_bytes: Option<Spanned<u64>>,
     max_zip_entries: Option<Spanned<u64>>,
     max_unpacked_bytes: Option<Spanned<u64>>,
     max_zip_ratio: Option<Spanned<u64>>,
@@ -195,31 +196,26 @@ pub(crate) fn parse(shown: &str, text: &str) -> Result<Mapping, MappingError> {
             ));
         }
     }
+    // The limits: each a whole number above 0.
+    let mut limits = crate::read::Limits::default();
     for (key, v) in [
+        ("max_input_bytes", &s.max_input_bytes),
+        ("max_record_bytes", &s.max_record_bytes),
+        ("max_cells", &s.max_cells),
         ("max_zip_entries", &s.max_zip_entries),
         ("max_unpacked_bytes", &s.max_unpacked_bytes),
         ("max_zip_ratio", &s.max_zip_ratio),
         ("max_shared_strings", &s.max_shared_strings),
-        ("max_record_bytes", &s.max_record_bytes),
     ] {
         if let Some(m) = v
-            && *m.get_ref() == 0
+            && let Err(why) = limits.set(key, *m.get_ref())
         {
             return Err(err(
-                format!("[source] {key} = 0 would refuse every workbook"),
-                "leave it out for the default",
+                format!("[source] {why}"),
+                "leave it out for the default, or set a number above 0",
                 Some(m.span()),
             ));
         }
-    }
-    if let Some(m) = &s.max_cells
-        && *m.get_ref() == 0
-    {
-        return Err(err(
-            "[source] max_cells = 0 would refuse every sheet".into(),
-            "leave it out for the default (50,000,000 cells)",
-            Some(m.span()),
-        ));
     }
 
     // The layout.
@@ -308,14 +304,7 @@ pub(crate) fn parse(shown: &str, text: &str) -> Result<Mapping, MappingError> {
             time_format: s.time_format.as_ref().map(|x| x.get_ref().clone()),
             dayfirst: s.dayfirst,
             years: s.years.as_ref().map(|y| *y.get_ref()),
-            max_cells: s.max_cells.as_ref().map(|x| *x.get_ref()),
-            zip: crate::read::ZipOverrides {
-                max_entries: s.max_zip_entries.as_ref().map(|x| *x.get_ref()),
-                max_unpacked_bytes: s.max_unpacked_bytes.as_ref().map(|x| *x.get_ref()),
-                max_ratio: s.max_zip_ratio.as_ref().map(|x| *x.get_ref()),
-                max_shared_strings: s.max_shared_strings.as_ref().map(|x| *x.get_ref()),
-            },
-            max_record_bytes: s.max_record_bytes.as_ref().map(|x| *x.get_ref()),
+            limits,
             empty_values: s.empty_values.clone(),
             skip_rows_where: s
                 .skip_rows_where

@@ -155,11 +155,8 @@ pub(crate) struct SourceSection {
     pub(crate) dayfirst: Option<bool>,
     /// The first and last year a record may be dated in (`[source] years`; default 1900..2100).
     pub(crate) years: Option<[i32; 2]>,
-    pub(crate) max_cells: Option<u64>,
-    /// Limits on a workbook's zip container (`[source] max_zip_entries`, ...).
-    pub(crate) zip: crate::read::ZipOverrides,
-    /// The longest CSV record (`[source] max_record_bytes`).
-    pub(crate) max_record_bytes: Option<u64>,
+    /// `[source] max_input_bytes`, `max_record_bytes`, `max_cells`, `max_zip_entries`, ...
+    pub(crate) limits: crate::read::Limits,
     /// Value cells that mean "no value" (`[source] empty_values`).
     pub(crate) empty_values: Option<Vec<String>>,
     /// Column -> pattern: rows whose cell matches are skipped (`[source] skip_rows_where`;
@@ -323,9 +320,7 @@ impl Mapping {
                 .as_deref()
                 .and_then(|e| encoding_rs::Encoding::for_label(e.trim().as_bytes())),
             expected_columns: self.column_names(),
-            max_cells: s.max_cells,
-            zip: s.zip,
-            max_record_bytes: s.max_record_bytes,
+            limits: s.limits,
             hash: false,
         }
     }

@@ -33,9 +33,7 @@ pub(crate) const MAX_COLUMNS: usize = 16_384;
 
 /// The record limit: `[source] max_record_bytes`, else the default.
 fn max_record(opts: &SourceOptions) -> usize {
-    opts.max_record_bytes
-        .and_then(|b| usize::try_from(b).ok())
-        .unwrap_or(super::blocks::DEFAULT_MAX_RECORD_BYTES)
+    usize::try_from(opts.limits.get(super::Limit::RecordBytes, false)).unwrap_or(usize::MAX)
 }
 
 pub(crate) struct CsvSource {

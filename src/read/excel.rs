@@ -185,7 +185,9 @@ impl SheetSource {
         format: Format,
         opts: &SourceOptions,
     ) -> Result<(SheetSource, Detected), ReadError> {
-        if let Err(b) = super::zip_guard::check(&bytes, &opts.zip.limits()) {
+        if let Err(b) =
+            super::zip_guard::check(&bytes, &super::zip_guard::ZipLimits::from(&opts.limits))
+        {
             return Err(ReadError::new(
                 shown,
                 "limit",
@@ -194,8 +196,8 @@ impl SheetSource {
                     "the file contradicts itself (damaged, or made to exhaust memory): export it again from the BI tool".to_string()
                 } else {
                     format!(
-                        "a workbook this big or this packed is refused before it is unpacked; if the file is genuine, raise the limit with {} = N in the mapping's [source]",
-                        b.key
+                        "a workbook this big or this packed is refused before it is unpacked; if the file is genuine, {}",
+                        super::limits::raise_hint(b.key)
                     )
                 },
             ));
@@ -304,7 +306,7 @@ impl SheetSource {
             e
         };
         // Guard against sheets too big to hold (a small xlsx can unpack to gigabytes).
-        let max_cells = opts.max_cells.unwrap_or(super::DEFAULT_MAX_CELLS);
+        let max_cells = opts.limits.get(super::Limit::Cells, true);
         let declared = match &mut wb {
             Sheets::Xlsx(x) => x
                 .worksheet_cells_reader(&sheet)
@@ -320,7 +322,10 @@ impl SheetSource {
                     shown,
                     "too_big",
                     format!("the sheet declares {cells} cells, more than the limit of {max_cells}"),
-                    "split the export, or raise max_cells in the mapping's [source] section if the sheet really is that big",
+                    format!(
+                        "split the export; if the sheet really is that big, {}",
+                        super::limits::raise_hint("max_cells")
+                    ),
                 )));
             }
         }
@@ -349,7 +354,10 @@ impl SheetSource {
                 shown,
                 "too_big",
                 format!("the sheet has {h} x {w} cells, more than the limit of {max_cells}"),
-                "split the export, or raise max_cells in the mapping's [source] section",
+                format!(
+                    "split the export; if the sheet really is that big, {}",
+                    super::limits::raise_hint("max_cells")
+                ),
             )));
         }
         let filled = fill_merged(&mut range, &merges);

@@ -26,6 +26,8 @@ mod zip_guard;
 pub(crate) use excel::{CHECKED_PROBLEMS_SHEET, CHECKED_PROBLEMS_TITLE};
 pub(crate) use owned::{OwnedCell, all_rows};
 mod header;
+mod limits;
+pub(crate) use limits::{Limit, Limits, parse_flag as parse_limit_flag};
 mod input;
 mod lines;
 mod sniff;
@@ -148,43 +150,11 @@ pub struct SourceOptions {
     pub(crate) encoding: Option<&'static encoding_rs::Encoding>,
     /// Column names the mapping expects: they help find the header row.
     pub(crate) expected_columns: Vec<String>,
-    /// Refuse worksheets with more cells than this (a guard against decompression bombs).
-    pub(crate) max_cells: Option<u64>,
-    /// Limits on a workbook's zip container, over the defaults.
-    pub(crate) zip: ZipOverrides,
-    /// The longest CSV record read (`[source] max_record_bytes`).
-    pub(crate) max_record_bytes: Option<u64>,
+    /// Limits on what the input may hold (`[source]` keys, `--limit`), over the defaults.
+    pub(crate) limits: Limits,
     /// Compute the input's SHA-256 while reading it (for the journal of an import).
     pub(crate) hash: bool,
 }
-
-/// `[source]` values over the default [`zip_guard::ZipLimits`].
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(crate) struct ZipOverrides {
-    pub(crate) max_entries: Option<u64>,
-    pub(crate) max_unpacked_bytes: Option<u64>,
-    pub(crate) max_ratio: Option<u64>,
-    pub(crate) max_shared_strings: Option<u64>,
-}
-
-impl ZipOverrides {
-    pub(crate) fn limits(&self) -> zip_guard::ZipLimits {
-        let d = zip_guard::ZipLimits::default();
-        zip_guard::ZipLimits {
-            max_entries: self.max_entries.unwrap_or(d.max_entries),
-            max_entry_bytes: self.max_unpacked_bytes.unwrap_or(d.max_entry_bytes),
-            max_total_bytes: self.max_unpacked_bytes.unwrap_or(d.max_total_bytes),
-            max_ratio: self.max_ratio.unwrap_or(d.max_ratio),
-            max_shared_strings: self.max_shared_strings.unwrap_or(d.max_shared_strings),
-        }
-    }
-}
-
-/// The largest workbook read into memory (compressed size).
-pub(crate) const MAX_WORKBOOK_BYTES: u64 = 512 << 20;
-
-/// The default cell limit for one worksheet: 1M rows x 50 columns.
-pub(crate) const DEFAULT_MAX_CELLS: u64 = 50_000_000;
 
 /// What `open` found out, and how.
 #[derive(Debug, Clone, serde::Serialize)]
@@ -370,24 +340,22 @@ impl Source {
         let mut format = sniff::format(&shown, &prefix, &input.extension())?;
         let (inner, detected) = match format {
             Format::Csv => {
+                let max = opts.limits.get(Limit::InputBytes, false);
+                if let Some(l) = len.filter(|l| *l > max) {
+                    return Err(sniff::input_too_big(&shown, Some(l), max));
+                }
+                let reader = Box::new(limits::Capped::new(reader, max, prefix.len() as u64));
                 let (src, det) = csv_source::CsvSource::open(&shown, prefix, reader, opts)?;
                 (Inner::Csv(Box::new(src)), det)
             }
             _ => {
+                let max = opts.limits.get(Limit::InputBytes, true);
                 let mut bytes = prefix;
-                std::io::Read::take(
-                    reader,
-                    MAX_WORKBOOK_BYTES.saturating_sub(bytes.len() as u64) + 1,
-                )
-                .read_to_end(&mut bytes)
-                .map_err(|e| sniff::io_error(&shown, e))?;
-                if bytes.len() as u64 > MAX_WORKBOOK_BYTES {
-                    return Err(ReadError::new(
-                        &shown,
-                        "too_big",
-                        format!("the workbook is larger than {MAX_WORKBOOK_BYTES} bytes"),
-                        "split the export into smaller workbooks",
-                    ));
+                std::io::Read::take(reader, max.saturating_sub(bytes.len() as u64) + 1)
+                    .read_to_end(&mut bytes)
+                    .map_err(|e| sniff::io_error(&shown, e))?;
+                if bytes.len() as u64 > max {
+                    return Err(sniff::input_too_big(&shown, None, max));
                 }
                 if format == Format::Xlsx && input.extension().is_empty() {
                     format = sniff::zip_kind(&bytes);

@@ -130,14 +130,47 @@ pub(crate) fn io_error(shown: &str, e: std::io::Error) -> ReadError {
                 "{}: more than the limit for one row (a quote that is never closed, a field of megabytes, or a line without line breaks)",
                 r
             ),
-            "check the file (a quote opened and not closed takes everything after it into one field); if a row really is that long, raise the limit with max_record_bytes = N in the mapping's [source]",
+            format!(
+                "check the file (a quote opened and not closed takes everything after it into one field); if a row really is that long, {}",
+                super::limits::raise_hint("max_record_bytes")
+            ),
         );
+    }
+    if let Some(t) = e
+        .get_ref()
+        .and_then(|x| x.downcast_ref::<super::limits::InputTooBig>())
+    {
+        return input_too_big(shown, None, t.limit);
     }
     ReadError::new(
         shown,
         "io",
         format!("cannot read the file: {}", crate::os::plain(&e.to_string())),
         "check that the file is readable and not being written",
+    )
+}
+
+/// The input is larger than `max_input_bytes` (`size`: how large, when known).
+pub(crate) fn input_too_big(shown: &str, size: Option<u64>, max: u64) -> ReadError {
+    let found = match size {
+        Some(s) => format!(
+            "the file has {} bytes, more than the limit of {}",
+            super::limits::thousands(s),
+            super::limits::thousands(max)
+        ),
+        None => format!(
+            "the input holds more than the limit of {} bytes",
+            super::limits::thousands(max)
+        ),
+    };
+    ReadError::new(
+        shown,
+        "limit",
+        found,
+        format!(
+            "split the export; if the file is genuine, {}",
+            super::limits::raise_hint("max_input_bytes")
+        ),
     )
 }
 

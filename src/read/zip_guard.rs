@@ -6,9 +6,10 @@
 //! From the zip's central directory: the number of entries, each entry's uncompressed size and
 //! compression ratio, and the total. From `xl/sharedStrings.xml` (only its first kilobytes are
 //! inflated): the declared `count`/`uniqueCount`, which cannot exceed one string per five bytes
-//! of the part (`<si/>`) nor the limit. The sizes are the ones the directory declares: a
-//! crafted stream that inflates past its declared size is not caught here (the worksheet
-//! limits, `max_cells`, still apply once calamine reads it).
+//! of the part (`<si/>`) nor the limit. The sizes are the ones the directory declares; a
+//! crafted stream that inflates past its declared size is stopped by the zip crate as it
+//! reads ("File is larger than its declared uncompressed size"), tried with a 1 MB part
+//! declaring 1,000 bytes that inflates to 1 GB (tests/data/hostile).
 
 use std::io::{Cursor, Read};
 
@@ -23,15 +24,22 @@ pub(crate) struct ZipLimits {
     pub(crate) max_shared_strings: u64,
 }
 
+impl From<&super::Limits> for ZipLimits {
+    fn from(l: &super::Limits) -> Self {
+        use super::Limit;
+        ZipLimits {
+            max_entries: l.get(Limit::ZipEntries, true),
+            max_entry_bytes: l.get(Limit::UnpackedBytes, true),
+            max_total_bytes: l.get(Limit::UnpackedBytes, true),
+            max_ratio: l.get(Limit::ZipRatio, true),
+            max_shared_strings: l.get(Limit::SharedStrings, true),
+        }
+    }
+}
+
 impl Default for ZipLimits {
     fn default() -> Self {
-        ZipLimits {
-            max_entries: 10_000,
-            max_entry_bytes: 1 << 30,
-            max_total_bytes: 1 << 30,
-            max_ratio: 250,
-            max_shared_strings: 20_000_000,
-        }
+        ZipLimits::from(&super::Limits::default())
     }
 }
 
@@ -52,18 +60,7 @@ pub(crate) struct Breach {
     pub(crate) self_contradicting: bool,
 }
 
-/// 1234567 as `1,234,567`.
-fn n(v: u64) -> String {
-    let s = v.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
+use super::limits::thousands as n;
 
 /// The declared number of distinct strings of a shared-strings part, from its first bytes:
 /// `uniqueCount` (each is one `<si>` entry), and whether it came from `count` instead (the

@@ -277,6 +277,12 @@ pub(crate) fn source_options(
     over: SourceOptions,
 ) -> Result<SourceOptions, Error> {
     let mut opts = over;
+    for (key, n) in &args.limits {
+        opts.limits.set(key, *n).map_err(|message| Error::Usage {
+            message: format!("--limit {message}"),
+            help: None,
+        })?;
+    }
     if let Some(s) = &args.sheet {
         opts.sheet = Some(SheetChoice::parse(s));
     }
