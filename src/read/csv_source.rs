@@ -36,6 +36,21 @@ fn max_record(opts: &SourceOptions) -> usize {
     usize::try_from(opts.limits.get(super::Limit::RecordBytes, false)).unwrap_or(usize::MAX)
 }
 
+/// A row with more fields than a spreadsheet has columns.
+fn too_wide(file: &str, line: u64, fields: usize, delimiter: Option<u8>) -> ReadError {
+    let taken = delimiter.map_or_else(String::new, |d| format!(" ({:?} was taken)", d as char));
+    ReadError::new(
+        file,
+        "limit",
+        format!(
+            "line {line} has {} fields, more than the limit of {} columns (a spreadsheet's width)",
+            super::limits::thousands(fields as u64),
+            super::limits::thousands(MAX_COLUMNS as u64)
+        ),
+        format!("check the delimiter{taken} and the file; --delimiter sets another"),
+    )
+}
+
 pub(crate) struct CsvSource {
     /// The first block, whose first rows were read to find the header.
     first: Option<Part>,
@@ -122,6 +137,9 @@ impl Part {
             )
         };
         while let Some((line, byte)) = self.next(&mut buf).map_err(read_err)? {
+            if buf.len() > MAX_COLUMNS {
+                return Err(too_wide(file, line, buf.len(), None));
+            }
             if buf.as_slice().iter().all(u8::is_ascii_whitespace) {
                 stats.empty_rows += 1;
                 continue;
@@ -270,18 +288,7 @@ impl CsvSource {
             let mut rec = csv::ByteRecord::new();
             match part.next(&mut rec).map_err(read_err)? {
                 Some((line, _)) if rec.len() > MAX_COLUMNS => {
-                    return Err(ReadError::new(
-                        shown,
-                        "limit",
-                        format!(
-                            "line {line} has {} fields, more than the limit of {MAX_COLUMNS} columns (a spreadsheet's width)",
-                            rec.len()
-                        ),
-                        format!(
-                            "check the delimiter ({:?} was taken; --delimiter sets another) and the file",
-                            delimiter as char
-                        ),
-                    ));
+                    return Err(too_wide(shown, line, rec.len(), Some(delimiter)));
                 }
                 Some((line, byte)) => top.push((rec, line, byte)),
                 None => break,

@@ -15,6 +15,7 @@ use calamine::{Data, DataType, Range, Reader, Sheets, open_workbook_from_rs};
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
 
 use super::header::{self, Candidate};
+use super::xlsx_merges::Scanned;
 use super::{
     Cell, Detected, Format, ReadError, ReadStats, Row, RowData, SheetChoice, SourceOptions,
 };
@@ -321,7 +322,11 @@ impl SheetSource {
                 return Err(with_sheet(ReadError::new(
                     shown,
                     "too_big",
-                    format!("the sheet declares {cells} cells, more than the limit of {max_cells}"),
+                    format!(
+                        "the sheet declares {} cells, more than the limit of {}",
+                        super::limits::thousands(cells),
+                        super::limits::thousands(max_cells)
+                    ),
                     format!(
                         "split the export; if the sheet really is that big, {}",
                         super::limits::raise_hint("max_cells")
@@ -331,8 +336,22 @@ impl SheetSource {
         }
         let (range, merges) = match &mut wb {
             Sheets::Xlsx(x) => {
-                let merges = super::xlsx_merges::merged_regions(&bytes, &sheet)
-                    .unwrap_or_else(|| x.merge_cells_by_sheet_name(&sheet).unwrap_or_default());
+                let merges = match super::xlsx_merges::scan_sheet(&bytes, &sheet) {
+                    Scanned::Merges(m) => m,
+                    Scanned::Unknown => x.merge_cells_by_sheet_name(&sheet).unwrap_or_default(),
+                    Scanned::TooDeep(depth) => {
+                        return Err(with_sheet(ReadError::new(
+                            shown,
+                            "corrupt",
+                            format!(
+                                "the sheet's XML nests at least {} elements deep (a worksheet nests fewer than 10; the limit is {})",
+                                super::limits::thousands(depth.unsigned_abs()),
+                                super::xlsx_merges::MAX_DEPTH
+                            ),
+                            "the file is damaged, or made to exhaust a reader: export it again from the BI tool",
+                        )));
+                    }
+                };
                 (
                     x.worksheet_range(&sheet).map_err(calamine::Error::Xlsx),
                     merges,
@@ -353,7 +372,12 @@ impl SheetSource {
             return Err(with_sheet(ReadError::new(
                 shown,
                 "too_big",
-                format!("the sheet has {h} x {w} cells, more than the limit of {max_cells}"),
+                format!(
+                    "the sheet has {} x {} cells, more than the limit of {}",
+                    super::limits::thousands(h as u64),
+                    super::limits::thousands(w as u64),
+                    super::limits::thousands(max_cells)
+                ),
                 format!(
                     "split the export; if the sheet really is that big, {}",
                     super::limits::raise_hint("max_cells")

@@ -29,7 +29,7 @@ pub(crate) const LIMITS: [(Limit, &str, &str, &str); 7] = [
         Limit::RecordBytes,
         "max_record_bytes",
         "one CSV row, quoted line breaks included: a quote never closed, a field of megabytes, a line of delimiters",
-        "16 MiB",
+        "2 MiB",
     ),
     (
         Limit::Cells,
@@ -82,7 +82,7 @@ impl Limits {
         match l {
             Limit::InputBytes if workbook => 512 << 20,
             Limit::InputBytes => 16 << 30,
-            Limit::RecordBytes => 16 << 20,
+            Limit::RecordBytes => super::blocks::DEFAULT_MAX_RECORD_BYTES as u64,
             Limit::Cells => 50_000_000,
             Limit::ZipEntries => 10_000,
             Limit::UnpackedBytes => 1 << 30,

@@ -4,7 +4,8 @@
 //! calamine finds them by parsing the whole sheet's XML a second time, which costs most of
 //! what loading the cells costs. Here the sheet's XML is only inflated and searched for
 //! `mergeCell ref="A1:B2"` with memchr's substring search. `None` means "could not tell";
-//! the caller then asks calamine.
+//! the caller then asks calamine. The same pass counts how deep the XML nests: a sheet nested
+//! thousands deep is not a spreadsheet (see [`MAX_DEPTH`]).
 
 use std::io::Read;
 
@@ -116,6 +117,25 @@ fn region(s: &str) -> Option<Dimensions> {
     })
 }
 
+/// The deepest a worksheet's XML may nest (a real one nests fewer than ten elements:
+/// worksheet, sheetData, row, c, is, r, t).
+pub(crate) const MAX_DEPTH: i64 = 1000;
+
+/// How `text` changes the nesting depth: opening tags less closing and self-closing ones,
+/// counted with memchr (no parse). `/>` inside a cell's text makes it an underestimate, never
+/// an overestimate: `<` cannot appear unescaped in text or attribute values.
+fn depth_change(text: &[u8]) -> i64 {
+    let mut d = 0i64;
+    for at in memchr::memchr_iter(b'<', text) {
+        d += match text.get(at + 1) {
+            Some(b'/') => -1,
+            Some(b'?' | b'!') => 0,
+            _ => 1,
+        };
+    }
+    d - memchr::memmem::find_iter(text, b"/>").count() as i64
+}
+
 /// Finds every `mergeCell ref="…"` that starts before `limit` in `text`.
 fn scan(text: &[u8], limit: usize, out: &mut Vec<Dimensions>) -> Option<()> {
     let finder = memchr::memmem::Finder::new(b"mergeCell ");
@@ -132,12 +152,32 @@ fn scan(text: &[u8], limit: usize, out: &mut Vec<Dimensions>) -> Option<()> {
     Some(())
 }
 
-/// The merged regions of `sheet` in the xlsx `bytes`, or `None` when the file does not look
-/// as expected.
-pub(crate) fn merged_regions(bytes: &[u8], sheet: &str) -> Option<Vec<Dimensions>> {
+/// What the scan of a sheet found.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Scanned {
+    /// The merged regions.
+    Merges(Vec<Dimensions>),
+    /// The file does not look as expected: the caller asks calamine.
+    Unknown,
+    /// The XML nests deeper than [`MAX_DEPTH`] (this deep, at least).
+    TooDeep(i64),
+}
+
+/// The merged regions of `sheet` in the xlsx `bytes`, and whether its XML nests too deep.
+pub(crate) fn scan_sheet(bytes: &[u8], sheet: &str) -> Scanned {
+    match merged_regions(bytes, sheet) {
+        Some(Ok(m)) => Scanned::Merges(m),
+        Some(Err(depth)) => Scanned::TooDeep(depth),
+        None => Scanned::Unknown,
+    }
+}
+
+fn merged_regions(bytes: &[u8], sheet: &str) -> Option<Result<Vec<Dimensions>, i64>> {
     let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).ok()?;
     let entry = sheet_entry(&mut zip, sheet)?;
     let mut f = zip.by_name(&entry).ok()?;
+    let mut depth = 0i64;
+    let mut from = 0usize;
     let mut out = Vec::new();
     // Chunks overlap by a margin so that a tag cut at a boundary is seen whole once.
     const CHUNK: usize = 256 * 1024;
@@ -152,20 +192,42 @@ pub(crate) fn merged_regions(bytes: &[u8], sheet: &str) -> Option<Vec<Dimensions
         // them whole.
         let upto = if last { len } else { len - MARGIN.min(len) };
         scan(&buf[..len], upto, &mut out)?;
+        // The depth is counted up to the last `<` (so that no `</`, `<?` or `/>` is cut);
+        // the rest waits for the next round.
+        let cut = if last {
+            len
+        } else {
+            memchr::memrchr(b'<', &buf[from..len]).map_or(upto, |i| (from + i).max(upto))
+        };
+        depth += depth_change(&buf[from..cut]);
+        if depth > MAX_DEPTH {
+            return Some(Err(depth));
+        }
         if last {
             break;
         }
         buf.copy_within(upto..len, 0);
         keep = len - upto;
+        from = cut - upto;
     }
     out.sort();
     out.dedup();
-    Some(out)
+    Some(Ok(out))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn depth_counts_opening_closing_and_empty_tags() {
+        assert_eq!(depth_change(br#"<?xml v="1"?><a><b/><c r="1">x</c>"#), 1);
+        // `/>` in text: under, never over.
+        assert_eq!(depth_change(b"<a>x/>"), 0);
+        assert_eq!(depth_change(b"<x><x><x>"), 3);
+        assert_eq!(depth_change(b"</x></x>"), -2);
+        assert_eq!(depth_change(b"<!-- c --><a>"), 1);
+    }
 
     #[test]
     fn refs() {
@@ -187,12 +249,14 @@ mod tests {
         let p =
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/export_basic.xlsx");
         let bytes = std::fs::read(p).unwrap();
-        let m = merged_regions(&bytes, "Daten").unwrap();
+        let Scanned::Merges(m) = scan_sheet(&bytes, "Daten") else {
+            panic!("no merges")
+        };
         assert_eq!(m.len(), 3);
         assert!(m.contains(&Dimensions {
             start: (3, 1),
             end: (4, 1)
         }));
-        assert_eq!(merged_regions(&bytes, "Hinweise").unwrap(), vec![]);
+        assert_eq!(scan_sheet(&bytes, "Hinweise"), Scanned::Merges(vec![]));
     }
 }

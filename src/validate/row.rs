@@ -53,6 +53,9 @@ fn hundredth(v: f64) -> f64 {
     format!("{v}e-2").parse().unwrap_or(v / 100.0)
 }
 
+/// What to do about a cell whose bytes are not text in the encoding the file was read in.
+const NOT_TEXT_HELP: &str = "the file is not all in the encoding it was read in (see `vsimport inspect FILE`): export it again as UTF-8, or pass --encoding with the right one (e.g. --encoding windows-1252)";
+
 impl Validator<'_> {
     pub(crate) fn row(&mut self, row: &Row<'_>) {
         let Some(plan) = self.plan.take() else {
@@ -554,7 +557,14 @@ impl Validator<'_> {
     /// Rejects the row, keeping its cells (for rejected.csv) and a diagnostic per problem.
     fn reject(&mut self, row: &Row<'_>, problems: Vec<CellProblem>) {
         let mut reasons = Vec::new();
-        for p in problems {
+        for mut p in problems {
+            // Bytes that are not text: whatever the column wanted, the fix is the encoding.
+            if p.col
+                .is_some_and(|c| matches!(row.cell(c), Cell::Invalid(_)))
+            {
+                p.problem.code = "vsimport::cell::not_text";
+                p.problem.help = Some(NOT_TEXT_HELP.into());
+            }
             reasons.push(crate::diag::shorten(
                 &p.problem.message,
                 crate::findings::MESSAGE_CHARS,

@@ -13,6 +13,7 @@ mod faults;
 mod fidelity;
 mod first_use;
 mod hostile;
+mod hostile_corpus;
 mod inspect;
 mod kpis;
 mod messages;
