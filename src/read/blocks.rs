@@ -22,12 +22,7 @@ use memchr::{memchr, memchr2, memrchr};
 /// Bytes read from the input at a time.
 const CHUNK: usize = 256 * 1024;
 
-/// The longest record (one row, quoted line breaks included) read before the input is refused:
-/// a field of 100 MB, a quote that is never closed, or a line of nothing but delimiters would
-/// otherwise be held whole in memory, and 2 MiB of delimiters already parse into two million
-/// fields (16 MB of field bounds in the csv crate, twice that while they grow; measured: a
-/// 5 MB line of commas took 210 MB). `[source] max_record_bytes` raises it.
-pub(crate) const DEFAULT_MAX_RECORD_BYTES: usize = 2 << 20;
+use super::limits::DEFAULT_MAX_RECORD_BYTES;
 
 /// A record longer than the limit: carried inside the `io::Error` of [`Blocks::next_block`].
 #[derive(Debug)]

@@ -4,6 +4,13 @@
 //! [`Limits`], asked by the readers for the value in force. A breach is one diagnostic naming
 //! the limit, the value found and how to raise it ([`raise_hint`]).
 
+/// The longest record (one row, quoted line breaks included) read before the input is refused:
+/// a field of 100 MB, a quote that is never closed, or a line of nothing but delimiters would
+/// otherwise be held whole in memory, and 2 MiB of delimiters already parse into two million
+/// fields (16 MB of field bounds in the csv crate, twice that while they grow; measured: a
+/// 5 MB line of commas took 210 MB). `[source] max_record_bytes` raises it.
+pub(crate) const DEFAULT_MAX_RECORD_BYTES: usize = 2 << 20;
+
 /// One limit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Limit {
@@ -82,7 +89,7 @@ impl Limits {
         match l {
             Limit::InputBytes if workbook => 512 << 20,
             Limit::InputBytes => 16 << 30,
-            Limit::RecordBytes => super::blocks::DEFAULT_MAX_RECORD_BYTES as u64,
+            Limit::RecordBytes => DEFAULT_MAX_RECORD_BYTES as u64,
             Limit::Cells => 50_000_000,
             Limit::ZipEntries => 10_000,
             Limit::UnpackedBytes => 1 << 30,

@@ -8,6 +8,7 @@ use crate::harness::*;
 /// Runs vsimport with `args` and `-v`: (exit code, stderr, wall time, peak RSS in bytes).
 /// The peak is the child's own, from wait4's rusage (`ru_maxrss`), checked against what
 /// vsimport logs at the end (VmHWM): the larger of the two counts.
+#[allow(clippy::zombie_processes)] // waited for with wait4, for its rusage
 fn measured(cwd: &std::path::Path, args: &[&str]) -> (i32, String, Duration, u64) {
     use std::io::Read;
     let started = Instant::now();

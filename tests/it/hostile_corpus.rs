@@ -247,7 +247,10 @@ pub fn committed() -> Vec<(&'static str, Vec<u8>)> {
 }
 
 /// The files made on first use (too big to commit as they are): name and how to write it.
-pub fn generated() -> Vec<(&'static str, fn(&Path))> {
+/// How a generated file is written.
+pub type Make = fn(&Path);
+
+pub fn generated() -> Vec<(&'static str, Make)> {
     fn write(path: &Path, head: &[u8], fill: &[u8], times: usize, tail: &[u8]) {
         let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
         f.write_all(head).unwrap();
