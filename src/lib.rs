@@ -33,6 +33,8 @@ mod diag;
 mod emulator;
 mod error;
 mod findings;
+#[doc(hidden)]
+pub mod fuzzing;
 mod map;
 mod normalize;
 mod os;

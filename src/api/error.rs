@@ -171,6 +171,9 @@ pub(crate) fn status_help(status: u16) -> Option<String> {
         404 => {
             "the server knows no such KPI, team or record, or --url is not the API base (it usually ends in /api)"
         }
+        300..=399 => {
+            "the server answered with a redirect, which vsimport does not follow (the credentials go to the configured server only): set --url to the address the API really answers at (`curl -I URL` shows where it points)"
+        }
         405 => "--url is probably not the API base (it usually ends in /api)",
         415 => "the server did not accept the media type: try the other --api-version (2 or 3)",
         429 => "the server is throttling: lower --concurrency or set --max-rps",

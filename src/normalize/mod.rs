@@ -10,11 +10,13 @@
 
 mod date;
 mod number;
+#[cfg(test)]
+mod props;
 mod time;
 
 pub(crate) use date::{DateOptions, DateParse, DayOrder, YEARS, parse_date, parse_date_text};
-pub(crate) use number::{Decimal, NumParse, parse_number};
-pub(crate) use time::{TIME_HELP, TimeFormat, parse_time};
+pub(crate) use number::{Decimal, NumParse, parse_number, parse_number_text};
+pub(crate) use time::{TIME_HELP, TimeFormat, parse_time, parse_time_text};
 
 /// `text` without surrounding white space and a leading `'` (Excel's text marker), without
 /// the cost of a Unicode-aware trim when both ends are plain ASCII.

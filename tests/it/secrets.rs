@@ -354,6 +354,21 @@ fn all_files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out
 }
 
+/// A file's text as a reader of it would see it: a workbook's parts unpacked.
+fn text_of(p: &std::path::Path) -> String {
+    use std::io::Read;
+    let bytes = std::fs::read(p).unwrap();
+    let mut text = String::from_utf8_lossy(&bytes).into_owned();
+    if let Ok(mut zip) = zip::ZipArchive::new(std::io::Cursor::new(&bytes)) {
+        for i in 0..zip.len() {
+            let mut part = Vec::new();
+            zip.by_index(i).unwrap().read_to_end(&mut part).unwrap();
+            text.push_str(&String::from_utf8_lossy(&part));
+        }
+    }
+    text
+}
+
 #[test]
 fn a_random_canary_password_is_nowhere_after_a_watched_success_and_failures() {
     let canary = format!("Canary-{:016x}-Pw", fastrand::u64(..));
@@ -415,8 +430,7 @@ fn a_random_canary_password_is_nowhere_after_a_watched_success_and_failures() {
         );
     }
     for p in all_files(root.path()) {
-        let bytes = std::fs::read(&p).unwrap();
-        let text = String::from_utf8_lossy(&bytes);
+        let text = text_of(&p);
         for f in &forms {
             assert!(!text.contains(f.as_str()), "{} leaked {f:?}", p.display());
         }
@@ -426,4 +440,112 @@ fn a_random_canary_password_is_nowhere_after_a_watched_success_and_failures() {
     assert!(checked >= 8, "{checked} files");
     let em_err = em.stop();
     assert!(!em_err.contains(&canary));
+}
+
+#[test]
+fn a_random_canary_password_is_nowhere_after_imports_that_succeed_and_fail_and_undo() {
+    let canary = format!("Canary-{:016x}-Pw", fastrand::u64(..));
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let forms = [
+        canary.clone(),
+        b64.encode(format!("{USER}:{canary}")),
+        b64.encode(&canary),
+        b64.encode(format!("{USER}:{canary}-typo")),
+    ];
+    let good = Emulator::start_with_password(&canary, &[]);
+    // A server that refuses every write with the request's Authorization header in its body.
+    let echo = Emulator::start_with_password(&canary, &["--echo-auth"]);
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let file = root().join("samples/oee_semi_wide_de.csv");
+    let mapping = root().join("samples/oee_semi_wide_de.mapping.toml");
+    let import = |url: &str, report: &str, password: &str| {
+        run(vs(&[
+            "import",
+            file.to_str().unwrap(),
+            "--mapping",
+            mapping.to_str().unwrap(),
+            "--url",
+            url,
+            "--state-dir",
+            state.to_str().unwrap(),
+            "--report",
+            dir.path().join(report).to_str().unwrap(),
+            "--annotate",
+        ])
+        .env("VS_PASSWORD", password)
+        .env("RUST_LOG", "trace"))
+    };
+    let ok = import(&good.url, "ok", &canary);
+    assert!(ok.code <= 1, "{}", ok.all());
+    let failed = import(&echo.url, "failed", &canary);
+    assert_eq!(failed.code, 1, "{}", failed.all());
+    assert!(dir.path().join("failed/failed.csv").is_file());
+    let wrong = import(&good.url, "wrong", &format!("{canary}-typo"));
+    assert_eq!(wrong.code, 2, "{}", wrong.all());
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("ok/report.json")).unwrap())
+            .unwrap();
+    let run_id = report["upload"]["run"].as_str().unwrap().to_string();
+    let undo = run(vs(&[
+        "undo",
+        &run_id,
+        "--url",
+        &good.url,
+        "--state-dir",
+        state.to_str().unwrap(),
+    ])
+    .env("VS_PASSWORD", &canary)
+    .env("RUST_LOG", "trace"));
+    assert_eq!(undo.code, 0, "{}", undo.all());
+    for (what, r) in [
+        ("import", &ok),
+        ("failing import", &failed),
+        ("wrong password", &wrong),
+        ("undo", &undo),
+    ] {
+        let text = r.all();
+        // Trace logging was on: the check saw the client's own lines.
+        assert!(text.contains("TRACE"), "{what}: no trace output");
+        for f in &forms {
+            assert!(!text.contains(f.as_str()), "{what} leaked {f:?}");
+        }
+    }
+    let mut checked = 0;
+    for p in all_files(dir.path()) {
+        let text = text_of(&p);
+        for f in &forms {
+            assert!(!text.contains(f.as_str()), "{} leaked {f:?}", p.display());
+        }
+        checked += 1;
+    }
+    // Reports (json, html, rejected, failed, checked workbook), journal, undo data.
+    assert!(checked >= 10, "{checked} files");
+    for em in [good, echo] {
+        let log = em.stop();
+        assert!(!log.contains(&canary));
+    }
+}
+
+#[test]
+fn a_redirect_is_never_followed_with_the_credentials() {
+    let elsewhere = TinyServer::start(5, |_| (200, "application/json", "[]".into()));
+    let location: &'static str =
+        Box::leak(format!("text/plain\r\nLocation: {}/kpis", elsewhere.url).into_boxed_str());
+    for status in [301, 302, 307, 308] {
+        let redirector = TinyServer::start(6, move |_| (status, location, String::new()));
+        let r = run(vs(&["kpis", "--url", &redirector.url]).env("RUST_LOG", "trace"));
+        assert_eq!(r.code, 2, "{status}: {}", r.all());
+        assert!(!redirector.seen.lock().unwrap().is_empty());
+        assert!(
+            elsewhere.seen.lock().unwrap().is_empty(),
+            "{status}: the redirect was followed"
+        );
+        assert_clean(&format!("redirect {status}"), &r.all());
+        if status == 302 {
+            let plain = run(vs(&["kpis", "--url", &redirector.url]));
+            let shown = plain.stderr.replace(&redirector.url, "[URL]");
+            snapshots().bind(|| insta::assert_snapshot!("redirect_refused", shown));
+        }
+    }
 }
