@@ -72,6 +72,7 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             };
         }
     };
+    quiet_reader_panics();
     let env = settings::ProcessEnv;
     let ui = settings::Ui::resolve(cli.verbose, cli.quiet, cli.color, &env);
     init_tracing(cli.verbose, cli.quiet, settings::log_filter(&env));
@@ -107,6 +108,20 @@ pub fn run(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         tracing::debug!(peak_rss_kb = kb, "resources");
     }
     code
+}
+
+/// A panic inside the workbook reader library is caught and reported as the file's error
+/// (`read::Source::open`); its default message (a backtrace hint) would only confuse.
+fn quiet_reader_panics() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let in_reader = info
+            .location()
+            .is_some_and(|l| l.file().contains("/calamine-"));
+        if !in_reader {
+            default(info);
+        }
+    }));
 }
 
 fn init_tracing(verbose: u8, quiet: bool, filter: Option<String>) {

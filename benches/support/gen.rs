@@ -225,3 +225,157 @@ pub fn semi_wide_mapping() -> &'static std::path::PathBuf {
         .expect("write mapping")
     })
 }
+
+/// The order data rows are written in.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Order {
+    /// By date, each day's rows together (how most exports come).
+    Grouped,
+    Reverse,
+    /// A fixed pseudo-random permutation (seed 42).
+    Random,
+}
+
+/// The row numbers `0..rows` in `order`.
+pub fn ordered(rows: u64, order: Order) -> Vec<u64> {
+    let mut v: Vec<u64> = (0..rows).collect();
+    match order {
+        Order::Grouped => {}
+        Order::Reverse => v.reverse(),
+        Order::Random => fastrand::Rng::with_seed(42).shuffle(&mut v),
+    }
+    v
+}
+
+/// A CSV of `rows` rows in `order`; `cp1252` writes it as Windows-1252 (German exports).
+pub fn write_csv_shaped(
+    path: &Path,
+    rows: u64,
+    layout: Layout,
+    locale: Locale,
+    order: Order,
+    cp1252: bool,
+) -> std::io::Result<()> {
+    let sep = match locale {
+        Locale::En => ",",
+        Locale::De => ";",
+    };
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    let mut put = |line: String| -> std::io::Result<()> {
+        if cp1252 {
+            let (bytes, _, _) = encoding_rs::WINDOWS_1252.encode(&line);
+            w.write_all(&bytes)
+        } else {
+            w.write_all(line.as_bytes())
+        }
+    };
+    put(format!("{}\n", header(layout).join(sep)))?;
+    for i in ordered(rows, order) {
+        put(format!("{}\n", row(i, layout, locale).join(sep)))?;
+    }
+    w.flush()
+}
+
+/// The benchmark shapes: (name, file, mapping, encoding label of the raw read, rows).
+pub fn shapes() -> Vec<(&'static str, std::path::PathBuf, std::path::PathBuf, bool)> {
+    let semi = semi_wide_mapping().clone();
+    let long = bench_file("long.mapping.toml", |p| {
+        std::fs::write(
+            p,
+            "[columns]\ndate = \"Date\"\nteam = \"Team\"\nkpi = \"KPI\"\nvalue_name = \"Value\"\nvalue = \"Amount\"\n",
+        )
+        .expect("write mapping")
+    });
+    let semi_de = bench_file("semi_wide_de.mapping.toml", |p| {
+        std::fs::write(
+            p,
+            "[source]\ndelimiter = \";\"\ndecimal = \",\"\n[columns]\ndate = \"Date\"\nteam = \"Team\"\nkpi = \"KPI\"\n[values]\n\"Actual\" = \"Actual\"\n\"Target\" = \"Target\"\n",
+        )
+        .expect("write mapping")
+    });
+    let wide = bench_file("wide.mapping.toml", |p| {
+        let mut m = String::from("[columns]\ndate = \"Date\"\nteam = \"Team\"\n[kpis]\n");
+        for k in KPIS {
+            m.push_str(&format!("{k:?} = {{ kpi = {k:?}, value = \"Actual\" }}\n"));
+        }
+        std::fs::write(p, m).expect("write mapping")
+    });
+    let shaped = |name: &str, rows, layout, locale, order, cp1252| {
+        bench_file(name, |p| {
+            write_csv_shaped(p, rows, layout, locale, order, cp1252).expect("write csv")
+        })
+    };
+    vec![
+        (
+            "semi-wide 1M, grouped",
+            csv_1m().clone(),
+            semi.clone(),
+            false,
+        ),
+        (
+            "semi-wide 1M, random order",
+            shaped(
+                "semi_wide_1m_random.csv",
+                1_000_000,
+                Layout::SemiWide,
+                Locale::En,
+                Order::Random,
+                false,
+            ),
+            semi.clone(),
+            false,
+        ),
+        (
+            "semi-wide 1M, reverse order",
+            shaped(
+                "semi_wide_1m_reverse.csv",
+                1_000_000,
+                Layout::SemiWide,
+                Locale::En,
+                Order::Reverse,
+                false,
+            ),
+            semi,
+            false,
+        ),
+        (
+            "German cp1252 `;` decimal comma 1M, random",
+            shaped(
+                "semi_wide_1m_de_cp1252.csv",
+                1_000_000,
+                Layout::SemiWide,
+                Locale::De,
+                Order::Random,
+                true,
+            ),
+            semi_de,
+            true,
+        ),
+        (
+            "long 2M",
+            shaped(
+                "long_2m.csv",
+                2_000_000,
+                Layout::Long,
+                Locale::En,
+                Order::Grouped,
+                false,
+            ),
+            long,
+            false,
+        ),
+        (
+            "wide 1M x 5 KPIs",
+            shaped(
+                "wide_1m.csv",
+                1_000_000,
+                Layout::Wide,
+                Locale::En,
+                Order::Grouped,
+                false,
+            ),
+            wide,
+            false,
+        ),
+    ]
+}

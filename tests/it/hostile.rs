@@ -89,6 +89,7 @@ const EXPECTED: &[(&str, i32, i32, &str)] = &[
     ("not_a_zip.xlsx", 2, 2, "not a zip archive"),
     ("invalid_utf8.csv", 0, 1, "vsimport::cell::not_text"),
     ("picture.csv", 2, 2, "PNG image"),
+    ("calamine_cfb_panic.xls", 2, 2, "the reader failed on it"),
     ("generated/endless_quote.csv", 2, 2, "max_record_bytes"),
     ("generated/huge_field.csv", 2, 2, "max_record_bytes"),
     ("generated/commas.csv", 2, 2, "max_record_bytes"),
@@ -112,6 +113,7 @@ fn every_hostile_file_ends_in_a_clean_error_fast_and_small() {
     // Every file of the corpus has its expectation.
     let mut names: Vec<String> = crate::hostile_corpus::committed_names()
         .into_iter()
+        .chain(crate::hostile_corpus::found_by_fuzzing())
         .map(String::from)
         .chain(
             crate::hostile_corpus::generated()
