@@ -52,6 +52,13 @@ mod validate;
 mod watch;
 
 pub use dedupe::OnConflict;
+
+/// The CLI reference: `man/vsimport.1` and `docs/CLI.md` as generated from the command line
+/// (for the test that keeps them current).
+#[doc(hidden)]
+pub fn cli_reference() -> (Vec<u8>, String) {
+    cli::reference::generate()
+}
 pub use pipeline::dry_run;
 pub use read::{Cell, Input, Row, Source, SourceOptions};
 pub use report::document::{Report, Summary};

@@ -3,6 +3,9 @@
 //! mapping's `[source]`) into the settings the stages use, once.
 
 mod args;
+mod examples;
+pub(crate) use examples::command;
+pub(crate) mod reference;
 pub(crate) mod template;
 pub(crate) mod watch;
 
@@ -27,9 +30,20 @@ Exit codes:
      another watch holds the folder
 130  interrupted (Ctrl-C) before anything was written";
 
+/// `0.1.0 (commit 4c03d52, built 2026-12-01)`: the version, the commit it was built from and
+/// the build date (build.rs).
+const VERSION: &str = concat!(
+    env!("CARGO_PKG_VERSION"),
+    " (commit ",
+    env!("VSIMPORT_COMMIT"),
+    ", built ",
+    env!("VSIMPORT_BUILD_DATE"),
+    ")"
+);
+
 /// Load KPI spreadsheets exported from BI tools (CSV, Excel) into ValueStreamer.
 #[derive(Debug, Parser)]
-#[command(name = "vsimport", version, about, after_help = EXIT_CODES, max_term_width = 100)]
+#[command(name = "vsimport", version = VERSION, about, after_help = EXIT_CODES, max_term_width = 100)]
 pub(crate) struct Cli {
     /// More detail on stderr (-v: debug, -vv: trace); RUST_LOG overrides
     #[arg(short, long, global = true, action = clap::ArgAction::Count, help_heading = "Global options")]
@@ -92,11 +106,22 @@ pub(crate) enum Command {
     Demo(DemoArgs),
     /// Run the bundled emulator of the ValueStreamer KPI API (for tests and trying things out)
     Emulator(EmulatorArgs),
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on standard output
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct CompletionsArgs {
+    /// The shell
+    #[arg(value_enum)]
+    pub(crate) shell: clap_complete::Shell,
 }
 
 /// Parses the arguments; `Err` carries clap's own output and exit code.
 pub(crate) fn parse(args: impl IntoIterator<Item = OsString>) -> Result<Cli, clap::Error> {
-    Cli::try_parse_from(args)
+    use clap::FromArgMatches;
+    let matches = examples::command().try_get_matches_from(args)?;
+    Cli::from_arg_matches(&matches)
 }
 
 impl Cli {

@@ -1,6 +1,7 @@
 //! One module per subcommand, each the same shape: `run(args, ui)` resolves the settings,
 //! calls the library, and has [`crate::report`] say what happened. Wiring only.
 
+pub(crate) mod completions;
 pub(crate) mod demo;
 pub(crate) mod emulator;
 pub(crate) mod export;
@@ -34,6 +35,7 @@ pub(crate) async fn dispatch(command: Command, ui: Ui) -> Result<ExitCode, Error
         Command::Emulator(a) => emulator::run(a).await,
         Command::Runs(a) => runs::run(a),
         Command::Demo(a) => demo::run(a, ui).await,
+        Command::Completions(a) => completions::run(&a),
         Command::Watch(a) => watch::run(a, ui).await,
         Command::Template(a) => template::run(a).await,
     }

@@ -5,6 +5,7 @@ mod harness;
 mod input;
 
 mod checked;
+mod cli_reference;
 mod demo;
 mod dry_run;
 mod emulator;

@@ -38,6 +38,7 @@ fn help_of_every_command() {
         ("help_emulator", vec!["emulator", "--help"]),
         ("help_watch", vec!["watch", "--help"]),
         ("help_template", vec!["template", "--help"]),
+        ("help_completions", vec!["completions", "--help"]),
     ] {
         let r = run(here(&args).env("COLUMNS", "100"));
         assert_eq!(r.code, 0, "{name}: {}", r.all());
