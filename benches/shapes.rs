@@ -4,7 +4,7 @@
 //! layout at 2M rows, the wide layout. vsimport runs as the release binary in a child process
 //! (`import FILE -m MAPPING --catalog samples/catalog.json --dry-run -q`), so its peak RSS is
 //! its own (wait4's rusage). Medians of 5 runs; prints one table (docs/PERFORMANCE.md).
-//! Run: `cargo bench --bench shapes`.
+//! Run: `cargo bench --bench shapes` (`VSIMPORT_BENCH_THREADS=1` for one thread).
 
 #[path = "support/gen.rs"]
 mod generator;
@@ -57,6 +57,7 @@ fn dry_run(file: &Path, mapping: &Path) -> (Duration, u64) {
         .arg("--catalog")
         .arg(&catalog)
         .args(["--dry-run", "-q"])
+        .args(threads())
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -76,8 +77,18 @@ fn dry_run(file: &Path, mapping: &Path) -> (Duration, u64) {
     (took, usage.ru_maxrss as u64 / 1024)
 }
 
+/// `VSIMPORT_BENCH_THREADS=N` passes `--threads N` (default: vsimport's own choice).
+fn threads() -> Vec<String> {
+    std::env::var("VSIMPORT_BENCH_THREADS")
+        .map(|n| vec!["--threads".to_string(), n])
+        .unwrap_or_default()
+}
+
 fn main() {
     let shapes = generator::shapes();
+    if !threads().is_empty() {
+        println!("vsimport {}", threads().join(" "));
+    }
     println!("| input | raw csv read | vsimport dry run | ratio | peak RSS |");
     println!("|---|---|---|---|---|");
     for (name, file, mapping, cp1252) in shapes {

@@ -203,6 +203,16 @@ impl SheetSource {
                 },
             ));
         }
+        if format == Format::Xls
+            && let Err(why) = super::cfb_guard::check(&bytes)
+        {
+            return Err(ReadError::new(
+                shown,
+                "corrupt",
+                format!("the workbook cannot be read: its container is damaged ({why})"),
+                "the file is damaged, or not what its name says: export or save it again; open and re-save it in Excel or LibreOffice if the problem stays",
+            ));
+        }
         let rs = Cursor::new(bytes.clone());
         let mut wb: Sheets<Cursor<Arc<[u8]>>> = match format {
             Format::Xls => open_workbook_from_rs(rs)

@@ -19,6 +19,7 @@
 //! [`ReadError`]. Rows rejected after the read can be read back with [`Source::fetch`].
 
 mod blocks;
+mod cfb_guard;
 mod csv_source;
 mod excel;
 mod owned;
