@@ -203,15 +203,34 @@ impl SheetSource {
                 },
             ));
         }
-        if format == Format::Xls
-            && let Err(why) = super::cfb_guard::check(&bytes)
-        {
-            return Err(ReadError::new(
-                shown,
-                "corrupt",
-                format!("the workbook cannot be read: its container is damaged ({why})"),
-                "the file is damaged, or not what its name says: export or save it again; open and re-save it in Excel or LibreOffice if the problem stays",
-            ));
+        if format == Format::Xls {
+            let max_cells = opts.limits.get(super::Limit::Cells, true);
+            match super::cfb_guard::check(&bytes, max_cells) {
+                Ok(()) => {}
+                Err(super::cfb_guard::Problem::Damaged(why)) => {
+                    return Err(ReadError::new(
+                        shown,
+                        "corrupt",
+                        format!("the workbook cannot be read: its container is damaged ({why})"),
+                        "the file is damaged, or not what its name says: export or save it again; open and re-save it in Excel or LibreOffice if the problem stays",
+                    ));
+                }
+                Err(super::cfb_guard::Problem::TooManyCells(cells)) => {
+                    return Err(ReadError::new(
+                        shown,
+                        "too_big",
+                        format!(
+                            "a sheet declares {} cells, more than the limit of {}",
+                            super::limits::thousands(cells),
+                            super::limits::thousands(max_cells)
+                        ),
+                        format!(
+                            "split the export; if the sheet really is that big, {}",
+                            super::limits::raise_hint("max_cells")
+                        ),
+                    ));
+                }
+            }
         }
         let rs = Cursor::new(bytes.clone());
         let mut wb: Sheets<Cursor<Arc<[u8]>>> = match format {

@@ -91,6 +91,7 @@ const EXPECTED: &[(&str, i32, i32, &str)] = &[
     ("picture.csv", 2, 2, "PNG image"),
     ("calamine_cfb_panic.xls", 2, 2, "cannot be read"),
     ("calamine_cfb_loop.xls", 2, 2, "its container is damaged"),
+    ("calamine_xls_dimensions.xls", 2, 2, "max_cells"),
     ("generated/endless_quote.csv", 2, 2, "max_record_bytes"),
     ("generated/huge_field.csv", 2, 2, "max_record_bytes"),
     ("generated/commas.csv", 2, 2, "max_record_bytes"),

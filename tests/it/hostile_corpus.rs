@@ -369,7 +369,13 @@ pub fn found_by_fuzzing() -> Vec<&'static str> {
     // ("slice index starts at 5632 but ends at 5505", cfb.rs:320).
     // read_workbook: an xls whose sector chain loops; calamine 0.38 appends sectors until
     // memory runs out (2 GB asked for by a 14 KB file).
-    vec!["calamine_cfb_panic.xls", "calamine_cfb_loop.xls"]
+    // read_workbook: an xls whose DIMENSIONS record declares 23 billion cells; calamine 0.38
+    // reserves room for them all when it opens the file (920 GB).
+    vec![
+        "calamine_cfb_panic.xls",
+        "calamine_cfb_loop.xls",
+        "calamine_xls_dimensions.xls",
+    ]
 }
 
 /// The names of the committed files (without making them).
