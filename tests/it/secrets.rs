@@ -369,6 +369,18 @@ fn text_of(p: &std::path::Path) -> String {
     text
 }
 
+/// Asserts that no file under `dir` (workbooks unpacked) holds any of `forms`; how many files.
+fn assert_no_file_holds(dir: &std::path::Path, forms: &[String]) -> usize {
+    let files = all_files(dir);
+    for p in &files {
+        let text = text_of(p);
+        for f in forms {
+            assert!(!text.contains(f.as_str()), "{} leaked {f:?}", p.display());
+        }
+    }
+    files.len()
+}
+
 #[test]
 fn a_random_canary_password_is_nowhere_after_a_watched_success_and_failures() {
     let canary = format!("Canary-{:016x}-Pw", fastrand::u64(..));
@@ -419,7 +431,6 @@ fn a_random_canary_password_is_nowhere_after_a_watched_success_and_failures() {
     .unwrap();
     let wrong = watch(&format!("{canary}-typo"));
     assert_eq!(wrong.code, 2, "{}", wrong.all());
-    let mut checked = 0;
     for (what, text) in [("first run", ok.all()), ("wrong password", wrong.all())] {
         for f in &forms {
             assert!(!text.contains(f.as_str()), "{what} leaked {f:?}");
@@ -429,13 +440,7 @@ fn a_random_canary_password_is_nowhere_after_a_watched_success_and_failures() {
             "{what} leaked the typed one"
         );
     }
-    for p in all_files(root.path()) {
-        let text = text_of(&p);
-        for f in &forms {
-            assert!(!text.contains(f.as_str()), "{} leaked {f:?}", p.display());
-        }
-        checked += 1;
-    }
+    let checked = assert_no_file_holds(root.path(), &forms);
     // The log, the status, the ledger, a report, a journal and the undo data were among them.
     assert!(checked >= 8, "{checked} files");
     let em_err = em.stop();
@@ -511,14 +516,7 @@ fn a_random_canary_password_is_nowhere_after_imports_that_succeed_and_fail_and_u
             assert!(!text.contains(f.as_str()), "{what} leaked {f:?}");
         }
     }
-    let mut checked = 0;
-    for p in all_files(dir.path()) {
-        let text = text_of(&p);
-        for f in &forms {
-            assert!(!text.contains(f.as_str()), "{} leaked {f:?}", p.display());
-        }
-        checked += 1;
-    }
+    let checked = assert_no_file_holds(dir.path(), &forms);
     // Reports (json, html, rejected, failed, checked workbook), journal, undo data.
     assert!(checked >= 10, "{checked} files");
     for em in [good, echo] {
