@@ -431,7 +431,7 @@ mod tests {
         assert!(run(open).unwrap_err().contains("line 2"));
         // One field of a megabyte, no quotes.
         let field = format!("a,b\n1,{}\n2,3\n", "9".repeat(1 << 20));
-        assert!(run(field).unwrap_err().contains("longer than 65536 bytes"));
+        assert!(run(field).unwrap_err().contains("longer than 65,536 bytes"));
         // Delimiters only.
         assert!(run(",".repeat(1 << 20)).is_err());
         // Long but under the limit, and many records: read whole.
