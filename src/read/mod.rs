@@ -328,24 +328,6 @@ enum Inner {
     Sheet(excel::SheetSource),
 }
 
-/// A workbook the reader library gave up on with a panic.
-fn reader_failed(shown: &str, panic: &(dyn std::any::Any + Send)) -> ReadError {
-    let why = panic
-        .downcast_ref::<String>()
-        .map(String::as_str)
-        .or_else(|| panic.downcast_ref::<&str>().copied())
-        .unwrap_or("no reason given");
-    ReadError::new(
-        shown,
-        "corrupt",
-        format!(
-            "the workbook cannot be read: the reader failed on it ({})",
-            crate::diag::shorten(why, 200)
-        ),
-        "the file is damaged, or not what its name says: export or save it again; open and re-save it in Excel or LibreOffice if the problem stays",
-    )
-}
-
 impl Source {
     /// Opens `input`, detects what it is and finds the header row.
     pub fn open(input: &Input, opts: &SourceOptions) -> Result<Source, ReadError> {
@@ -387,7 +369,7 @@ impl Source {
                 }));
                 let (src, det) = match opened {
                     Ok(r) => r?,
-                    Err(panic) => return Err(reader_failed(&shown, panic.as_ref())),
+                    Err(panic) => return Err(sniff::reader_failed(&shown, panic.as_ref())),
                 };
                 (Inner::Sheet(src), det)
             }

@@ -174,6 +174,24 @@ pub(crate) fn input_too_big(shown: &str, size: Option<u64>, max: u64) -> ReadErr
     )
 }
 
+/// A workbook the reader library gave up on with a panic.
+pub(crate) fn reader_failed(shown: &str, panic: &(dyn std::any::Any + Send)) -> ReadError {
+    let why = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("no reason given");
+    ReadError::new(
+        shown,
+        "corrupt",
+        format!(
+            "the workbook cannot be read: the reader failed on it ({})",
+            crate::diag::shorten(why, 200)
+        ),
+        "the file is damaged, or not what its name says: export or save it again; open and re-save it in Excel or LibreOffice if the problem stays",
+    )
+}
+
 /// Reads until `buf` is full or the end of the input.
 pub(crate) fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
