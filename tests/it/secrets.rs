@@ -369,6 +369,20 @@ fn text_of(p: &std::path::Path) -> String {
     text
 }
 
+/// A random password and the forms it must never be seen in: itself, Basic Auth's Base64 of
+/// `user:password` (also of the mistyped `password-typo` the tests send), and its own Base64.
+fn canary() -> (String, Vec<String>) {
+    let canary = format!("Canary-{:016x}-Pw", fastrand::u64(..));
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let forms = vec![
+        canary.clone(),
+        b64.encode(format!("{USER}:{canary}")),
+        b64.encode(&canary),
+        b64.encode(format!("{USER}:{canary}-typo")),
+    ];
+    (canary, forms)
+}
+
 /// Asserts that no file under `dir` (workbooks unpacked) holds any of `forms`; how many files.
 fn assert_no_file_holds(dir: &std::path::Path, forms: &[String]) -> usize {
     let files = all_files(dir);
@@ -383,13 +397,7 @@ fn assert_no_file_holds(dir: &std::path::Path, forms: &[String]) -> usize {
 
 #[test]
 fn a_random_canary_password_is_nowhere_after_a_watched_success_and_failures() {
-    let canary = format!("Canary-{:016x}-Pw", fastrand::u64(..));
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let forms = [
-        canary.clone(),
-        b64.encode(format!("{USER}:{canary}")),
-        b64.encode(&canary),
-    ];
+    let (canary, forms) = canary();
     let em = Emulator::start_with_password(&canary, &[]);
     let root = tempfile::tempdir().unwrap();
     std::fs::write(
@@ -449,14 +457,7 @@ fn a_random_canary_password_is_nowhere_after_a_watched_success_and_failures() {
 
 #[test]
 fn a_random_canary_password_is_nowhere_after_imports_that_succeed_and_fail_and_undo() {
-    let canary = format!("Canary-{:016x}-Pw", fastrand::u64(..));
-    let b64 = base64::engine::general_purpose::STANDARD;
-    let forms = [
-        canary.clone(),
-        b64.encode(format!("{USER}:{canary}")),
-        b64.encode(&canary),
-        b64.encode(format!("{USER}:{canary}-typo")),
-    ];
+    let (canary, forms) = canary();
     let good = Emulator::start_with_password(&canary, &[]);
     // A server that refuses every write with the request's Authorization header in its body.
     let echo = Emulator::start_with_password(&canary, &["--echo-auth"]);
