@@ -602,9 +602,9 @@ fn the_log_says_what_became_of_each_file() {
     let em = Emulator::start(&[]);
     let root = Root::new(&em.url, "");
     std::fs::write(root.inbox("a.csv"), sample()).unwrap();
-    std::fs::write(root.inbox("bad.csv"), with_bad_rows()).unwrap();
-    std::fs::write(root.inbox("photo.xlsx"), b"not a workbook").unwrap();
-    // Oldest first: a.csv, then its copy, then the rest.
+    // Oldest first: a.csv, then the rest. The watch orders by the last change (the later of
+    // mtime and ctime), and setting the mtime back is itself a change: the other files are
+    // written after it, so a.csv is first however coarse the file system's clock is.
     let old = std::time::SystemTime::now() - Duration::from_secs(60);
     std::fs::File::options()
         .append(true)
@@ -612,6 +612,8 @@ fn the_log_says_what_became_of_each_file() {
         .unwrap()
         .set_modified(old)
         .unwrap();
+    std::fs::write(root.inbox("bad.csv"), with_bad_rows()).unwrap();
+    std::fs::write(root.inbox("photo.xlsx"), b"not a workbook").unwrap();
     std::fs::write(root.inbox("copy of a.csv"), sample()).unwrap();
     let r = root.once(&["--settle-secs", "0"]);
     assert_eq!(r.code, 2, "{}", r.all());
