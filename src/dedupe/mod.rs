@@ -89,13 +89,13 @@ fn pack(e: &Entry) -> u128 {
 /// bits, or the entries are not in row order (a stable sort then would not order ties by row).
 /// Measured on 1M semi-wide rows in random order (2M entries), 2 cores: see
 /// docs/PERFORMANCE.md ("Ordering").
-fn radix_sorted(entries: &[Entry]) -> Option<Vec<Entry>> {
+fn radix_sort(entries: &mut [Entry]) -> bool {
     use chrono::Datelike;
     if entries.len() < 4096
         || entries.len() > u32::MAX as usize
         || !entries.is_sorted_by_key(|e| e.row)
     {
-        return None;
+        return false;
     }
     let bits = |span: u64| 64 - span.leading_zeros();
     let fields = |e: &Entry| {
@@ -111,7 +111,7 @@ fn radix_sorted(entries: &[Entry]) -> Option<Vec<Entry>> {
     // Each field as its offset from the file's least value, in as many bits as its span.
     let mut lo = [u64::MAX; 6];
     let mut hi = [0u64; 6];
-    for e in entries {
+    for e in entries.iter() {
         for (i, v) in fields(e).into_iter().enumerate() {
             lo[i] = lo[i].min(v);
             hi[i] = hi[i].max(v);
@@ -119,7 +119,7 @@ fn radix_sorted(entries: &[Entry]) -> Option<Vec<Entry>> {
     }
     let widths: [u32; 6] = std::array::from_fn(|i| bits(hi[i] - lo[i]));
     if widths.iter().sum::<u32>() > 64 {
-        return None;
+        return false;
     }
     let key = |e: &Entry| {
         fields(e)
@@ -139,12 +139,10 @@ fn radix_sorted(entries: &[Entry]) -> Option<Vec<Entry>> {
             .map(|(i, e)| (key(e) << 32) | i as u64)
             .collect();
         radsort::sort_by_key(&mut keyed, |k| (k >> 32) as u32);
-        return Some(
-            keyed
-                .iter()
-                .map(|k| entries[(k & 0xffff_ffff) as usize])
-                .collect(),
-        );
+        let mut order: Vec<u32> = keyed.iter().map(|k| *k as u32).collect();
+        drop(keyed);
+        permute(entries, &mut order);
+        return true;
     }
     let mut keyed: Vec<(u64, u32)> = entries
         .iter()
@@ -152,7 +150,34 @@ fn radix_sorted(entries: &[Entry]) -> Option<Vec<Entry>> {
         .map(|(i, e)| (key(e), i as u32))
         .collect();
     radsort::sort_by_key(&mut keyed, |(k, _)| *k);
-    Some(keyed.iter().map(|(_, i)| entries[*i as usize]).collect())
+    let mut order: Vec<u32> = keyed.iter().map(|(_, i)| *i).collect();
+    drop(keyed);
+    permute(entries, &mut order);
+    true
+}
+
+/// Puts `entries[order[k]]` at `k` for every `k`, in place (one cycle at a time), so the sort
+/// holds one copy of the entries rather than two (64 MB less at 2M entries). `order` is
+/// used up as the mark of places done.
+fn permute(entries: &mut [Entry], order: &mut [u32]) {
+    const DONE: u32 = u32::MAX;
+    for start in 0..order.len() {
+        if order[start] == DONE {
+            continue;
+        }
+        let first = entries[start];
+        let mut at = start;
+        loop {
+            let from = order[at] as usize;
+            order[at] = DONE;
+            if from == start {
+                entries[at] = first;
+                break;
+            }
+            entries[at] = entries[from];
+            at = from;
+        }
+    }
 }
 
 fn describe(index: &CatalogIndex, e: &Entry) -> String {
@@ -219,9 +244,7 @@ fn merged(
     }
     // Otherwise sort, on one packed integer per entry (two words to compare, not six fields).
     if !entries.is_sorted_by(|a, b| (slot_key(a), a.row) <= (slot_key(b), b.row)) {
-        if let Some(sorted) = radix_sorted(&entries) {
-            entries = sorted;
-        } else {
+        if !radix_sort(&mut entries) {
             let mut keyed: Vec<(u128, Entry)> = entries.drain(..).map(|e| (pack(&e), e)).collect();
             keyed.par_sort_unstable_by_key(|(k, e)| (*k, e.row));
             entries.extend(keyed.into_iter().map(|(_, e)| e));
@@ -235,7 +258,7 @@ fn merged(
         byte: None,
     };
     let mut out = Merged {
-        entries: Vec::with_capacity(entries.len()),
+        entries: Vec::new(),
         records: Vec::new(),
         rejected: Vec::new(),
         rejected_also: Vec::new(),
@@ -244,6 +267,10 @@ fn merged(
         conflicts: 0,
     };
     let mut conflict_rows: FxHashSet<u64> = FxHashSet::default();
+    // The kept entries are compacted into the front of `entries` (at most one per group, so
+    // the write place `kept` never passes the group being read): one copy of the entries in
+    // memory, not two.
+    let mut kept = 0;
     let mut i = 0;
     while i < entries.len() {
         let mut j = i + 1;
@@ -251,10 +278,11 @@ fn merged(
             j += 1;
         }
         let group = &entries[i..j];
+        let mut keep = None;
         if group.len() == 1 {
-            out.entries.push(group[0]);
+            keep = Some(group[0]);
         } else if group.iter().all(|e| e.value == group[0].value) {
-            out.entries.push(group[0]);
+            keep = Some(group[0]);
             out.merged += (group.len() - 1) as u64;
             for e in &group[1..] {
                 out.diags.push(Diagnostic {
@@ -307,12 +335,13 @@ fn merged(
                     ));
                 }
                 OnConflict::First | OnConflict::Last => {
-                    let keep = if policy == OnConflict::First {
+                    let winner = if policy == OnConflict::First {
                         group[0]
                     } else {
                         group[group.len() - 1]
                     };
-                    out.entries.push(keep);
+                    keep = Some(winner);
+                    let keep = winner;
                     out.merged += (group.len() - 1) as u64;
                     for e in group.iter().filter(|e| e.row != keep.row) {
                         out.diags.push(Diagnostic {
@@ -336,8 +365,14 @@ fn merged(
                 }
             }
         }
+        if let Some(e) = keep {
+            entries[kept] = e;
+            kept += 1;
+        }
         i = j;
     }
+    entries.truncate(kept);
+    out.entries = entries;
     if !conflict_rows.is_empty() {
         // A row is taken whole or not at all: its other values go too, and so do notes of
         // merges that involved it.
@@ -462,13 +497,16 @@ mod tests {
                 .collect();
             let mut expected = entries.clone();
             expected.sort_by_key(|e| (pack(e), e.row));
-            let got = radix_sorted(&entries).expect("fits in 64 bits");
+            let mut got = entries.clone();
+            assert!(radix_sort(&mut got), "fits in 64 bits");
             assert!(got == expected, "{n} entries");
         }
         // Not in row order: left to the comparison sort.
         let mut e = ordered(5000);
         e.reverse();
-        assert!(radix_sorted(&e).is_none());
+        let before = e.clone();
+        assert!(!radix_sort(&mut e));
+        assert!(e == before);
     }
 
     #[test]
@@ -487,5 +525,69 @@ mod tests {
         e.swap(mid - 1, mid);
         assert!(clean_records(&e).is_none());
         assert!(clean_records_par(&e).is_none());
+    }
+
+    /// What `merged` must give, by a map: per slot its first row (the last one's for a
+    /// conflict under `Last`), or (error) every row of a conflicting slot dropped whole.
+    fn reference(entries: &[Entry], policy: OnConflict) -> Vec<Entry> {
+        let mut by_slot: std::collections::BTreeMap<_, Vec<Entry>> = Default::default();
+        for e in entries {
+            by_slot.entry(slot_key(e)).or_default().push(*e);
+        }
+        let mut bad_rows = FxHashSet::default();
+        let mut out = Vec::new();
+        for group in by_slot.values_mut() {
+            group.sort_by_key(|e| e.row);
+            let conflict = group.iter().any(|e| e.value != group[0].value);
+            if conflict && policy == OnConflict::Error {
+                bad_rows.extend(group.iter().map(|e| e.row));
+            } else if conflict && policy == OnConflict::Last {
+                out.push(group[group.len() - 1]);
+            } else {
+                out.push(group[0]);
+            }
+        }
+        out.retain(|e| !bad_rows.contains(&e.row));
+        out
+    }
+
+    #[test]
+    fn merging_in_place_keeps_what_a_map_would() {
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/catalog.json"))
+                .unwrap();
+        let index = CatalogIndex::new(serde_json::from_str(&text).unwrap());
+        let mut rng = fastrand::Rng::with_seed(11);
+        let base = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
+        // Small (comparison sort) and large (radix sort); few slots, so many repeats.
+        for n in [300, 20_000] {
+            let entries: Vec<Entry> = (0..n)
+                .map(|i| Entry {
+                    kpi: rng.u32(0..3),
+                    date: base + chrono::Days::new(rng.u64(0..(n as u64 / 20))),
+                    team: rng.u32(0..3),
+                    sub_tile: crate::record::NO_SUB_TILE,
+                    slot: 0,
+                    forecast: false,
+                    percent_sign: false,
+                    value: f64::from(rng.u8(0..2)),
+                    row: i as u32,
+                })
+                .collect();
+            for policy in [OnConflict::Error, OnConflict::First, OnConflict::Last] {
+                let m = merged(entries.clone(), policy, &index, &Origin::default());
+                let got: Vec<(u32, f64)> = m.entries.iter().map(|e| (e.row, e.value)).collect();
+                let want: Vec<(u32, f64)> = reference(&entries, policy)
+                    .iter()
+                    .map(|e| (e.row, e.value))
+                    .collect();
+                assert!(
+                    !want.is_empty() && want.len() < n,
+                    "{n}: a test with repeats"
+                );
+                assert_eq!(got, want, "{n} entries, {policy:?}");
+                assert_eq!(m.records.len(), m.entries.len());
+            }
+        }
     }
 }
