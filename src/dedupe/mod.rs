@@ -6,6 +6,7 @@
 
 use std::ops::Range;
 
+use rayon::iter::{IntoParallelIterator, ParallelIterator};
 use rayon::slice::ParallelSliceMut;
 use rustc_hash::FxHashSet;
 
@@ -82,25 +83,31 @@ fn pack(e: &Entry) -> u128 {
         | u128::from(e.forecast)
 }
 
-/// The entries in (date, KPI, team, sub-tile, slot, forecast, row) order by a radix sort over
-/// one `u64` per entry, packed from each field's range in this file (a file's dates span a
-/// few thousand days, its KPIs and teams a few hundred): a stable LSD sort (radsort) that
-/// skips the bytes all keys share, then one gather. `None` when the ranges do not fit in 64
-/// bits, or the entries are not in row order (a stable sort then would not order ties by row).
-/// Measured on 1M semi-wide rows in random order (2M entries), 2 cores: see
+/// Sorts the entries into (date, KPI, team, sub-tile, slot, forecast, row) order, in place,
+/// by an MSD radix sort over one `u64` per entry packed from each field's range in this file
+/// (a file's dates span a few thousand days, its KPIs and teams a few hundred): one
+/// American-flag pass per byte of the key swaps entries into their buckets (256 write heads
+/// moving forward: cache-friendly), down to buckets of a few thousand entries, which are
+/// sorted on (key, row, place in the row) by comparison, the buckets in parallel. `false` when the ranges do
+/// not fit in 64 bits (the caller then sorts on the 128-bit [`pack`]).
+///
+/// Hand-written: radsort (LSD, stable) needs a scratch copy of what it sorts, so sorting 2M
+/// entries of 32 bytes took 64 MB beside them, or, sorting (key, index) pairs, a permutation
+/// to apply after, whose chain of dependent random reads cost 0.22 s of a 0.98 s dry run
+/// (1M random-order rows); this sort takes no memory beside the entries. Measured in
 /// docs/PERFORMANCE.md ("Ordering").
 fn radix_sort(entries: &mut [Entry]) -> bool {
     use chrono::Datelike;
-    if entries.len() < 4096
-        || entries.len() > u32::MAX as usize
-        || !entries.is_sorted_by_key(|e| e.row)
-    {
+    if entries.len() < 4096 {
         return false;
     }
     let bits = |span: u64| 64 - span.leading_zeros();
     let fields = |e: &Entry| {
         [
-            u64::try_from(i64::from(e.date.num_days_from_ce()) + (1 << 31)).unwrap_or(0),
+            // Year and day of the year: ordered like the date, and cheaper to get than a day
+            // number (chrono keeps a date as year and ordinal).
+            (u64::try_from(i64::from(e.date.year()) + (1 << 20)).unwrap_or(0) << 9)
+                | u64::from(e.date.ordinal0()),
             u64::from(e.kpi),
             u64::from(e.team),
             u64::from(e.sub_tile),
@@ -118,7 +125,8 @@ fn radix_sort(entries: &mut [Entry]) -> bool {
         }
     }
     let widths: [u32; 6] = std::array::from_fn(|i| bits(hi[i] - lo[i]));
-    if widths.iter().sum::<u32>() > 64 {
+    let total: u32 = widths.iter().sum();
+    if total > 64 {
         return false;
     }
     let key = |e: &Entry| {
@@ -131,51 +139,81 @@ fn radix_sort(entries: &mut [Entry]) -> bool {
                 |k, ((v, l), w)| if w == 0 { k } else { (k << w) | (v - l) },
             )
     };
-    if widths.iter().sum::<u32>() <= 32 {
-        // Key and index in one word: half the bytes moved per pass.
-        let mut keyed: Vec<u64> = entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (key(e) << 32) | i as u64)
-            .collect();
-        radsort::sort_by_key(&mut keyed, |k| (k >> 32) as u32);
-        let mut order: Vec<u32> = keyed.iter().map(|k| *k as u32).collect();
-        drop(keyed);
-        permute(entries, &mut order);
-        return true;
-    }
-    let mut keyed: Vec<(u64, u32)> = entries
-        .iter()
-        .enumerate()
-        .map(|(i, e)| (key(e), i as u32))
-        .collect();
-    radsort::sort_by_key(&mut keyed, |(k, _)| *k);
-    let mut order: Vec<u32> = keyed.iter().map(|(_, i)| *i).collect();
-    drop(keyed);
-    permute(entries, &mut order);
+    msd_sort(entries, &key, total);
     true
 }
 
-/// Puts `entries[order[k]]` at `k` for every `k`, in place (one cycle at a time), so the sort
-/// holds one copy of the entries rather than two (64 MB less at 2M entries). `order` is
-/// used up as the mark of places done.
-fn permute(entries: &mut [Entry], order: &mut [u32]) {
-    const DONE: u32 = u32::MAX;
-    for start in 0..order.len() {
-        if order[start] == DONE {
-            continue;
+/// Below this many entries a bucket is sorted by comparison.
+const LEAF: usize = 2048;
+const _: () = assert!(LEAF <= u16::MAX as usize);
+
+/// One American-flag pass on the key's bits `[bits - 8, bits)`, then each bucket on the
+/// bits below it (in parallel when large).
+fn msd_sort(entries: &mut [Entry], key: &(dyn Fn(&Entry) -> u64 + Sync), bits: u32) {
+    if bits == 0 {
+        // One key: row order.
+        entries.sort_unstable_by_key(|e| (e.row, e.seq));
+        return;
+    }
+    if entries.len() <= LEAF {
+        // Each key once, then the entries moved through a copy of the bucket (at most LEAF
+        // entries: 64 KB).
+        let mut keyed: Vec<(u64, u32, u16, u16)> = entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (key(e), e.row, e.seq, i as u16))
+            .collect();
+        keyed.sort_unstable();
+        let copy = entries.to_vec();
+        for (to, (_, _, _, from)) in entries.iter_mut().zip(keyed) {
+            *to = copy[from as usize];
         }
-        let first = entries[start];
-        let mut at = start;
-        loop {
-            let from = order[at] as usize;
-            order[at] = DONE;
-            if from == start {
-                entries[at] = first;
-                break;
+        return;
+    }
+    let shift = bits.saturating_sub(8);
+    let digit = |e: &Entry| ((key(e) >> shift) & 0xff) as usize;
+    let mut counts = [0usize; 256];
+    for e in entries.iter() {
+        counts[digit(e)] += 1;
+    }
+    let mut starts = [0usize; 256];
+    let mut sum = 0;
+    for (d, c) in counts.iter().enumerate() {
+        starts[d] = sum;
+        sum += c;
+    }
+    let ends: [usize; 256] = std::array::from_fn(|d| starts[d] + counts[d]);
+    let mut heads = starts;
+    for d in 0..256 {
+        while heads[d] < ends[d] {
+            let mut e = entries[heads[d]];
+            let mut to = digit(&e);
+            // Carry the entry to its bucket, picking up the one there, until one belongs here.
+            while to != d {
+                std::mem::swap(&mut e, &mut entries[heads[to]]);
+                heads[to] += 1;
+                to = digit(&e);
             }
-            entries[at] = entries[from];
-            at = from;
+            entries[heads[d]] = e;
+            heads[d] += 1;
+        }
+    }
+    let mut buckets = Vec::with_capacity(256);
+    let mut rest = entries;
+    for c in counts {
+        let (bucket, tail) = rest.split_at_mut(c);
+        if bucket.len() > 1 {
+            buckets.push(bucket);
+        }
+        rest = tail;
+    }
+    if buckets.len() > 1 && sum > 100_000 {
+        buckets
+            .into_par_iter()
+            .for_each(|b| msd_sort(b, key, shift));
+    } else {
+        for b in buckets {
+            msd_sort(b, key, shift);
         }
     }
 }
@@ -242,13 +280,14 @@ fn merged(
             conflicts: 0,
         };
     }
-    // Otherwise sort, on one packed integer per entry (two words to compare, not six fields).
-    if !entries.is_sorted_by(|a, b| (slot_key(a), a.row) <= (slot_key(b), b.row)) {
-        if !radix_sort(&mut entries) {
-            let mut keyed: Vec<(u128, Entry)> = entries.drain(..).map(|e| (pack(&e), e)).collect();
-            keyed.par_sort_unstable_by_key(|(k, e)| (*k, e.row));
-            entries.extend(keyed.into_iter().map(|(_, e)| e));
-        }
+    // Otherwise sort: in place by radix when the key fits 64 bits, else on a 128-bit packed
+    // integer per entry (two words to compare, not six fields).
+    if !entries.is_sorted_by(|a, b| (slot_key(a), a.row) <= (slot_key(b), b.row))
+        && !radix_sort(&mut entries)
+    {
+        let mut keyed: Vec<(u128, Entry)> = entries.drain(..).map(|e| (pack(&e), e)).collect();
+        keyed.par_sort_unstable_by_key(|(k, e)| (*k, e.row, e.seq));
+        entries.extend(keyed.into_iter().map(|(_, e)| e));
     }
     let location = |row: u64| Location {
         file: origin.file.clone(),
@@ -466,6 +505,7 @@ mod tests {
                     percent_sign: false,
                     value: 1.0,
                     row: i as u32,
+                    seq: 0,
                 });
             }
         }
@@ -493,6 +533,7 @@ mod tests {
                     percent_sign: false,
                     value: f64::from(rng.u8(..)),
                     row: (i / 2) as u32,
+                    seq: (i % 2) as u16,
                 })
                 .collect();
             let mut expected = entries.clone();
@@ -501,12 +542,13 @@ mod tests {
             assert!(radix_sort(&mut got), "fits in 64 bits");
             assert!(got == expected, "{n} entries");
         }
-        // Not in row order: left to the comparison sort.
+        // Out of row order, ties still come in row order.
         let mut e = ordered(5000);
         e.reverse();
-        let before = e.clone();
-        assert!(!radix_sort(&mut e));
-        assert!(e == before);
+        let mut expected = e.clone();
+        expected.sort_by_key(|e| (pack(e), e.row));
+        assert!(radix_sort(&mut e));
+        assert!(e == expected);
     }
 
     #[test]
@@ -572,6 +614,7 @@ mod tests {
                     percent_sign: false,
                     value: f64::from(rng.u8(0..2)),
                     row: i as u32,
+                    seq: 0,
                 })
                 .collect();
             for policy in [OnConflict::Error, OnConflict::First, OnConflict::Last] {

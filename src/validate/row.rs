@@ -370,18 +370,21 @@ impl Validator<'_> {
             self.diag(row, None, Severity::Warning, &p);
             return;
         }
-        for Resolved {
-            kpi: k,
-            sub,
-            slot,
-            forecast,
-            value:
-                Value {
-                    value,
-                    ambiguous,
-                    percent_sign,
-                },
-        } in resolved.drain(..)
+        for (
+            seq,
+            Resolved {
+                kpi: k,
+                sub,
+                slot,
+                forecast,
+                value:
+                    Value {
+                        value,
+                        ambiguous,
+                        percent_sign,
+                    },
+            },
+        ) in resolved.drain(..).enumerate()
         {
             if let Some((col, comma, text)) = ambiguous {
                 self.pending_numbers.push(PendingNumber {
@@ -403,6 +406,7 @@ impl Validator<'_> {
                 percent_sign,
                 value,
                 row: u32::try_from(row.number).unwrap_or(u32::MAX),
+                seq: u16::try_from(seq).unwrap_or(u16::MAX),
             });
         }
         self.resolved = resolved;
