@@ -114,6 +114,16 @@ fn best(header: &str, words: &[&str]) -> f64 {
     words.iter().map(|w| score(header, w)).fold(0.0, f64::max)
 }
 
+/// The best score of `header` against `words`, and the place of the word that gave it (the
+/// lists put the usual word first: "KPI" beats "Measure" for the KPI when both are there).
+fn ranked(header: &str, words: &[&str]) -> (f64, usize) {
+    words
+        .iter()
+        .enumerate()
+        .map(|(rank, w)| (score(header, w), rank))
+        .fold((0.0, usize::MAX), |a, b| if b.0 > a.0 { b } else { a })
+}
+
 /// A header one of whose words is a date word ("Week starting", "Datum (Tag)"): with dates
 /// in its cells, the date column.
 fn has_date_word(header: &str) -> bool {
@@ -138,13 +148,19 @@ pub(crate) fn suggest(
                 taken: &mut Vec<bool>,
                 matches: &mut Vec<Match>|
      -> Option<(String, f64)> {
-        let (i, s) = columns
+        // Best score; on a tie the more usual word, then the column further left.
+        let (i, (s, _)) = columns
             .iter()
             .enumerate()
             .filter(|(i, _)| !taken[*i])
-            .map(|(i, c)| (i, best(c, words)))
-            .filter(|(_, s)| *s > 0.0)
-            .max_by(|a, b| a.1.total_cmp(&b.1))?;
+            .map(|(i, c)| (i, ranked(c, words)))
+            .filter(|(_, (s, _))| *s > 0.0)
+            .min_by(|a, b| {
+                b.1.0
+                    .total_cmp(&a.1.0)
+                    .then(a.1.1.cmp(&b.1.1))
+                    .then(a.0.cmp(&b.0))
+            })?;
         taken[i] = true;
         matches.push(Match {
             column: columns[i].clone(),
@@ -259,8 +275,66 @@ pub(crate) fn suggest(
     // Long layout: a value-name column and an amount column.
     let (mut value_name, mut amount) = (None, None);
     if kpi.is_some() && values.is_empty() {
-        value_name = role(VALUE_NAME, "the value name", &mut taken, &mut matches).map(|x| x.0);
-        amount = role(AMOUNT, "the amount", &mut taken, &mut matches).map(|x| x.0);
+        // By the cells first: a column of value names (Actual, Target) is the value name, a
+        // column of numbers the amount, whatever they are called ("Measure" and "Value" in a
+        // Power BI export; "Value" and "Amount" in vsimport's own export).
+        let slot_words: Vec<String> = slot_names
+            .iter()
+            .map(|s| s.to_lowercase())
+            .chain(SLOTS.iter().map(|(w, _, _)| w.to_string()))
+            .collect();
+        let by_cells = |ok: &dyn Fn(usize) -> bool, words: &[&str], taken: &[bool]| {
+            (0..columns.len())
+                .filter(|&i| !taken[i] && ok(i))
+                .min_by(|&a, &b| {
+                    let (x, y) = (ranked(&columns[a], words), ranked(&columns[b], words));
+                    y.0.total_cmp(&x.0).then(x.1.cmp(&y.1)).then(a.cmp(&b))
+                })
+        };
+        if let Some(i) = by_cells(&|i| sample.names_like(i, &slot_words), VALUE_NAME, &taken) {
+            taken[i] = true;
+            matches.push(Match {
+                column: columns[i].clone(),
+                what: "the value name (its cells are value names)".into(),
+                score: 0.95,
+            });
+            value_name = Some(columns[i].clone());
+        } else {
+            // By the name, among the columns that do not hold numbers (those are amounts).
+            let mut not_names = taken.clone();
+            for (i, t) in not_names.iter_mut().enumerate() {
+                *t |= sample.numeric_like(i);
+            }
+            value_name =
+                role(VALUE_NAME, "the value name", &mut not_names, &mut matches).map(|x| x.0);
+            if let Some(i) = value_name
+                .as_ref()
+                .and_then(|v| columns.iter().position(|c| c == v))
+            {
+                taken[i] = true;
+            }
+        }
+        let amount_words: Vec<&str> = AMOUNT.iter().chain(&["value"]).copied().collect();
+        if let Some(i) = by_cells(&|i| sample.numeric_like(i), &amount_words, &taken) {
+            taken[i] = true;
+            let named = best(&columns[i], &amount_words) > 0.0;
+            matches.push(Match {
+                column: columns[i].clone(),
+                what: if named {
+                    "the amount".into()
+                } else {
+                    "the amount (its cells are numbers)".into()
+                },
+                score: if named {
+                    best(&columns[i], &amount_words)
+                } else {
+                    0.9
+                },
+            });
+            amount = Some(columns[i].clone());
+        } else {
+            amount = role(AMOUNT, "the amount", &mut taken, &mut matches).map(|x| x.0);
+        }
         if amount.is_none() {
             missing.push("no column with the values (amounts)".to_string());
         }

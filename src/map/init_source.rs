@@ -40,6 +40,64 @@ impl Sample {
             .filter(|(t, _)| !t.trim().is_empty())
     }
 
+    /// The first cell of column `col` that starts with a totals word (`Summe`, `Gesamt`,
+    /// `Total`, `Sum`): a totals row under the data.
+    pub(crate) fn totals(&self, col: usize) -> Option<String> {
+        self.cells(col)
+            .map(|(t, _)| t.trim())
+            .find(|t| {
+                let first = t
+                    .split(|c: char| !c.is_alphanumeric())
+                    .next()
+                    .unwrap_or("")
+                    .to_lowercase();
+                [
+                    "summe",
+                    "gesamt",
+                    "gesamtsumme",
+                    "gesamtergebnis",
+                    "total",
+                    "totals",
+                    "sum",
+                ]
+                .contains(&first.as_str())
+            })
+            .map(str::to_string)
+    }
+
+    /// Every non-empty cell of column `col` a number (at least one): an amount column.
+    pub(crate) fn numeric_like(&self, col: usize) -> bool {
+        let mut any = false;
+        for (text, kind) in self.cells(col) {
+            any = true;
+            let t = text.trim().trim_end_matches('%').trim();
+            let looks = *kind == "number"
+                || (*kind == "text"
+                    && t.bytes().any(|b| b.is_ascii_digit())
+                    && t.bytes().all(|b| {
+                        b.is_ascii_digit() || matches!(b, b'.' | b',' | b'-' | b'+' | b' ' | b'\'')
+                    }));
+            if !looks {
+                return false;
+            }
+        }
+        any
+    }
+
+    /// Every non-empty cell of column `col` one of `names` (any case; at least one cell): a
+    /// column of value names (`Actual`, `Target`).
+    pub(crate) fn names_like(&self, col: usize, names: &[String]) -> bool {
+        let mut any = false;
+        for (text, _) in self.cells(col) {
+            any = true;
+            let t = text.trim().to_lowercase();
+            if !names.iter().any(|n| *n == t) {
+                return false;
+            }
+        }
+        any
+    }
+
     /// Every non-empty cell of column `col` a date (at least one): a column named like
     /// "Week starting" holding 2025-01-06 is the date column.
     pub(crate) fn date_like(&self, col: usize) -> bool {
@@ -164,8 +222,12 @@ pub(crate) fn block(
         Some(Some(first)) => {
             let _ = writeln!(
                 s,
-                "dayfirst = {first}  # {} dates such as 13/01/2025 in the file",
-                if first { "day-first" } else { "month-first" }
+                "dayfirst = {first}  # {} in the file",
+                if first {
+                    "day-first dates such as 13/01/2025"
+                } else {
+                    "month-first dates such as 01/13/2025"
+                }
             );
         }
         Some(None) => {
@@ -176,8 +238,21 @@ pub(crate) fn block(
         }
         None => {}
     }
+    if let Some((col, text)) = date_col.and_then(|c| Some((c, sample.totals(c)?)))
+        && let Some(name) = det.columns.get(col)
+    {
+        let _ = writeln!(
+            s,
+            "skip_rows_where = {{ {} = \"{TOTALS}\" }}  # a totals row ({}) in the file",
+            quote(name),
+            quote(&text)
+        );
+    }
     s
 }
+
+/// The pattern `mapping init` writes for totals rows (any case, as `skip_rows_where` reads it).
+const TOTALS: &str = "^(summe|gesamt|total|sum)";
 
 /// The date parse of a text cell, for tests of the module's reading.
 #[cfg(test)]
@@ -222,5 +297,11 @@ mod tests {
         assert_eq!(s.day_order(3), Some(Some(true)));
         assert_eq!(s.day_order(0), None);
         assert_eq!(sample(&[&["03/04/2025"]]).day_order(0), Some(None));
+        let t = sample(&[&["06.01.2025", "Summe KW 2"], &["Actual", "target", "12"]]);
+        assert_eq!(t.totals(0).as_deref(), Some("Summe KW 2"));
+        assert_eq!(t.totals(1), None);
+        assert!(t.names_like(1, &["actual".into(), "target".into(), "12".into()]));
+        assert!(!t.numeric_like(1));
+        assert!(sample(&[&["1,5", "-3", "85 %", "1'000"]]).numeric_like(0));
     }
 }
