@@ -85,6 +85,11 @@ const EXAMPLES: &[(&[&str], &str)] = &[
   vsimport completions zsh > ~/.zfunc/_vsimport
   vsimport completions fish > ~/.config/fish/completions/vsimport.fish",
     ),
+    (
+        &["explain"],
+        "  vsimport explain date::ambiguous
+  vsimport explain vsimport::dedupe::conflict",
+    ),
 ];
 
 fn with_examples(mut cmd: clap::Command, path: &[&str], examples: &str) -> clap::Command {

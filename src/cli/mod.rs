@@ -108,6 +108,14 @@ pub(crate) enum Command {
     Emulator(EmulatorArgs),
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish) on standard output
     Completions(CompletionsArgs),
+    /// Say what a diagnostic code means and how to fix the cells it points at
+    Explain(ExplainArgs),
+}
+
+#[derive(Debug, clap::Args)]
+pub(crate) struct ExplainArgs {
+    /// The code, as a run shows it (`vsimport::date::ambiguous`, or `date::ambiguous`)
+    pub(crate) code: String,
 }
 
 #[derive(Debug, clap::Args)]

@@ -4,6 +4,7 @@
 pub(crate) mod completions;
 pub(crate) mod demo;
 pub(crate) mod emulator;
+pub(crate) mod explain;
 pub(crate) mod export;
 pub(crate) mod import;
 pub(crate) mod inspect;
@@ -36,6 +37,7 @@ pub(crate) async fn dispatch(command: Command, ui: Ui) -> Result<ExitCode, Error
         Command::Runs(a) => runs::run(a),
         Command::Demo(a) => demo::run(a, ui).await,
         Command::Completions(a) => completions::run(&a),
+        Command::Explain(a) => explain::run(&a),
         Command::Watch(a) => watch::run(a, ui).await,
         Command::Template(a) => template::run(a).await,
     }

@@ -163,6 +163,7 @@ pub(crate) fn render(diags: &Diags, columns: &[String], first_column: u32, how: 
         )
     });
     let mut infos = Vec::new();
+    let mut shown: Vec<&str> = Vec::new();
     for ((code, col), total) in groups {
         let Some(first) = first_of(code, *col) else {
             continue;
@@ -180,6 +181,7 @@ pub(crate) fn render(diags: &Diags, columns: &[String], first_column: u32, how: 
             .filter(|d| d.code == *code && d.location.column == *col)
             .take(CONTEXT_PER_GROUP)
             .collect();
+        shown.push(code);
         for d in &members {
             let s = dressed(d, columns, first_column);
             let mut text = String::new();
@@ -217,6 +219,12 @@ pub(crate) fn render(diags: &Diags, columns: &[String], first_column: u32, how: 
             );
         }
         out.push('\n');
+    }
+    if let Some(hint) = super::explain::hint(&shown) {
+        if !out.ends_with("\n\n") {
+            out.push('\n');
+        }
+        let _ = writeln!(out, "{hint}\n");
     }
     out
 }

@@ -80,6 +80,10 @@ pub(crate) fn headline(doc: &Report) -> String {
 #[derive(Serialize)]
 struct Group {
     code: String,
+    /// What the code means and how to fix it (docs/DIAGNOSTICS.md), and that section's anchor.
+    means: Option<String>,
+    fix: Option<String>,
+    anchor: String,
     severity: String,
     count: u64,
     rows: Vec<serde_json::Value>,
@@ -94,12 +98,18 @@ fn groups(doc: &Report) -> Vec<Group> {
     }
     let mut by: BTreeMap<&str, Group> = BTreeMap::new();
     for d in &doc.diagnostics {
-        let g = by.entry(d.code).or_insert_with(|| Group {
-            code: d.code.to_string(),
-            severity: format!("{:?}", d.severity).to_lowercase(),
-            count: totals.get(d.code).copied().unwrap_or(0),
-            rows: Vec::new(),
-            more: 0,
+        let g = by.entry(d.code).or_insert_with(|| {
+            let (means, fix) = super::explain::means_and_fix(d.code).unzip();
+            Group {
+                code: d.code.to_string(),
+                means,
+                fix,
+                anchor: super::explain::anchor(d.code),
+                severity: format!("{:?}", d.severity).to_lowercase(),
+                count: totals.get(d.code).copied().unwrap_or(0),
+                rows: Vec::new(),
+                more: 0,
+            }
         });
         if g.rows.len() < GROUP_ROWS {
             let place = match (&d.sheet, &d.cell) {

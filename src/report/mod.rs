@@ -8,6 +8,7 @@
 pub(crate) mod checked;
 pub(crate) mod diagnostics;
 pub(crate) mod document;
+pub(crate) mod explain;
 pub(crate) mod files;
 pub(crate) mod html;
 pub(crate) mod progress;
