@@ -91,7 +91,7 @@ impl Sample {
         for (text, _) in self.cells(col) {
             any = true;
             let t = text.trim().to_lowercase();
-            if !names.iter().any(|n| *n == t) {
+            if !names.contains(&t) {
                 return false;
             }
         }
