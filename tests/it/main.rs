@@ -20,6 +20,7 @@ mod inspect;
 mod kpis;
 mod messages;
 mod report_html;
+mod report_schema;
 mod samples;
 mod secrets;
 mod template;
