@@ -31,6 +31,8 @@ pub(crate) struct Suggestion {
     pub(crate) confident: bool,
     /// The `[source]` block: what was detected in the file.
     pub(crate) source: String,
+    /// Columns the suggestion does not read (said in the mapping, so none is left out unseen).
+    pub(crate) unused: Vec<String>,
 }
 
 const DATE: &[&str] = &[
@@ -90,6 +92,7 @@ const SLOTS: &[(&str, &str, bool)] = &[
     ("zielwert", "Target", false),
     ("vorgabe", "Target", false),
     ("target", "Target", false),
+    ("goal", "Target", false),
     ("plan", "Target", false),
     ("ziel", "Target", false),
     ("forecast", "Actual", true),
@@ -391,12 +394,19 @@ pub(crate) fn suggest(
         .filter_map(|c| index(c))
         .collect();
     let source = init_source::block(detected, sample, date_col, &value_cols);
+    let unused = columns
+        .iter()
+        .zip(&taken)
+        .filter(|(c, t)| !**t && !c.trim().is_empty())
+        .map(|(c, _)| c.clone())
+        .collect();
     Suggestion {
         mapping,
         matches,
         missing,
         confident,
         source,
+        unused,
     }
 }
 
@@ -445,6 +455,23 @@ impl Suggestion {
         );
         for miss in &self.missing {
             let _ = writeln!(s, "# TODO: {miss}");
+        }
+        if !self.unused.is_empty() {
+            let names: Vec<String> = self.unused.iter().map(|c| quote(c)).collect();
+            let how = if !m.kpis.is_empty() {
+                format!(
+                    " (a KPI column? add it under [kpis]: {} = {{ kpi = \"…\", value = \"Actual\" }})",
+                    names[0]
+                )
+            } else if !m.values.is_empty() {
+                format!(
+                    " (a value column? name its slot under [values], e.g. {} = \"Target\")",
+                    names[0]
+                )
+            } else {
+                String::new()
+            };
+            let _ = writeln!(s, "# Not read: {}{how}", names.join(", "));
         }
         let _ = writeln!(s, "\n{}", self.source);
         let _ = writeln!(s, "[columns]");
@@ -598,6 +625,26 @@ mod tests {
         assert!(
             text.contains("# unsure: \"Scrap rat\" taken as KPI \"Scrap rate\""),
             "{text}"
+        );
+    }
+
+    #[test]
+    fn goal_is_a_target_and_columns_not_read_are_named() {
+        let s = suggest(
+            &cols(&["Day", "Line", "Metric", "Actual", "Goal", "Comment"]),
+            &Sample::default(),
+            &catalog(),
+        );
+        assert_eq!(
+            s.mapping.values.get("Goal"),
+            Some(&ValueSpec::Name("Target".into()))
+        );
+        assert_eq!(s.unused, vec!["Comment".to_string()]);
+        assert!(
+            s.to_toml("x")
+                .contains("# Not read: \"Comment\" (a value column?"),
+            "{}",
+            s.to_toml("x")
         );
     }
 
