@@ -1,8 +1,10 @@
 //! Dry runs on the shapes real exports have, each against the raw csv-crate read of the same
 //! file in the same run: rows grouped, in random and reverse order, a German cp1252 file with
 //! `;` and decimal commas (its raw read includes transcoding with encoding_rs), the long
-//! layout at 2M rows, the wide layout. vsimport runs as the release binary in a child process
-//! (`import FILE -m MAPPING --catalog samples/catalog.json --dry-run -q`), so its peak RSS is
+//! layout at 2M rows, the wide layout, and a plant of 48 KPIs (DAY/WEEK/MONTH, Time, percent,
+//! integer, sub-tiles) and 30 teams with non-ASCII names in random order, against its own
+//! generated catalog. vsimport runs as the release binary in a child process
+//! (`import FILE -m MAPPING --catalog CATALOG --dry-run -q`), so its peak RSS is
 //! its own (wait4's rusage). Medians of 5 runs; prints one table (docs/PERFORMANCE.md).
 //! Run: `cargo bench --bench shapes` (`VSIMPORT_BENCH_THREADS=1` for one thread).
 
@@ -46,8 +48,7 @@ fn raw(path: &Path, cp1252: bool) -> usize {
 
 /// One dry run in a child process: (wall time, peak RSS in MB).
 #[allow(clippy::zombie_processes)] // waited for with wait4, for its rusage
-fn dry_run(file: &Path, mapping: &Path) -> (Duration, u64) {
-    let catalog = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/catalog.json");
+fn dry_run(file: &Path, mapping: &Path, catalog: &Path) -> (Duration, u64) {
     let started = Instant::now();
     let child = std::process::Command::new(env!("CARGO_BIN_EXE_vsimport"))
         .arg("import")
@@ -55,7 +56,7 @@ fn dry_run(file: &Path, mapping: &Path) -> (Duration, u64) {
         .arg("-m")
         .arg(mapping)
         .arg("--catalog")
-        .arg(&catalog)
+        .arg(catalog)
         .args(["--dry-run", "-q"])
         .args(threads())
         .stdout(std::process::Stdio::null())
@@ -91,7 +92,7 @@ fn main() {
     }
     println!("| input | raw csv read | vsimport dry run | ratio | peak RSS |");
     println!("|---|---|---|---|---|");
-    for (name, file, mapping, cp1252) in shapes {
+    for (name, file, mapping, cp1252, catalog) in shapes {
         let mut raws = Vec::new();
         let mut runs = Vec::new();
         let mut peak = 0;
@@ -99,7 +100,7 @@ fn main() {
             let t = Instant::now();
             std::hint::black_box(raw(&file, cp1252));
             raws.push(t.elapsed());
-            let (took, rss) = dry_run(&file, &mapping);
+            let (took, rss) = dry_run(&file, &mapping, &catalog);
             runs.push(took);
             peak = peak.max(rss);
         }

@@ -276,8 +276,19 @@ pub fn write_csv_shaped(
     w.flush()
 }
 
-/// The benchmark shapes: (name, file, mapping, encoding label of the raw read, rows).
-pub fn shapes() -> Vec<(&'static str, std::path::PathBuf, std::path::PathBuf, bool)> {
+/// A benchmark shape: its name, the file, its mapping, whether the raw read transcodes from
+/// cp1252, and the catalog it is checked against.
+pub type Shape = (
+    &'static str,
+    std::path::PathBuf,
+    std::path::PathBuf,
+    bool,
+    std::path::PathBuf,
+);
+
+/// The benchmark shapes.
+pub fn shapes() -> Vec<Shape> {
+    let sample_catalog = Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/catalog.json");
     let semi = semi_wide_mapping().clone();
     let long = bench_file("long.mapping.toml", |p| {
         std::fs::write(
@@ -311,6 +322,7 @@ pub fn shapes() -> Vec<(&'static str, std::path::PathBuf, std::path::PathBuf, bo
             csv_1m().clone(),
             semi.clone(),
             false,
+            sample_catalog.clone(),
         ),
         (
             "semi-wide 1M, random order",
@@ -324,6 +336,7 @@ pub fn shapes() -> Vec<(&'static str, std::path::PathBuf, std::path::PathBuf, bo
             ),
             semi.clone(),
             false,
+            sample_catalog.clone(),
         ),
         (
             "semi-wide 1M, reverse order",
@@ -337,6 +350,7 @@ pub fn shapes() -> Vec<(&'static str, std::path::PathBuf, std::path::PathBuf, bo
             ),
             semi,
             false,
+            sample_catalog.clone(),
         ),
         (
             "German cp1252 `;` decimal comma 1M, random",
@@ -350,6 +364,7 @@ pub fn shapes() -> Vec<(&'static str, std::path::PathBuf, std::path::PathBuf, bo
             ),
             semi_de,
             true,
+            sample_catalog.clone(),
         ),
         (
             "long 2M",
@@ -363,6 +378,7 @@ pub fn shapes() -> Vec<(&'static str, std::path::PathBuf, std::path::PathBuf, bo
             ),
             long,
             false,
+            sample_catalog.clone(),
         ),
         (
             // Six rows a day: 200,000 rows span 91 years (more would leave 1900..2100).
@@ -377,6 +393,167 @@ pub fn shapes() -> Vec<(&'static str, std::path::PathBuf, std::path::PathBuf, bo
             ),
             wide,
             false,
+            sample_catalog.clone(),
+        ),
+        (
+            "plant: 48 KPIs DAY/WEEK/MONTH, 30 teams, non-ASCII, sub-tiles, 1M random",
+            bench_file("plant_1m_random.csv", |p| {
+                let dir = p.parent().expect("bench-data");
+                plant::write(dir, 1_000_000, Order::Random).expect("write plant")
+            }),
+            bench_file("plant.mapping.toml", |_| {}),
+            false,
+            bench_file("plant_catalog.json", |_| {}),
         ),
     ]
+}
+
+/// A plant of 48 KPIs and 30 teams with non-ASCII names: DAY, WEEK and MONTH KPIs, percent,
+/// integer, Time, minute and currency KPIs, some with sub-tiles (a generated catalog, since
+/// samples/catalog.json's plant is small).
+pub mod plant {
+    use std::io::Write;
+    use std::path::Path;
+
+    pub const KPIS: usize = 48;
+    pub const TEAMS: usize = 30;
+    const STEMS: [&str; 12] = [
+        "Ausschussquote",
+        "Stückzahl",
+        "Schichtbeginn",
+        "Stillstandszeit",
+        "Verfügbarkeit",
+        "Unfälle",
+        "Lagerwert",
+        "Störungen nach Ursache",
+        "Nacharbeit",
+        "Überstunden",
+        "Qualitätsrate",
+        "Rüstzeit",
+    ];
+    const PLACES: [&str; 4] = ["Fräsen", "Lötstation", "Montage", "Prüffeld"];
+    const HALLS: [&str; 6] = [
+        "Halle Süd",
+        "Halle Nord",
+        "Werk Ötigheim",
+        "Lackierstraße",
+        "Schweißerei",
+        "Außenlager",
+    ];
+    const SUB_TILES: [&str; 4] = ["Mechanik", "Elektrik", "Materialmangel", "Umrüsten"];
+
+    /// (interval, unit, integer, has sub-tiles) of stem `s`.
+    fn kind(s: usize) -> (&'static str, &'static str, bool, bool) {
+        match s {
+            0 | 10 => ("DAY", "%", false, false),
+            1 | 8 => ("DAY", "pcs", true, false),
+            2 => ("DAY", "Time", true, false),
+            3 | 11 => ("WEEK", "min", true, false),
+            4 => ("MONTH", "%", false, false),
+            5 => ("WEEK", "count", true, false),
+            6 => ("MONTH", "EUR", false, false),
+            7 => ("DAY", "min", true, true),
+            _ => ("WEEK", "h", false, false),
+        }
+    }
+
+    pub fn kpi_name(k: usize) -> String {
+        format!("{} {}", STEMS[k % 12], PLACES[k / 12])
+    }
+
+    pub fn team_name(t: usize) -> String {
+        format!("Linie {} – {}", t / 6 + 1, HALLS[t % 6])
+    }
+
+    fn id(kind: u32, n: usize) -> String {
+        format!("{kind:08x}-0000-4000-8000-{n:012x}")
+    }
+
+    /// The catalog: `{"teams": [...], "kpis": [...]}` as samples/catalog.json has it.
+    pub fn catalog() -> serde_json::Value {
+        let teams: Vec<serde_json::Value> = (0..TEAMS)
+            .map(|t| serde_json::json!({"id": id(1, t), "name": team_name(t)}))
+            .collect();
+        let kpis: Vec<serde_json::Value> = (0..KPIS)
+            .map(|k| {
+                let (interval, unit, integer, subs) = kind(k % 12);
+                let mut v = serde_json::json!({
+                    "id": id(2, k),
+                    "name": kpi_name(k),
+                    "kpiValueIsInteger": integer,
+                    "kpiValueTimeReference": interval,
+                    "unit": unit,
+                    "kpiValues": [
+                        {"id": id(3, 2 * k), "name": "Actual"},
+                        {"id": id(3, 2 * k + 1), "name": "Target"}
+                    ],
+                    "recordingTeams": teams.clone(),
+                });
+                if subs {
+                    v["subTiles"] = SUB_TILES
+                        .iter()
+                        .enumerate()
+                        .map(|(i, s)| serde_json::json!({"id": id(4, 10 * k + i), "name": s}))
+                        .collect();
+                }
+                v
+            })
+            .collect();
+        serde_json::json!({"teams": teams, "kpis": kpis})
+    }
+
+    /// Row `i`: date, team, KPI, sub-tile, actual, target. Every row its own record: KPI
+    /// `i % 48`, team `i / 48 % 30`, the period after that, as a day, a Monday or a 1st.
+    fn row(i: u64) -> [String; 6] {
+        let k = (i % KPIS as u64) as usize;
+        let t = (i / KPIS as u64 % TEAMS as u64) as usize;
+        let period = i / (KPIS * TEAMS) as u64;
+        let (interval, unit, integer, subs) = kind(k % 12);
+        let base = chrono::NaiveDate::from_ymd_opt(2000, 1, 3).expect("a Monday");
+        let date = match interval {
+            "DAY" => base + chrono::Days::new(period),
+            "WEEK" => base + chrono::Days::new(7 * period),
+            _ => {
+                let first = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).expect("date");
+                first + chrono::Months::new(period as u32)
+            }
+        };
+        let x = i.wrapping_mul(2_654_435_761) % 10_000;
+        let amount = |x: u64| match unit {
+            "Time" => format!("{:02}:{:02}", 5 + x % 4, x % 60),
+            _ if integer => format!("{}", x % 500),
+            "%" => format!("{:.1}", 50.0 + (x % 500) as f64 / 10.0),
+            _ => format!("{:.2}", x as f64 / 7.0),
+        };
+        [
+            date.format("%Y-%m-%d").to_string(),
+            team_name(t),
+            kpi_name(k),
+            if subs {
+                SUB_TILES[(period % 4) as usize].to_string()
+            } else {
+                String::new()
+            },
+            amount(x),
+            amount((x * 7 + 3) % 10_000),
+        ]
+    }
+
+    /// The plant's export: `rows` semi-wide rows in `order`, its catalog and its mapping.
+    pub fn write(dir: &Path, rows: u64, order: super::Order) -> std::io::Result<()> {
+        std::fs::write(dir.join("plant_catalog.json"), catalog().to_string())?;
+        std::fs::write(
+            dir.join("plant.mapping.toml"),
+            "[columns]\ndate = \"Date\"\nteam = \"Team\"\nkpi = \"KPI\"\nsub_tile = \"Sub-tile\"\n[values]\n\"Actual\" = \"Actual\"\n\"Target\" = \"Target\"\n",
+        )?;
+        let mut w = std::io::BufWriter::with_capacity(
+            1 << 20,
+            std::fs::File::create(dir.join("plant_1m_random.csv"))?,
+        );
+        writeln!(w, "Date,Team,KPI,Sub-tile,Actual,Target")?;
+        for i in super::ordered(rows, order) {
+            writeln!(w, "{}", row(i).join(","))?;
+        }
+        w.flush()
+    }
 }
