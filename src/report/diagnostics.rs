@@ -163,7 +163,8 @@ pub(crate) fn render(diags: &Diags, columns: &[String], first_column: u32, how: 
         )
     });
     let mut infos = Vec::new();
-    let mut shown: Vec<&str> = Vec::new();
+    // The first code shown, for the line saying where codes are explained.
+    let mut first_shown: Option<&str> = None;
     for ((code, col), total) in groups {
         let Some(first) = first_of(code, *col) else {
             continue;
@@ -181,7 +182,7 @@ pub(crate) fn render(diags: &Diags, columns: &[String], first_column: u32, how: 
             .filter(|d| d.code == *code && d.location.column == *col)
             .take(CONTEXT_PER_GROUP)
             .collect();
-        shown.push(code);
+        first_shown.get_or_insert(code);
         for d in &members {
             let s = dressed(d, columns, first_column);
             let mut text = String::new();
@@ -220,7 +221,7 @@ pub(crate) fn render(diags: &Diags, columns: &[String], first_column: u32, how: 
         }
         out.push('\n');
     }
-    if let Some(hint) = super::explain::hint(&shown) {
+    if let Some(hint) = first_shown.map(super::explain::hint) {
         if !out.ends_with("\n\n") {
             out.push('\n');
         }

@@ -63,13 +63,12 @@ pub(crate) fn nearest(code: &str) -> Option<&'static str> {
         .map(|(_, c)| c)
 }
 
-/// The line under a run's problems that says where each code is explained.
-pub(crate) fn hint(codes: &[&str]) -> Option<String> {
-    let first = codes.first()?;
-    Some(format!(
+/// The line under a run's problems that says where `code` (the first shown) is explained.
+pub(crate) fn hint(code: &str) -> String {
+    format!(
         "What a code means and how to fix its cells: vsimport explain {} (docs/DIAGNOSTICS.md)",
-        first.trim_start_matches("vsimport::")
-    ))
+        code.trim_start_matches("vsimport::")
+    )
 }
 
 #[cfg(test)]
