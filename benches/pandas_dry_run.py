@@ -5,6 +5,9 @@ pandas reads the semi-wide CSV, then the same normalisation as vsimport's dry ru
 look-ups: KPI and team names to ids (checked against recording teams), value names to slot
 ids, ISO dates parsed, numbers checked (integer KPIs), records keyed and deduped.
 Usage: python3 benches/pandas_dry_run.py target/bench-data/semi_wide_1m.csv samples/catalog.json
+       [--sep ';'] [--encoding cp1252] [--decimal ','] [--date-format '%d.%m.%Y']
+A `Sub-tile` column, when the file has one, is part of the record key; Time KPIs' `HH:MM`
+cells become minutes.
 """
 import json
 import sys
@@ -13,6 +16,11 @@ import time
 import pandas as pd
 
 path, catalog_path = sys.argv[1], sys.argv[2]
+opts = dict(zip(sys.argv[3::2], sys.argv[4::2]))
+sep = opts.get("--sep", ",")
+encoding = opts.get("--encoding", "utf-8")
+decimal = opts.get("--decimal", ".")
+date_format = opts.get("--date-format", "%Y-%m-%d")
 t0 = time.perf_counter()
 catalog = json.load(open(catalog_path, encoding="utf-8"))
 kpis = {k["name"]: k for k in catalog["kpis"]}
@@ -23,18 +31,21 @@ for k in catalog["kpis"]:
 recording = {(k["id"], t["id"]) for k in catalog["kpis"] for t in k["recordingTeams"]}
 slots = {(k["name"], v["name"]): v["id"] for k in catalog["kpis"] for v in k["kpiValues"]}
 
-df = pd.read_csv(path, dtype=str, keep_default_na=False)
+df = pd.read_csv(path, dtype=str, keep_default_na=False, sep=sep, encoding=encoding)
+subs = df["Sub-tile"] if "Sub-tile" in df.columns else [""] * len(df)
 t_read = time.perf_counter()
 plan = {}
 rejected = 0
-for date, team, kpi, actual, target in zip(df["Date"], df["Team"], df["KPI"], df["Actual"], df["Target"]):
+for date, team, kpi, sub, actual, target in zip(
+    df["Date"], df["Team"], df["KPI"], subs, df["Actual"], df["Target"]
+):
     k = kpis.get(kpi)
     t = teams.get(team)
     if k is None or t is None or (k["id"], t) not in recording:
         rejected += 1
         continue
     try:
-        time.strptime(date, "%Y-%m-%d")
+        time.strptime(date, date_format)
     except ValueError:
         rejected += 1
         continue
@@ -44,7 +55,11 @@ for date, team, kpi, actual, target in zip(df["Date"], df["Team"], df["KPI"], df
         if cell == "":
             continue
         try:
-            x = float(cell)
+            if k["unit"] == "Time":
+                h, m = cell.split(":")
+                x = float(int(h) * 60 + int(m))
+            else:
+                x = float(cell.replace(decimal, ".") if decimal != "." else cell)
         except ValueError:
             ok = False
             break
@@ -55,7 +70,7 @@ for date, team, kpi, actual, target in zip(df["Date"], df["Team"], df["KPI"], df
     if not ok:
         rejected += 1
         continue
-    key = (date, t, k["id"])
+    key = (date, t, k["id"], sub)
     plan.setdefault(key, {}).update(values)
 t_end = time.perf_counter()
 print(f"rows {len(df)}, records {len(plan)}, values {sum(len(v) for v in plan.values())}, rejected {rejected}")
