@@ -39,10 +39,10 @@ pub(crate) fn render(code: &str) -> Option<String> {
     Some(format!("{}\n\n{text}\n", full(code)))
 }
 
-/// A code's section split into what it means and how to fix it, as plain text (the HTML
-/// report shows them under each group of problems).
+/// A code's section split into what it means and how to fix it, as plain text without the
+/// markdown's backticks (the HTML report shows them under each group of problems).
 pub(crate) fn means_and_fix(code: &str) -> Option<(String, String)> {
-    let body = section(code)?.replace('\n', " ");
+    let body = section(code)?.replace('\n', " ").replace('`', "");
     let (means, fix) = body.split_once("**Fix:**")?;
     let means = means.split_once(":**").map(|(_, m)| m).unwrap_or(means);
     Some((means.trim().to_string(), fix.trim().to_string()))

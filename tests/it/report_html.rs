@@ -192,3 +192,49 @@ fn cell_content_is_text_in_the_page_and_inert_in_the_csv_files() {
         );
     }
 }
+
+/// Each group of problems in report.html says what its code means and how to fix it, with the
+/// anchor of its section in docs/DIAGNOSTICS.md.
+#[test]
+fn each_problem_group_says_what_its_code_means() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("report");
+    let samples = root().join("samples");
+    let r = run(vs(&[
+        "import",
+        samples.join("typical_mistakes.csv").to_str().unwrap(),
+        "-m",
+        samples
+            .join("typical_mistakes.mapping.toml")
+            .to_str()
+            .unwrap(),
+        "--catalog",
+        sample_catalog().to_str().unwrap(),
+        "--dry-run",
+        "--report",
+        report.to_str().unwrap(),
+    ]));
+    assert_eq!(r.code, 1, "{}", r.all());
+    let html = std::fs::read_to_string(report.join("report.html")).unwrap();
+    let docs = std::fs::read_to_string(root().join("docs/DIAGNOSTICS.md")).unwrap();
+    for code in [
+        "catalog::unknown_team",
+        "date::ambiguous",
+        "dedupe::conflict",
+    ] {
+        let anchor = format!("vsimport{}", code.replace("::", ""));
+        if code == "date::ambiguous" {
+            // Not among this sample's problems: no group, no explanation.
+            assert!(!html.contains(&format!("id=\"{anchor}\"")));
+            continue;
+        }
+        assert!(html.contains(&format!("id=\"{anchor}\"")), "{code}");
+        assert!(
+            docs.contains(&format!("(#{anchor})")),
+            "{code} listed in the page"
+        );
+    }
+    assert!(html.contains("<b>What it means:</b> no team of that name"));
+    assert!(html.contains("<b>How to fix it:</b> correct the name, or add an alias in [aliases]."));
+    assert!(!html.contains("`"), "no markdown in the page");
+}
