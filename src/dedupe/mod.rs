@@ -6,7 +6,7 @@
 
 use std::ops::Range;
 
-use rayon::iter::{IntoParallelIterator, ParallelIterator};
+use rayon::iter::{IntoParallelIterator, IntoParallelRefIterator, ParallelIterator};
 use rayon::slice::ParallelSliceMut;
 use rustc_hash::FxHashSet;
 
@@ -94,8 +94,8 @@ fn pack(e: &Entry) -> u128 {
 /// Hand-written: radsort (LSD, stable) needs a scratch copy of what it sorts, so sorting 2M
 /// entries of 32 bytes took 64 MB beside them, or, sorting (key, index) pairs, a permutation
 /// to apply after, whose chain of dependent random reads cost 0.22 s of a 0.98 s dry run
-/// (1M random-order rows); this sort takes no memory beside the entries. Measured in
-/// docs/PERFORMANCE.md ("Ordering").
+/// (1M random-order rows); this sort takes only the keys beside the entries (8 bytes an
+/// entry, computed once and moved with them). Measured in docs/PERFORMANCE.md ("Ordering").
 fn radix_sort(entries: &mut [Entry]) -> bool {
     use chrono::Datelike;
     if entries.len() < 4096 {
@@ -139,7 +139,9 @@ fn radix_sort(entries: &mut [Entry]) -> bool {
                 |k, ((v, l), w)| if w == 0 { k } else { (k << w) | (v - l) },
             )
     };
-    msd_sort(entries, &key, total);
+    // Each entry's key once (in parallel), sorted beside the entries: 8 bytes an entry.
+    let mut keys: Vec<u64> = entries.par_iter().map(key).collect();
+    msd_sort(entries, &mut keys, total);
     true
 }
 
@@ -149,32 +151,34 @@ const _: () = assert!(LEAF <= u16::MAX as usize);
 
 /// One American-flag pass on the key's bits `[bits - 8, bits)`, then each bucket on the
 /// bits below it (in parallel when large).
-fn msd_sort(entries: &mut [Entry], key: &(dyn Fn(&Entry) -> u64 + Sync), bits: u32) {
+fn msd_sort(entries: &mut [Entry], keys: &mut [u64], bits: u32) {
     if bits == 0 {
-        // One key: row order.
+        // One key: row order (the keys are all equal and stay as they are).
         entries.sort_unstable_by_key(|e| (e.row, e.seq));
         return;
     }
     if entries.len() <= LEAF {
-        // Each key once, then the entries moved through a copy of the bucket (at most LEAF
-        // entries: 64 KB).
+        // Sorted by (key, row, place in row), then moved through a copy of the bucket (at
+        // most LEAF entries: 64 KB).
         let mut keyed: Vec<(u64, u32, u16, u16)> = entries
             .iter()
+            .zip(keys.iter())
             .enumerate()
-            .map(|(i, e)| (key(e), e.row, e.seq, i as u16))
+            .map(|(i, (e, k))| (*k, e.row, e.seq, i as u16))
             .collect();
         keyed.sort_unstable();
         let copy = entries.to_vec();
-        for (to, (_, _, _, from)) in entries.iter_mut().zip(keyed) {
+        for ((to, key), (k, _, _, from)) in entries.iter_mut().zip(keys.iter_mut()).zip(keyed) {
             *to = copy[from as usize];
+            *key = k;
         }
         return;
     }
     let shift = bits.saturating_sub(8);
-    let digit = |e: &Entry| ((key(e) >> shift) & 0xff) as usize;
+    let digit = |k: u64| ((k >> shift) & 0xff) as usize;
     let mut counts = [0usize; 256];
-    for e in entries.iter() {
-        counts[digit(e)] += 1;
+    for k in keys.iter() {
+        counts[digit(*k)] += 1;
     }
     let mut starts = [0usize; 256];
     let mut sum = 0;
@@ -186,34 +190,38 @@ fn msd_sort(entries: &mut [Entry], key: &(dyn Fn(&Entry) -> u64 + Sync), bits: u
     let mut heads = starts;
     for d in 0..256 {
         while heads[d] < ends[d] {
-            let mut e = entries[heads[d]];
-            let mut to = digit(&e);
+            let (mut e, mut k) = (entries[heads[d]], keys[heads[d]]);
+            let mut to = digit(k);
             // Carry the entry to its bucket, picking up the one there, until one belongs here.
             while to != d {
-                std::mem::swap(&mut e, &mut entries[heads[to]]);
+                let at = heads[to];
+                std::mem::swap(&mut e, &mut entries[at]);
+                std::mem::swap(&mut k, &mut keys[at]);
                 heads[to] += 1;
-                to = digit(&e);
+                to = digit(k);
             }
             entries[heads[d]] = e;
+            keys[heads[d]] = k;
             heads[d] += 1;
         }
     }
     let mut buckets = Vec::with_capacity(256);
-    let mut rest = entries;
+    let (mut rest, mut rest_keys) = (entries, keys);
     for c in counts {
         let (bucket, tail) = rest.split_at_mut(c);
+        let (bucket_keys, tail_keys) = rest_keys.split_at_mut(c);
         if bucket.len() > 1 {
-            buckets.push(bucket);
+            buckets.push((bucket, bucket_keys));
         }
-        rest = tail;
+        (rest, rest_keys) = (tail, tail_keys);
     }
     if buckets.len() > 1 && sum > 100_000 {
         buckets
             .into_par_iter()
-            .for_each(|b| msd_sort(b, key, shift));
+            .for_each(|(b, k)| msd_sort(b, k, shift));
     } else {
-        for b in buckets {
-            msd_sort(b, key, shift);
+        for (b, k) in buckets {
+            msd_sort(b, k, shift);
         }
     }
 }
