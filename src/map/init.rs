@@ -456,20 +456,12 @@ impl Suggestion {
         for miss in &self.missing {
             let _ = writeln!(s, "# TODO: {miss}");
         }
-        if !self.unused.is_empty() {
+        if let Some(first) = self.unused.first().map(|c| quote(c)) {
             let names: Vec<String> = self.unused.iter().map(|c| quote(c)).collect();
-            let how = if !m.kpis.is_empty() {
-                format!(
-                    " (a KPI column? add it under [kpis]: {} = {{ kpi = \"…\", value = \"Actual\" }})",
-                    names[0]
-                )
-            } else if !m.values.is_empty() {
-                format!(
-                    " (a value column? name its slot under [values], e.g. {} = \"Target\")",
-                    names[0]
-                )
-            } else {
-                String::new()
+            let how = match (m.kpis.is_empty(), m.values.is_empty()) {
+                (false, _) => format!(" (a KPI column? under [kpis]: {first} = {{ kpi = \"…\" }})"),
+                (_, false) => format!(" (a value column? under [values]: {first} = \"Target\")"),
+                _ => String::new(),
             };
             let _ = writeln!(s, "# Not read: {}{how}", names.join(", "));
         }
@@ -640,11 +632,10 @@ mod tests {
             Some(&ValueSpec::Name("Target".into()))
         );
         assert_eq!(s.unused, vec!["Comment".to_string()]);
+        let text = s.to_toml("x");
         assert!(
-            s.to_toml("x")
-                .contains("# Not read: \"Comment\" (a value column?"),
-            "{}",
-            s.to_toml("x")
+            text.contains("# Not read: \"Comment\" (a value column?"),
+            "{text}"
         );
     }
 
