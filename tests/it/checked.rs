@@ -127,21 +127,15 @@ fn formulas_and_markup_in_cells_stay_text_in_the_checked_workbook() {
          06.01.2025;Montage Süd;=HYPERLINK(\"http://evil.example\",\"x\");85,0;90\n",
     )
     .unwrap();
-    let r = run(vs(&[
-        "import",
-        csv.to_str().unwrap(),
-        "-m",
-        root()
-            .join("samples/oee_semi_wide_de.mapping.toml")
-            .to_str()
-            .unwrap(),
-        "--catalog",
-        sample_catalog().to_str().unwrap(),
-        "--dry-run",
-        "--annotate",
-        "--report",
-        dir.path().join("r").to_str().unwrap(),
-    ]));
+    let r = catalog_dry_run(
+        &csv,
+        "oee_semi_wide_de.mapping.toml",
+        &[
+            "--annotate",
+            "--report",
+            dir.path().join("r").to_str().unwrap(),
+        ],
+    );
     assert_eq!(r.code, 1, "{}", r.all());
     let path = dir.path().join("r").join("hostile.checked.xlsx");
     let mut book = calamine::open_workbook_auto(&path).unwrap();

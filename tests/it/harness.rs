@@ -19,6 +19,24 @@ pub fn sample_catalog() -> PathBuf {
     root().join("samples").join("catalog.json")
 }
 
+/// `vsimport import FILE -m MAPPING --catalog samples/catalog.json --dry-run EXTRA…`, run;
+/// `mapping` names a file in samples/.
+pub fn catalog_dry_run(file: &Path, mapping: &str, extra: &[&str]) -> Run {
+    let mapping = root().join("samples").join(mapping);
+    let catalog = sample_catalog();
+    let mut args = vec![
+        "import",
+        file.to_str().unwrap(),
+        "-m",
+        mapping.to_str().unwrap(),
+        "--catalog",
+        catalog.to_str().unwrap(),
+        "--dry-run",
+    ];
+    args.extend_from_slice(extra);
+    run(vs(&args))
+}
+
 /// A running emulator process; stopped (SIGTERM, then kill) on drop.
 pub struct Emulator {
     pub child: Child,

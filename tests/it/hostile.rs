@@ -213,18 +213,7 @@ fn long_cells_and_escape_sequences_are_shown_cut_and_escaped() {
     let p = csv.to_str().unwrap();
     let inspect = run(vs(&["inspect", p]));
     assert_eq!(inspect.code, 0, "{}", inspect.all());
-    let dry = run(vs(&[
-        "import",
-        p,
-        "-m",
-        root()
-            .join("samples/oee_semi_wide_de.mapping.toml")
-            .to_str()
-            .unwrap(),
-        "--catalog",
-        sample_catalog().to_str().unwrap(),
-        "--dry-run",
-    ]));
+    let dry = catalog_dry_run(&csv, "oee_semi_wide_de.mapping.toml", &[]);
     assert_eq!(dry.code, 1, "{}", dry.all());
     for (what, r) in [("inspect", &inspect), ("dry run", &dry)] {
         let all = r.all();

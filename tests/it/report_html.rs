@@ -152,20 +152,11 @@ fn cell_content_is_text_in_the_page_and_inert_in_the_csv_files() {
     )
     .unwrap();
     let report = dir.path().join("report");
-    let r = run(vs(&[
-        "import",
-        csv.to_str().unwrap(),
-        "-m",
-        root()
-            .join("samples/oee_semi_wide_de.mapping.toml")
-            .to_str()
-            .unwrap(),
-        "--catalog",
-        sample_catalog().to_str().unwrap(),
-        "--dry-run",
-        "--report",
-        report.to_str().unwrap(),
-    ]));
+    let r = catalog_dry_run(
+        &csv,
+        "oee_semi_wide_de.mapping.toml",
+        &["--report", report.to_str().unwrap()],
+    );
     assert_eq!(r.code, 1, "{}", r.all());
     let html = std::fs::read_to_string(report.join("report.html")).unwrap();
     assert!(!html.contains("<script>alert(1)"), "raw script in the page");
@@ -199,21 +190,11 @@ fn cell_content_is_text_in_the_page_and_inert_in_the_csv_files() {
 fn each_problem_group_says_what_its_code_means() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("report");
-    let samples = root().join("samples");
-    let r = run(vs(&[
-        "import",
-        samples.join("typical_mistakes.csv").to_str().unwrap(),
-        "-m",
-        samples
-            .join("typical_mistakes.mapping.toml")
-            .to_str()
-            .unwrap(),
-        "--catalog",
-        sample_catalog().to_str().unwrap(),
-        "--dry-run",
-        "--report",
-        report.to_str().unwrap(),
-    ]));
+    let r = catalog_dry_run(
+        &root().join("samples/typical_mistakes.csv"),
+        "typical_mistakes.mapping.toml",
+        &["--report", report.to_str().unwrap()],
+    );
     assert_eq!(r.code, 1, "{}", r.all());
     let html = std::fs::read_to_string(report.join("report.html")).unwrap();
     let docs = std::fs::read_to_string(root().join("docs/DIAGNOSTICS.md")).unwrap();

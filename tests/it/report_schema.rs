@@ -3,6 +3,8 @@
 //! watched folder's report) are validated against the schema, which allows no field it does
 //! not describe.
 
+use std::path::Path;
+
 use serde_json::Value;
 
 use crate::harness::*;
@@ -36,25 +38,21 @@ fn json(r: &Run) -> Value {
 fn every_kind_of_report_follows_the_schema() {
     let samples = root().join("samples");
     let s = |name: &str| samples.join(name).to_str().unwrap().to_string();
-    let catalog = s("catalog.json");
     let dir = tempfile::tempdir().unwrap();
 
     // A dry run with problems, records and a report directory.
     let report_dir = dir.path().join("report");
-    let r = run(vs(&[
-        "import",
-        &s("typical_mistakes.csv"),
-        "-m",
-        &s("typical_mistakes.mapping.toml"),
-        "--catalog",
-        &catalog,
-        "--dry-run",
-        "--format",
-        "json",
-        "--records",
-        "--report",
-        report_dir.to_str().unwrap(),
-    ]));
+    let r = catalog_dry_run(
+        &samples.join("typical_mistakes.csv"),
+        "typical_mistakes.mapping.toml",
+        &[
+            "--format",
+            "json",
+            "--records",
+            "--report",
+            report_dir.to_str().unwrap(),
+        ],
+    );
     assert_eq!(r.code, 1, "{}", r.all());
     let doc = json(&r);
     assert!(doc["diagnostics"].as_array().is_some_and(|d| !d.is_empty()));
@@ -97,17 +95,11 @@ fn every_kind_of_report_follows_the_schema() {
     em.stop();
 
     // A fatal error.
-    let r = run(vs(&[
-        "import",
-        "no-such-file.csv",
-        "-m",
-        &s("typical_mistakes.mapping.toml"),
-        "--catalog",
-        &catalog,
-        "--dry-run",
-        "--format",
-        "json",
-    ]));
+    let r = catalog_dry_run(
+        Path::new("no-such-file.csv"),
+        "typical_mistakes.mapping.toml",
+        &["--format", "json"],
+    );
     assert_eq!(r.code, 2, "{}", r.all());
     check("a fatal error", &json(&r));
 }
@@ -116,24 +108,11 @@ fn every_kind_of_report_follows_the_schema() {
 #[test]
 fn the_schema_refuses_what_it_does_not_describe() {
     let (schemas, index) = schema();
-    let r = run(vs(&[
-        "import",
-        root()
-            .join("samples/oee_semi_wide_de.csv")
-            .to_str()
-            .unwrap(),
-        "-m",
-        root()
-            .join("samples/oee_semi_wide_de.mapping.toml")
-            .to_str()
-            .unwrap(),
-        "--catalog",
-        sample_catalog().to_str().unwrap(),
-        "--dry-run",
-        "--format",
-        "json",
-        "--records",
-    ]));
+    let r = catalog_dry_run(
+        &root().join("samples/oee_semi_wide_de.csv"),
+        "oee_semi_wide_de.mapping.toml",
+        &["--format", "json", "--records"],
+    );
     let good = json(&r);
     assert!(schemas.validate(&good, index).is_ok());
     let mut extra = good.clone();
