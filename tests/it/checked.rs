@@ -57,23 +57,11 @@ fn the_checked_workbook_marks_the_cells_and_imports_once_they_are_fixed() {
     let bad = replace_once(&sample, b"06.01.2025;", b"31.02.2025;");
     let bad = replace_once(&bad, b";1220;", b";12x0;");
     std::fs::write(&csv, bad).unwrap();
-    let mapping = root().join("samples/oee_semi_wide_de.mapping.toml");
     let report = dir.path().join("report");
-    let catalog = sample_catalog();
     let dry = |file: &std::path::Path, extra: &[&str]| {
-        let mut args = vec![
-            "import",
-            file.to_str().unwrap(),
-            "-m",
-            mapping.to_str().unwrap(),
-            "--catalog",
-            catalog.to_str().unwrap(),
-            "--dry-run",
-            "--format",
-            "json",
-        ];
+        let mut args = vec!["--format", "json"];
         args.extend(extra);
-        run(vs(&args))
+        catalog_dry_run(file, "oee_semi_wide_de.mapping.toml", &args)
     };
     let r = dry(&csv, &["--annotate", "--report", report.to_str().unwrap()]);
     assert_eq!(r.code, 1, "{}", r.all());

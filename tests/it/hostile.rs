@@ -239,22 +239,12 @@ fn a_negative_value_in_rejected_csv_imports_again_as_a_number() {
         "Datum;Team;Kennzahl;Ist;Soll\n31.02.2025;Montage Süd;OEE;-5,0;90\n",
     )
     .unwrap();
-    let mapping = root().join("samples/oee_semi_wide_de.mapping.toml");
-    let catalog = sample_catalog();
     let dry = |file: &std::path::Path, report: &std::path::Path| {
-        run(vs(&[
-            "import",
-            file.to_str().unwrap(),
-            "-m",
-            mapping.to_str().unwrap(),
-            "--catalog",
-            catalog.to_str().unwrap(),
-            "--dry-run",
-            "--format",
-            "json",
-            "--report",
-            report.to_str().unwrap(),
-        ]))
+        catalog_dry_run(
+            file,
+            "oee_semi_wide_de.mapping.toml",
+            &["--format", "json", "--report", report.to_str().unwrap()],
+        )
     };
     let r = dry(&csv, &dir.path().join("r1"));
     assert_eq!(r.code, 1, "{}", r.all());
