@@ -3,10 +3,12 @@
 //! `;` and decimal commas (its raw read includes transcoding with encoding_rs), the long
 //! layout at 2M rows, the wide layout, and a plant of 48 KPIs (DAY/WEEK/MONTH, Time, percent,
 //! integer, sub-tiles) and 30 teams with non-ASCII names in random order, against its own
-//! generated catalog. vsimport runs as the release binary in a child process
+//! generated catalog; and semi-wide workbooks of 100k and 1M rows against calamine's range
+//! read of the same file. vsimport runs as the release binary in a child process
 //! (`import FILE -m MAPPING --catalog CATALOG --dry-run -q`), so its peak RSS is
-//! its own (wait4's rusage). Medians of 5 runs; prints one table (docs/PERFORMANCE.md).
-//! Run: `cargo bench --bench shapes` (`VSIMPORT_BENCH_THREADS=1` for one thread).
+//! its own (the `VmHWM` it logs at exit). Medians of 5 runs; prints one table (docs/PERFORMANCE.md).
+//! Run: `cargo bench --bench shapes` (`VSIMPORT_BENCH_THREADS=1` for one thread,
+//! `VSIMPORT_BENCH_ONLY=xlsx` for the shapes whose name contains `xlsx`).
 
 #[path = "support/gen.rs"]
 mod generator;
@@ -14,13 +16,26 @@ mod generator;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
+use generator::Raw;
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
 }
 
-/// The raw csv-crate read of `path`: every field of every record touched.
-fn raw(path: &Path, cp1252: bool) -> usize {
+/// The raw read of `path`: every field of every record (every cell of the sheet) touched.
+fn raw(path: &Path, kind: Raw) -> usize {
+    if kind == Raw::Calamine {
+        use calamine::Reader;
+        let mut wb = calamine::open_workbook_auto(path).expect("open");
+        let name = wb.sheet_names()[0].clone();
+        let range = wb.worksheet_range(&name).expect("range");
+        return range
+            .cells()
+            .filter(|(_, _, d)| !matches!(d, calamine::Data::Empty))
+            .count();
+    }
+    let cp1252 = kind == Raw::Cp1252;
     let file = std::fs::File::open(path).expect("open");
     let input: Box<dyn std::io::Read> = if cp1252 {
         Box::new(
@@ -46,11 +61,13 @@ fn raw(path: &Path, cp1252: bool) -> usize {
     bytes
 }
 
-/// One dry run in a child process: (wall time, peak RSS in MB).
-#[allow(clippy::zombie_processes)] // waited for with wait4, for its rusage
+/// One dry run in a child process: (wall time, peak RSS in MB). The peak is the one vsimport
+/// logs at exit (`VmHWM`, its own address space's high-water mark): wait4's `ru_maxrss` also
+/// counts the parent's pages at the spawn, which a raw read of a workbook makes large.
 fn dry_run(file: &Path, mapping: &Path, catalog: &Path) -> (Duration, u64) {
+    use std::io::Read;
     let started = Instant::now();
-    let child = std::process::Command::new(env!("CARGO_BIN_EXE_vsimport"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vsimport"))
         .arg("import")
         .arg(file)
         .arg("-m")
@@ -59,23 +76,32 @@ fn dry_run(file: &Path, mapping: &Path, catalog: &Path) -> (Duration, u64) {
         .arg(catalog)
         .args(["--dry-run", "-q"])
         .args(threads())
+        .env("RUST_LOG", "vsimport=debug")
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("spawn");
-    let mut status = 0;
-    // SAFETY: rusage is plain data; wait4 fills it for the child just spawned.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let pid = child.id() as libc::pid_t;
-    let waited = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    assert_eq!(waited, pid);
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut err)
+        .expect("read stderr");
+    let status = child.wait().expect("wait");
     let took = started.elapsed();
     assert!(
-        libc::WIFEXITED(status) && libc::WEXITSTATUS(status) <= 1,
-        "{}: status {status}",
+        status.code().is_some_and(|c| c <= 1),
+        "{}: {status}",
         file.display()
     );
-    (took, usage.ru_maxrss as u64 / 1024)
+    let kb: u64 = err
+        .lines()
+        .find_map(|l| l.split("peak_rss_kb=").nth(1))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no peak_rss_kb in: {err}"));
+    (took, kb / 1024)
 }
 
 /// `VSIMPORT_BENCH_THREADS=N` passes `--threads N` (default: vsimport's own choice).
@@ -90,15 +116,19 @@ fn main() {
     if !threads().is_empty() {
         println!("vsimport {}", threads().join(" "));
     }
-    println!("| input | raw csv read | vsimport dry run | ratio | peak RSS |");
+    println!("| input | raw read | vsimport dry run | ratio | peak RSS |");
     println!("|---|---|---|---|---|");
-    for (name, file, mapping, cp1252, catalog) in shapes {
+    let only = std::env::var("VSIMPORT_BENCH_ONLY").unwrap_or_default();
+    for (name, file, mapping, kind, catalog) in shapes {
+        if !name.contains(only.as_str()) {
+            continue;
+        }
         let mut raws = Vec::new();
         let mut runs = Vec::new();
         let mut peak = 0;
         for _ in 0..5 {
             let t = Instant::now();
-            std::hint::black_box(raw(&file, cp1252));
+            std::hint::black_box(raw(&file, kind));
             raws.push(t.elapsed());
             let (took, rss) = dry_run(&file, &mapping, &catalog);
             runs.push(took);

@@ -276,13 +276,24 @@ pub fn write_csv_shaped(
     w.flush()
 }
 
-/// A benchmark shape: its name, the file, its mapping, whether the raw read transcodes from
-/// cp1252, and the catalog it is checked against.
+/// What a shape's vsimport run is compared with.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum Raw {
+    /// The csv crate's read of the file.
+    Csv,
+    /// The csv crate's read of the file transcoded from cp1252 by encoding_rs (`;`).
+    Cp1252,
+    /// calamine's range read of the workbook's first sheet.
+    Calamine,
+}
+
+/// A benchmark shape: its name, the file, its mapping, what its raw read is, and the catalog
+/// it is checked against.
 pub type Shape = (
     &'static str,
     std::path::PathBuf,
     std::path::PathBuf,
-    bool,
+    Raw,
     std::path::PathBuf,
 );
 
@@ -321,7 +332,7 @@ pub fn shapes() -> Vec<Shape> {
             "semi-wide 1M, grouped",
             csv_1m().clone(),
             semi.clone(),
-            false,
+            Raw::Csv,
             sample_catalog.clone(),
         ),
         (
@@ -335,7 +346,7 @@ pub fn shapes() -> Vec<Shape> {
                 false,
             ),
             semi.clone(),
-            false,
+            Raw::Csv,
             sample_catalog.clone(),
         ),
         (
@@ -348,8 +359,8 @@ pub fn shapes() -> Vec<Shape> {
                 Order::Reverse,
                 false,
             ),
-            semi,
-            false,
+            semi.clone(),
+            Raw::Csv,
             sample_catalog.clone(),
         ),
         (
@@ -363,7 +374,7 @@ pub fn shapes() -> Vec<Shape> {
                 true,
             ),
             semi_de,
-            true,
+            Raw::Cp1252,
             sample_catalog.clone(),
         ),
         (
@@ -377,7 +388,7 @@ pub fn shapes() -> Vec<Shape> {
                 false,
             ),
             long,
-            false,
+            Raw::Csv,
             sample_catalog.clone(),
         ),
         (
@@ -392,7 +403,7 @@ pub fn shapes() -> Vec<Shape> {
                 false,
             ),
             wide,
-            false,
+            Raw::Csv,
             sample_catalog.clone(),
         ),
         (
@@ -402,8 +413,24 @@ pub fn shapes() -> Vec<Shape> {
                 plant::write(dir, 1_000_000, Order::Random).expect("write plant")
             }),
             bench_file("plant.mapping.toml", |_| {}),
-            false,
+            Raw::Csv,
             bench_file("plant_catalog.json", |_| {}),
+        ),
+        (
+            "xlsx 100k semi-wide (date cells)",
+            xlsx_100k().clone(),
+            semi.clone(),
+            Raw::Calamine,
+            sample_catalog.clone(),
+        ),
+        (
+            "xlsx 1M semi-wide (date cells)",
+            bench_file("semi_wide_1m.xlsx", |p| {
+                write_xlsx(p, 1_000_000, Layout::SemiWide).expect("write xlsx")
+            }),
+            semi,
+            Raw::Calamine,
+            sample_catalog.clone(),
         ),
     ]
 }

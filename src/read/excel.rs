@@ -1,7 +1,10 @@
 //! Workbooks through calamine: xlsx, xlsm, xlsb, xls, ods, from the file's bytes read once
-//! into memory. The chosen sheet is loaded once (`worksheet_range`, cached formula results
-//! included); merged cells are filled from their top-left cell; cells are converted to
-//! [`Cell`]s on access.
+//! into memory. In: the bytes and [`SourceOptions`]; out: a [`SheetSource`] whose rows are
+//! handed on one at a time as `&[DataRef]`, and the [`Detected`] layout. An xlsx sheet is
+//! streamed at each pass ([`super::xlsx_rows`]), so memory does not grow with it; other
+//! formats load the chosen sheet once (`worksheet_range`, cached formula results included).
+//! Merged cells are filled from their top-left cell; cells become [`super::Cell`]s on access
+//! ([`super::sheet_cell`]).
 
 use std::io::Cursor;
 use std::sync::Arc;
@@ -11,153 +14,37 @@ use std::sync::Arc;
 pub(crate) const CHECKED_PROBLEMS_SHEET: &str = "Problems";
 pub(crate) const CHECKED_PROBLEMS_TITLE: &str = "Problems found by vsimport in ";
 
-use calamine::{Data, DataType, Range, Reader, Sheets, open_workbook_from_rs};
-use chrono::{NaiveDate, NaiveDateTime, NaiveTime, TimeDelta};
+use std::collections::{HashMap, HashSet};
+
+use calamine::{Data, DataRef, DataType, Range, Reader, Sheets, open_workbook_from_rs};
 
 use super::header::{self, Candidate};
 use super::xlsx_merges::Scanned;
+use super::xlsx_rows;
 use super::{
-    Cell, Detected, Format, ReadError, ReadStats, Row, RowData, SheetChoice, SourceOptions,
+    Detected, Format, ReadError, ReadStats, Row, RowData, SheetChoice, SourceOptions,
 };
+use super::sheet_cell::convert;
 use crate::suggest::did_you_mean;
 
 pub(crate) struct SheetSource {
-    range: Range<Data>,
-    /// Index (in `range.rows()`) of the header row.
-    header_index: usize,
-    /// 0-based sheet row of the range's first row.
-    start_row: u32,
+    cells: Cells,
+    /// 0-based sheet row of the header.
+    header_row: u32,
 }
 
-fn error_static(e: &calamine::CellErrorType) -> &'static str {
-    use calamine::CellErrorType as E;
-    match e {
-        E::Div0 => "#DIV/0!",
-        E::NA => "#N/A",
-        E::Name => "#NAME?",
-        E::Null => "#NULL!",
-        E::Num => "#NUM!",
-        E::Ref => "#REF!",
-        E::Value => "#VALUE!",
-        E::GettingData => "#DATA!",
-    }
-}
-
-/// The spreadsheet error value spelled exactly by `s`, if any.
-pub(crate) fn error_literal(s: &str) -> Option<&'static str> {
-    const ERRORS: [&str; 8] = [
-        "#DIV/0!", "#N/A", "#NAME?", "#NULL!", "#NUM!", "#REF!", "#VALUE!", "#DATA!",
-    ];
-    ERRORS.iter().copied().find(|e| *e == s)
-}
-
-/// `PT14H43M20S`, `P1DT2H`, `-PT5M` (ODS durations) as a time delta.
-fn parse_iso_duration(s: &str) -> Option<TimeDelta> {
-    let (neg, s) = match s.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, s),
-    };
-    let s = s.strip_prefix('P')?;
-    let (days_part, time_part) = match s.split_once('T') {
-        Some((d, t)) => (d, t),
-        None => (s, ""),
-    };
-    let mut ms: f64 = 0.0;
-    let mut num = String::new();
-    for c in days_part.chars() {
-        match c {
-            'D' => {
-                ms += num.parse::<f64>().ok()? * 86_400_000.0;
-                num.clear();
-            }
-            c if c.is_ascii_digit() || c == '.' => num.push(c),
-            _ => return None,
-        }
-    }
-    if !num.is_empty() {
-        return None;
-    }
-    for c in time_part.chars() {
-        let unit = match c {
-            'H' => 3_600_000.0,
-            'M' => 60_000.0,
-            'S' => 1_000.0,
-            c if c.is_ascii_digit() || c == '.' || c == ',' => {
-                num.push(if c == ',' { '.' } else { c });
-                continue;
-            }
-            _ => return None,
-        };
-        ms += num.parse::<f64>().ok()? * unit;
-        num.clear();
-    }
-    if !num.is_empty() {
-        return None;
-    }
-    let d = TimeDelta::milliseconds(ms.round() as i64);
-    Some(if neg { -d } else { d })
-}
-
-fn parse_iso(s: &str) -> Option<Cell<'static>> {
-    if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
-        return Some(Cell::Date(d));
-    }
-    for f in [
-        "%Y-%m-%dT%H:%M:%S%.f",
-        "%Y-%m-%dT%H:%M:%S",
-        "%Y-%m-%d %H:%M:%S",
-    ] {
-        if let Ok(dt) = NaiveDateTime::parse_from_str(s, f) {
-            return Some(if dt.time() == NaiveTime::MIN {
-                Cell::Date(dt.date())
-            } else {
-                Cell::DateTime(dt)
-            });
-        }
-    }
-    for f in ["%H:%M:%S%.f", "%H:%M:%S", "%H:%M"] {
-        if let Ok(t) = NaiveTime::parse_from_str(s, f) {
-            return Some(Cell::Time(t));
-        }
-    }
-    None
-}
-
-/// One calamine value as a cell.
-pub(crate) fn convert(d: &Data) -> Cell<'_> {
-    match d {
-        Data::Empty => Cell::Empty,
-        Data::String(s) if s.is_empty() => Cell::Empty,
-        // Error values saved as text (ODS writes them so) are errors all the same.
-        Data::String(s) => match error_literal(s) {
-            Some(e) => Cell::Error(e),
-            None => Cell::Text(s),
-        },
-        Data::Int(i) => Cell::Int(*i),
-        Data::Float(f) => Cell::Float(*f),
-        Data::Bool(b) => Cell::Bool(*b),
-        Data::DateTime(dt) => {
-            if dt.is_duration() {
-                return dt
-                    .as_duration()
-                    .map(Cell::Duration)
-                    .unwrap_or(Cell::Float(dt.as_f64()));
-            }
-            let v = dt.as_f64();
-            match dt.as_datetime() {
-                // A time-only cell is a fraction of a day (its date part is Excel's day 0).
-                Some(ndt) if (0.0..1.0).contains(&v) => Cell::Time(ndt.time()),
-                Some(ndt) if ndt.time() == NaiveTime::MIN => Cell::Date(ndt.date()),
-                Some(ndt) => Cell::DateTime(ndt),
-                None => Cell::Float(v),
-            }
-        }
-        Data::DateTimeIso(s) => parse_iso(s).unwrap_or(Cell::Text(s)),
-        Data::DurationIso(s) => parse_iso_duration(s)
-            .map(Cell::Duration)
-            .unwrap_or(Cell::Text(s)),
-        Data::Error(e) => Cell::Error(error_static(e)),
-    }
+/// Where a sheet's cells come from.
+enum Cells {
+    /// xls, xlsb, ods: the sheet loaded whole, merged regions filled.
+    Loaded(Range<Data>),
+    /// xlsx: streamed from the workbook's bytes at each pass ([`xlsx_rows`]).
+    Streamed {
+        bytes: Arc<[u8]>,
+        sheet: String,
+        merges: Vec<calamine::Dimensions>,
+        /// The first column (0-based) that holds a value in the rows searched for the header.
+        base: u32,
+    },
 }
 
 fn open_error(shown: &str, e: calamine::Error) -> ReadError {
@@ -363,7 +250,23 @@ impl SheetSource {
                 )));
             }
         }
-        let (range, merges) = match &mut wb {
+        let empty = || {
+            with_sheet(ReadError::new(
+                shown,
+                "empty",
+                "the sheet is empty",
+                format!(
+                    "pick the sheet with the data (sheets: {})",
+                    names.join(", ")
+                ),
+            ))
+        };
+        // How many rows from the first that has a value are searched for the header.
+        let search = |start_row: u32| match opts.header_row {
+            Some(l) => (l as usize).saturating_sub(start_row as usize),
+            None => header::SEARCH_ROWS,
+        };
+        let (cells, top, first_column, candidates) = match &mut wb {
             Sheets::Xlsx(x) => {
                 let merges = match super::xlsx_merges::scan_sheet(&bytes, &sheet) {
                     Scanned::Merges(m) => m,
@@ -381,79 +284,78 @@ impl SheetSource {
                         )));
                     }
                 };
-                (
-                    x.worksheet_range(&sheet).map_err(calamine::Error::Xlsx),
-                    merges,
-                )
-            }
-            Sheets::Xls(x) => {
-                let merges = x.merge_cells_by_sheet_name(&sheet).unwrap_or_default();
-                (
-                    x.worksheet_range(&sheet).map_err(calamine::Error::Xls),
-                    merges,
-                )
-            }
-            other => (other.worksheet_range(&sheet), Vec::new()),
-        };
-        let mut range = range.map_err(|e| with_sheet(open_error(shown, e)))?;
-        let (h, w) = range.get_size();
-        if (h as u64) * (w as u64) > max_cells {
-            return Err(with_sheet(ReadError::new(
-                shown,
-                "too_big",
-                format!(
-                    "the sheet has {} x {} cells, more than the limit of {}",
-                    super::limits::thousands(h as u64),
-                    super::limits::thousands(w as u64),
-                    super::limits::thousands(max_cells)
-                ),
-                format!(
-                    "split the export; if the sheet really is that big, {}",
-                    super::limits::raise_hint("max_cells")
-                ),
-            )));
-        }
-        let filled = fill_merged(&mut range, &merges);
-        if filled > 0 {
-            notes.push(format!(
-                "merged: {} merged regions filled from their top-left cell",
-                merges.len()
-            ));
-        }
-        let Some((start_row, start_col)) = range.start() else {
-            return Err(with_sheet(ReadError::new(
-                shown,
-                "empty",
-                "the sheet is empty",
-                format!(
-                    "pick the sheet with the data (sheets: {})",
-                    names.join(", ")
-                ),
-            )));
-        };
-        let candidates: Vec<Candidate> = range
-            .rows()
-            .take(match opts.header_row {
-                Some(l) => (l as usize).saturating_sub(start_row as usize),
-                None => header::SEARCH_ROWS,
-            })
-            .enumerate()
-            .map(|(i, row)| {
-                let cells: Vec<String> = row
-                    .iter()
-                    .map(|d| convert(d).display().trim().to_string())
-                    .collect();
-                let label = row
-                    .iter()
-                    .map(|d| matches!(d, Data::String(s) if !header::looks_like_data(s)))
-                    .collect();
-                Candidate {
-                    number: u64::from(start_row) + i as u64 + 1,
-                    cells,
-                    label,
+                if merges.iter().any(|m| m.start != m.end) {
+                    notes.push(format!(
+                        "merged: {} merged regions filled from their top-left cell",
+                        merges.len()
+                    ));
                 }
-            })
-            .collect();
+                let top = first_rows(x, &sheet, &merges, &search)
+                    .map_err(|p| with_sheet(stream_error(shown, p)))?;
+                let Some(base) = top.iter().filter_map(|(_, _, first)| *first).min() else {
+                    return Err(empty());
+                };
+                let candidates = top_candidates(&top, base);
+                let start_row = top.first().map_or(0, |(r, ..)| *r);
+                (
+                    Cells::Streamed {
+                        bytes: bytes.clone(),
+                        sheet: sheet.clone(),
+                        merges,
+                        base,
+                    },
+                    start_row,
+                    base,
+                    candidates,
+                )
+            }
+            other => {
+                let merges = match other {
+                    Sheets::Xls(x) => x.merge_cells_by_sheet_name(&sheet).unwrap_or_default(),
+                    _ => Vec::new(),
+                };
+                let mut range = other
+                    .worksheet_range(&sheet)
+                    .map_err(|e| with_sheet(open_error(shown, e)))?;
+                let (h, w) = range.get_size();
+                if (h as u64) * (w as u64) > max_cells {
+                    return Err(with_sheet(ReadError::new(
+                        shown,
+                        "too_big",
+                        format!(
+                            "the sheet has {} x {} cells, more than the limit of {}",
+                            super::limits::thousands(h as u64),
+                            super::limits::thousands(w as u64),
+                            super::limits::thousands(max_cells)
+                        ),
+                        format!(
+                            "split the export; if the sheet really is that big, {}",
+                            super::limits::raise_hint("max_cells")
+                        ),
+                    )));
+                }
+                if fill_merged(&mut range, &merges) > 0 {
+                    notes.push(format!(
+                        "merged: {} merged regions filled from their top-left cell",
+                        merges.len()
+                    ));
+                }
+                let Some((start_row, start_col)) = range.start() else {
+                    return Err(empty());
+                };
+                let mut row = Vec::new();
+                let candidates = range
+                    .rows()
+                    .take(search(start_row))
+                    .enumerate()
+                    .map(|(i, cells)| {
+                        as_refs(cells, &mut row);
+                        candidate(u64::from(start_row) + i as u64 + 1, &row)
+                    })
+                    .collect();
+                (Cells::Loaded(range), start_row, start_col, candidates)
+            }
+        };
         let (header_index, note) =
             header::pick(&candidates, opts.header_row, &opts.expected_columns).map_err(
                 |(message, help)| with_sheet(ReadError::new(shown, "no_header", message, help)),
@@ -469,59 +371,218 @@ impl SheetSource {
             sheets: names,
             header_row: header.number,
             columns: header::names(header),
-            first_column: start_col + 1,
+            first_column: first_column + 1,
             notes,
         };
         Ok((
             SheetSource {
-                range,
-                header_index,
-                start_row,
+                cells,
+                header_row: top.saturating_add(header_index as u32),
             },
             detected,
         ))
     }
 
-    /// The cells of sheet row `number` (1-based), as text.
-    pub(crate) fn row_text(&self, number: u64, width: usize) -> Option<Vec<String>> {
-        let i = usize::try_from(number.checked_sub(u64::from(self.start_row) + 1)?).ok()?;
-        let cells = self.range.rows().nth(i)?;
-        Some(
-            cells
-                .iter()
-                .take(width.max(1))
-                .map(|d| convert(d).display())
-                .collect(),
-        )
+    /// The cells of the sheet rows `numbers` (1-based) that hold data, as text, by number.
+    pub(crate) fn rows_text(
+        &self,
+        shown: &str,
+        numbers: &[u64],
+        width: usize,
+    ) -> Result<HashMap<u64, Vec<String>>, ReadError> {
+        let wanted: HashSet<u64> = numbers.iter().copied().collect();
+        let mut out = HashMap::new();
+        self.each_row(shown, width, &mut |number, cells| {
+            if wanted.contains(&number) {
+                out.insert(number, cells.iter().map(|d| convert(d).display()).collect());
+            }
+            out.len() < wanted.len()
+        })?;
+        Ok(out)
     }
 
     pub(crate) fn for_each_row(
-        &mut self,
+        &self,
+        shown: &str,
         width: usize,
         f: &mut dyn FnMut(&Row<'_>) -> bool,
-    ) -> ReadStats {
+    ) -> Result<ReadStats, ReadError> {
         let mut stats = ReadStats::default();
-        for (i, cells) in self.range.rows().enumerate().skip(self.header_index + 1) {
-            let cells = &cells[..cells.len().min(width.max(1))];
+        let mut prev = u64::from(self.header_row) + 1;
+        self.each_row(shown, width, &mut |number, cells| {
+            // Rows between two that hold values are empty.
+            stats.empty_rows += number.saturating_sub(prev + 1);
+            prev = number;
             if cells.iter().all(|d| match d {
-                Data::String(s) => s.trim().is_empty(),
+                DataRef::String(s) => s.trim().is_empty(),
+                DataRef::SharedString(s) => s.trim().is_empty(),
                 d => d.is_empty(),
             }) {
                 stats.empty_rows += 1;
-                continue;
+                return true;
             }
             stats.rows += 1;
-            let row = Row {
-                number: u64::from(self.start_row) + i as u64 + 1,
+            f(&Row {
+                number,
                 byte: None,
                 data: RowData::Sheet(cells),
-            };
-            if !f(&row) {
-                break;
+            })
+        })?;
+        // Blank rows at the very end are not worth mentioning.
+        Ok(stats)
+    }
+
+    /// Hands each row below the header that holds a value (or lies in a merged region) to
+    /// `f` as its 1-based number and its first `width` cells, until `f` says stop.
+    fn each_row(
+        &self,
+        shown: &str,
+        width: usize,
+        f: &mut dyn FnMut(u64, &[DataRef<'_>]) -> bool,
+    ) -> Result<(), ReadError> {
+        let width = width.max(1);
+        match &self.cells {
+            Cells::Loaded(range) => {
+                let start = range.start().map_or(0, |(r, _)| r);
+                let mut row = Vec::new();
+                for (i, cells) in range.rows().enumerate() {
+                    let r = start.saturating_add(i as u32);
+                    if r <= self.header_row {
+                        continue;
+                    }
+                    as_refs(&cells[..cells.len().min(width)], &mut row);
+                    if !f(u64::from(r) + 1, &row) {
+                        break;
+                    }
+                }
+                Ok(())
+            }
+            Cells::Streamed {
+                bytes,
+                sheet,
+                merges,
+                base,
+            } => {
+                let problem = |p: xlsx_rows::Problem| stream_error(shown, p);
+                let mut book =
+                    xlsx_rows::open(bytes).map_err(|e| problem(xlsx_rows::Problem::Xlsx(e)))?;
+                let Some(mut rows) = xlsx_rows::Rows::new(&mut book, sheet, merges, *base, width)
+                    .map_err(problem)?
+                else {
+                    return Ok(());
+                };
+                while let Some((r, cells)) = rows.next_row().map_err(problem)? {
+                    if r > self.header_row && !f(u64::from(r) + 1, cells) {
+                        break;
+                    }
+                }
+                Ok(())
             }
         }
-        // Blank rows at the very end are not worth mentioning.
-        stats
+    }
+}
+
+/// A loaded row's cells as the streamed ones are, borrowed.
+fn as_refs<'a>(cells: &'a [Data], out: &mut Vec<DataRef<'a>>) {
+    out.clear();
+    out.extend(cells.iter().map(|d| match d {
+        Data::Empty => DataRef::Empty,
+        Data::String(s) => DataRef::SharedString(s),
+        Data::Int(i) => DataRef::Int(*i),
+        Data::Float(f) => DataRef::Float(*f),
+        Data::Bool(b) => DataRef::Bool(*b),
+        Data::DateTime(dt) => DataRef::DateTime(*dt),
+        Data::DateTimeIso(s) => DataRef::DateTimeIso(s.clone()),
+        Data::DurationIso(s) => DataRef::DurationIso(s.clone()),
+        Data::Error(e) => DataRef::Error(e.clone()),
+    }));
+}
+
+/// One row searched for the header.
+fn candidate(number: u64, cells: &[DataRef<'_>]) -> Candidate {
+    Candidate {
+        number,
+        cells: cells
+            .iter()
+            .map(|d| convert(d).display().trim().to_string())
+            .collect(),
+        label: cells
+            .iter()
+            .map(|d| match d {
+                DataRef::String(s) => !header::looks_like_data(s),
+                DataRef::SharedString(s) => !header::looks_like_data(s),
+                _ => false,
+            })
+            .collect(),
+    }
+}
+
+/// The first rows of a streamed sheet, owned: each as (0-based row, cells from column A up
+/// to its last value, the column of its first value).
+type TopRows = Vec<(u32, Vec<Data>, Option<u32>)>;
+
+/// The rows searched for the header, from the first that holds a value: `search` says how
+/// many, given that row.
+fn first_rows(
+    book: &mut xlsx_rows::Book,
+    sheet: &str,
+    merges: &[calamine::Dimensions],
+    search: &dyn Fn(u32) -> usize,
+) -> Result<TopRows, xlsx_rows::Problem> {
+    let width = xlsx_rows::LAST_COL as usize + 1;
+    let Some(mut rows) = xlsx_rows::Rows::new(book, sheet, merges, 0, width)? else {
+        return Ok(Vec::new());
+    };
+    let mut top = TopRows::new();
+    let mut end = None;
+    while let Some((r, cells)) = rows.next_row()? {
+        let end = *end.get_or_insert_with(|| u64::from(r) + search(r) as u64);
+        if u64::from(r) >= end {
+            break;
+        }
+        let first = cells.iter().position(|d| !d.is_empty());
+        let len = cells.iter().rposition(|d| !d.is_empty()).map_or(0, |i| i + 1);
+        let owned = cells[..len].iter().cloned().map(Data::from).collect();
+        top.push((r, owned, first.map(|i| i as u32)));
+    }
+    Ok(top)
+}
+
+/// The header candidates from the first rows: rows that store nothing included (as the
+/// loaded sheets have them), cells from column `base` on, all as wide as the widest.
+fn top_candidates(top: &TopRows, base: u32) -> Vec<Candidate> {
+    let (Some((first, ..)), Some((last, ..))) = (top.first(), top.last()) else {
+        return Vec::new();
+    };
+    let width = top
+        .iter()
+        .map(|(_, cells, _)| cells.len().saturating_sub(base as usize))
+        .max()
+        .unwrap_or(0);
+    let mut row = Vec::with_capacity(width);
+    let mut stored = top.iter().peekable();
+    (*first..=*last)
+        .map(|r| {
+            let cells = stored
+                .next_if(|(at, ..)| *at == r)
+                .map_or(&[][..], |(_, cells, _)| cells.get(base as usize..).unwrap_or(&[]));
+            as_refs(cells, &mut row);
+            row.resize(width, DataRef::Empty);
+            candidate(u64::from(r) + 1, &row)
+        })
+        .collect()
+}
+
+/// A sheet that could not be streamed to its end.
+fn stream_error(shown: &str, p: xlsx_rows::Problem) -> ReadError {
+    match p {
+        xlsx_rows::Problem::Xlsx(e) => open_error(shown, calamine::Error::Xlsx(e)),
+        other => ReadError::new(
+            shown,
+            "corrupt",
+            format!("the workbook cannot be read: {other}"),
+            "the file is damaged, or not what its name says: export or save it again; open and re-save it in Excel or LibreOffice if the problem stays",
+        ),
     }
 }
 
@@ -549,77 +610,4 @@ fn fill_merged(range: &mut Range<Data>, merges: &[calamine::Dimensions]) -> usiz
         }
     }
     filled
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn iso_durations() {
-        assert_eq!(
-            parse_iso_duration("PT14H43M00S"),
-            Some(TimeDelta::minutes(14 * 60 + 43))
-        );
-        assert_eq!(parse_iso_duration("P1DT2H"), Some(TimeDelta::hours(26)));
-        assert_eq!(parse_iso_duration("-PT5M"), Some(TimeDelta::minutes(-5)));
-        assert_eq!(
-            parse_iso_duration("PT1.5S"),
-            Some(TimeDelta::milliseconds(1500))
-        );
-        assert_eq!(parse_iso_duration("14:43"), None);
-    }
-
-    #[test]
-    fn iso_dates_and_times() {
-        assert_eq!(
-            parse_iso("2025-03-01"),
-            Some(Cell::Date(NaiveDate::from_ymd_opt(2025, 3, 1).unwrap()))
-        );
-        assert_eq!(
-            parse_iso("2025-03-01T00:00:00"),
-            Some(Cell::Date(NaiveDate::from_ymd_opt(2025, 3, 1).unwrap()))
-        );
-        assert!(matches!(
-            parse_iso("2025-03-01T08:15:00"),
-            Some(Cell::DateTime(_))
-        ));
-        assert!(matches!(parse_iso("08:15:00"), Some(Cell::Time(_))));
-        assert_eq!(parse_iso("soon"), None);
-    }
-
-    #[test]
-    fn excel_serials() {
-        use calamine::{ExcelDateTime, ExcelDateTimeType};
-        let date = Data::DateTime(ExcelDateTime::new(
-            45658.0,
-            ExcelDateTimeType::DateTime,
-            false,
-        ));
-        assert_eq!(
-            convert(&date),
-            Cell::Date(NaiveDate::from_ymd_opt(2025, 1, 1).unwrap())
-        );
-        let time = Data::DateTime(ExcelDateTime::new(
-            0.6131944444,
-            ExcelDateTimeType::DateTime,
-            false,
-        ));
-        assert_eq!(convert(&time).display(), "14:43:00");
-        let dur = Data::DateTime(ExcelDateTime::new(
-            1.25,
-            ExcelDateTimeType::TimeDelta,
-            false,
-        ));
-        assert_eq!(convert(&dur), Cell::Duration(TimeDelta::hours(30)));
-        let d1904 = Data::DateTime(ExcelDateTime::new(
-            44196.0,
-            ExcelDateTimeType::DateTime,
-            true,
-        ));
-        assert_eq!(
-            convert(&d1904),
-            Cell::Date(NaiveDate::from_ymd_opt(2025, 1, 1).unwrap())
-        );
-    }
 }

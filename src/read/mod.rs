@@ -33,6 +33,8 @@ mod input;
 mod lines;
 mod sniff;
 mod xlsx_merges;
+mod sheet_cell;
+mod xlsx_rows;
 
 use std::collections::{BTreeMap, HashMap};
 use std::io::Read;
@@ -246,7 +248,7 @@ enum RowData<'a> {
     Csv(&'a csv::StringRecord),
     /// A record with bytes that are not UTF-8: fields are checked one by one.
     CsvBytes(&'a csv::ByteRecord),
-    Sheet(&'a [calamine::Data]),
+    Sheet(&'a [calamine::DataRef<'a>]),
 }
 
 impl<'a> Row<'a> {
@@ -286,7 +288,7 @@ impl<'a> Row<'a> {
                     Err(_) => Cell::Invalid(bytes),
                 },
             },
-            RowData::Sheet(cells) => cells.get(i).map(excel::convert).unwrap_or(Cell::Empty),
+            RowData::Sheet(cells) => cells.get(i).map(sheet_cell::convert).unwrap_or(Cell::Empty),
         }
     }
 
@@ -305,7 +307,7 @@ impl<'a> Row<'a> {
                 Ok(s) => Cell::Text(s),
                 Err(_) => Cell::Invalid(b),
             })),
-            RowData::Sheet(cells) => Box::new(cells.iter().map(excel::convert)),
+            RowData::Sheet(cells) => Box::new(cells.iter().map(sheet_cell::convert)),
         }
     }
 }
@@ -439,7 +441,7 @@ impl Source {
                 }
                 Ok(total)
             }
-            Inner::Sheet(src) => Ok(src.for_each_row(width, &mut f)),
+            Inner::Sheet(src) => src.for_each_row(&file, width, &mut f),
         };
         stats.map_err(|mut e: ReadError| {
             e.sheet = sheet.as_deref().map(str::to_string);
@@ -592,10 +594,7 @@ impl Source {
             Inner::Csv(src) => src
                 .fetch(&self.again, rows)
                 .map_err(|e| sniff::io_error(&self.file, e)),
-            Inner::Sheet(src) => Ok(rows
-                .iter()
-                .filter_map(|row| Some((*row, src.row_text(*row, width)?)))
-                .collect()),
+            Inner::Sheet(src) => src.rows_text(&self.file, rows, width),
         }
     }
 }

@@ -226,6 +226,23 @@ pub fn committed() -> Vec<(&'static str, Vec<u8>)> {
             strings(),
         ),
     ));
+    // Sixty good rows, then row 30 again: stored out of order (past the rows searched for the
+    // header, so the streamed read meets it after handing rows on).
+    let row = |r: u32| {
+        format!(
+            r#"<row r="{r}"><c r="A{r}" t="inlineStr"><is><t>06.01.2025</t></is></c><c r="B{r}" t="inlineStr"><is><t>Montage Süd</t></is></c><c r="C{r}" t="inlineStr"><is><t>OEE</t></is></c><c r="D{r}"><v>85</v></c><c r="E{r}"><v>90</v></c></row>"#
+        )
+    };
+    let rows: String = (2..=61).chain([30]).map(row).collect();
+    files.push(("rows_out_of_order.xlsx", xlsx(sheet_with(&rows), strings())));
+    // A cell in column XFE, one past the last a sheet can have.
+    files.push((
+        "cell_past_last_column.xlsx",
+        xlsx(
+            sheet_with(r#"<row r="2"><c r="XFE2"><v>1</v></c></row>"#),
+            strings(),
+        ),
+    ));
     // Not a zip at all, under a workbook's name.
     files.push((
         "not_a_zip.xlsx",
@@ -390,6 +407,8 @@ pub fn committed_names() -> Vec<&'static str> {
         "xxe.xlsx",
         "billion_laughs.xlsx",
         "huge_dimension.xlsx",
+        "rows_out_of_order.xlsx",
+        "cell_past_last_column.xlsx",
         "not_a_zip.xlsx",
         "invalid_utf8.csv",
         "picture.csv",

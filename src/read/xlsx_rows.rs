@@ -1,0 +1,355 @@
+//! The rows of an xlsx sheet, streamed from calamine's cell reader: only the row being read
+//! is held, so memory does not grow with the sheet (a 1M-row sheet loaded whole as a calamine
+//! `Range` took 417 MB). Input: the workbook's bytes, the sheet's name, its merged regions,
+//! and the column window (first column, width); output: one row at a time as
+//! `(sheet row, &[DataRef])`, each merged region filled from its top-left cell, as
+//! [`super::excel`] does for a sheet loaded whole.
+//!
+//! Rows come in the order the sheet stores them. Excel and every library that writes xlsx
+//! store them in order; a row stored after a later one is refused as damage (a streamed row
+//! has been handed on already), and so is a cell past Excel's last row or column.
+
+use std::collections::HashMap;
+use std::io::Cursor;
+use std::sync::Arc;
+
+use calamine::{DataRef, Dimensions, Xlsx, XlsxError, open_workbook_from_rs};
+
+/// Excel's last row and column (0-based).
+pub(crate) const LAST_ROW: u32 = 1_048_575;
+pub(crate) const LAST_COL: u32 = 16_383;
+
+/// A workbook read from memory.
+pub(crate) type Book = Xlsx<Cursor<Arc<[u8]>>>;
+
+/// Opens the workbook in `bytes` (its shared strings and styles are read; no sheet is).
+pub(crate) fn open(bytes: &Arc<[u8]>) -> Result<Book, XlsxError> {
+    open_workbook_from_rs(Cursor::new(bytes.clone()))
+}
+
+/// Why a sheet could not be streamed to its end.
+#[derive(Debug)]
+pub(crate) enum Problem {
+    Xlsx(XlsxError),
+    /// Sheet row `row` (0-based) is stored after row `after`.
+    OutOfOrder { row: u32, after: u32 },
+    /// A cell at (row, column), 0-based, past Excel's last row or column.
+    Beyond((u32, u32)),
+    /// The reader library panicked, with this message.
+    Panicked(String),
+}
+
+impl std::fmt::Display for Problem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Problem::Xlsx(e) => write!(f, "{e}"),
+            Problem::OutOfOrder { row, after } => write!(
+                f,
+                "row {} is stored after row {} (rows are stored in order)",
+                u64::from(*row) + 1,
+                u64::from(*after) + 1
+            ),
+            Problem::Beyond((r, c)) => write!(
+                f,
+                "a cell at row {}, column {} lies past the last row or column a sheet can have",
+                u64::from(*r) + 1,
+                u64::from(*c) + 1
+            ),
+            Problem::Panicked(why) => write!(f, "the reader failed on it ({why})"),
+        }
+    }
+}
+
+/// Merged regions, filled into the rows they cover as the rows go by.
+struct Merges<'a> {
+    /// Sorted by first row; single cells left out; clipped to the sheet's bounds.
+    regions: Vec<Dimensions>,
+    /// Region by its top-left cell.
+    starts: HashMap<(u32, u32), usize>,
+    /// Each region's top-left value, once its row has been read.
+    tops: Vec<Option<DataRef<'a>>>,
+    /// The first region not yet begun.
+    next: usize,
+    /// Regions begun and not yet ended.
+    active: Vec<usize>,
+}
+
+impl<'a> Merges<'a> {
+    fn new(merges: &[Dimensions]) -> Merges<'a> {
+        let mut regions: Vec<Dimensions> = merges
+            .iter()
+            .filter(|m| m.start.0 <= m.end.0.min(LAST_ROW) && m.start.1 <= m.end.1.min(LAST_COL))
+            .map(|m| Dimensions {
+                start: m.start,
+                end: (m.end.0.min(LAST_ROW), m.end.1.min(LAST_COL)),
+            })
+            .filter(|m| m.start != m.end)
+            .collect();
+        regions.sort_by_key(|m| m.start);
+        let starts = regions.iter().enumerate().map(|(i, m)| (m.start, i)).collect();
+        Merges {
+            tops: vec![None; regions.len()],
+            regions,
+            starts,
+            next: 0,
+            active: Vec::new(),
+        }
+    }
+
+    /// Remembers `v` if `pos` is a region's top-left cell.
+    fn see(&mut self, pos: (u32, u32), v: &DataRef<'a>) {
+        if self.starts.is_empty() {
+            return;
+        }
+        if let Some(&i) = self.starts.get(&pos) {
+            self.tops[i] = Some(v.clone());
+        }
+    }
+
+    /// Begins the regions starting at or before row `r` and ends those ending before it.
+    fn advance(&mut self, r: u32) {
+        while let Some(m) = self.regions.get(self.next)
+            && m.start.0 <= r
+        {
+            self.active.push(self.next);
+            self.next += 1;
+        }
+        let regions = &self.regions;
+        self.active.retain(|&i| regions[i].end.0 >= r);
+    }
+
+    /// Whether row `r` (after every row before it) lies in a begun region with a value to
+    /// copy: such a row is not empty even when the sheet stores no cell in it.
+    fn covers(&mut self, r: u32) -> bool {
+        self.advance(r);
+        self.active.iter().any(|&i| {
+            self.regions[i].start.0 < r
+                && self.tops[i]
+                    .as_ref()
+                    .is_some_and(|v| !matches!(v, DataRef::Empty))
+        })
+    }
+
+    /// Copies each region's top-left value into its cells in row `r` (cells from column
+    /// `base` on).
+    fn fill(&mut self, r: u32, base: u32, row: &mut [DataRef<'a>]) {
+        self.advance(r);
+        for &i in &self.active {
+            let m = &self.regions[i];
+            let Some(v) = self.tops[i].as_ref().filter(|v| !matches!(v, DataRef::Empty)) else {
+                continue;
+            };
+            for c in m.start.1.max(base)..=m.end.1 {
+                let Some(slot) = row.get_mut((c - base) as usize) else {
+                    break;
+                };
+                if (r, c) != m.start {
+                    *slot = v.clone();
+                }
+            }
+        }
+    }
+}
+
+/// A sheet's rows, read one at a time.
+pub(crate) struct Rows<'a> {
+    cells: calamine::XlsxCellReader<'a, Cursor<Arc<[u8]>>>,
+    merges: Merges<'a>,
+    base: u32,
+    row: Vec<DataRef<'a>>,
+    /// The first cell of the next row, read already.
+    ahead: Option<calamine::Cell<DataRef<'a>>>,
+    /// The last row handed out.
+    last: Option<u32>,
+    done: bool,
+}
+
+impl<'a> Rows<'a> {
+    /// The rows of `sheet`, each as `width` cells from column `base` (0-based) on. `Ok(None)`
+    /// when `sheet` is not a worksheet (a chart sheet): it has no rows.
+    pub(crate) fn new(
+        book: &'a mut Book,
+        sheet: &str,
+        merges: &[Dimensions],
+        base: u32,
+        width: usize,
+    ) -> Result<Option<Rows<'a>>, Problem> {
+        let cells = match book.worksheet_cells_reader(sheet) {
+            Ok(r) => r,
+            Err(XlsxError::NotAWorksheet(_)) => return Ok(None),
+            Err(e) => return Err(Problem::Xlsx(e)),
+        };
+        Ok(Some(Rows {
+            cells,
+            merges: Merges::new(merges),
+            base,
+            row: vec![DataRef::Empty; width],
+            ahead: None,
+            last: None,
+            done: false,
+        }))
+    }
+
+    /// The next cell with a value.
+    fn read_cell(&mut self) -> Result<Option<calamine::Cell<DataRef<'a>>>, Problem> {
+        loop {
+            let cells = &mut self.cells;
+            // calamine can panic on a damaged sheet; that is the file's error, not a crash.
+            let next = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| cells.next_cell()))
+                .map_err(|p| {
+                    Problem::Panicked(
+                        p.downcast_ref::<String>()
+                            .cloned()
+                            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                            .unwrap_or_else(|| "no reason given".into()),
+                    )
+                })?
+                .map_err(Problem::Xlsx)?;
+            match next {
+                None => return Ok(None),
+                Some(c) if matches!(c.get_value(), DataRef::Empty) => continue,
+                Some(c) => {
+                    let (r, col) = c.get_position();
+                    if r > LAST_ROW || col > LAST_COL {
+                        return Err(Problem::Beyond((r, col)));
+                    }
+                    return Ok(Some(c));
+                }
+            }
+        }
+    }
+
+    /// The next row that has a value (stored, or copied from a merged region), as its sheet
+    /// row (0-based) and its cells; `None` after the last row that stores a value.
+    pub(crate) fn next_row(&mut self) -> Result<Option<(u32, &[DataRef<'a>])>, Problem> {
+        if self.ahead.is_none() && !self.done {
+            self.ahead = self.read_cell()?;
+            self.done = self.ahead.is_none();
+        }
+        let Some(stored) = self.ahead.as_ref().map(|c| c.get_position().0) else {
+            return Ok(None);
+        };
+        let from = self.last.map_or(0, |l| l + 1);
+        if let Some(after) = self.last
+            && stored <= after
+        {
+            return Err(Problem::OutOfOrder { row: stored, after });
+        }
+        // A row between two stored ones counts only when a merged region reaches into it.
+        let r = if from < stored && self.merges.covers(from) {
+            from
+        } else {
+            stored
+        };
+        self.row.fill(DataRef::Empty);
+        if r == stored {
+            while let Some(c) = self.ahead.take_if(|c| c.get_position().0 == stored) {
+                let pos = c.get_position();
+                self.merges.see(pos, c.get_value());
+                if let Some(slot) = pos
+                    .1
+                    .checked_sub(self.base)
+                    .and_then(|i| self.row.get_mut(i as usize))
+                {
+                    *slot = c.get_value().clone();
+                }
+                self.ahead = self.read_cell()?;
+            }
+            self.done = self.ahead.is_none();
+        }
+        self.merges.fill(r, self.base, &mut self.row);
+        self.last = Some(r);
+        Ok(Some((r, &self.row)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn book(write: impl FnOnce(&mut rust_xlsxwriter::Worksheet)) -> Book {
+        let mut wb = rust_xlsxwriter::Workbook::new();
+        write(wb.add_worksheet());
+        let bytes: Arc<[u8]> = Arc::from(wb.save_to_buffer().unwrap());
+        open(&bytes).unwrap()
+    }
+
+    fn text(v: &DataRef<'_>) -> String {
+        match v {
+            DataRef::Empty => String::new(),
+            DataRef::SharedString(s) => s.to_string(),
+            DataRef::String(s) => s.clone(),
+            DataRef::Float(f) => f.to_string(),
+            other => format!("{other:?}"),
+        }
+    }
+
+    fn all(book: &mut Book, merges: &[Dimensions], base: u32, width: usize) -> Vec<String> {
+        let mut rows = Rows::new(book, "Sheet1", merges, base, width)
+            .unwrap()
+            .unwrap();
+        let mut out = Vec::new();
+        while let Some((r, cells)) = rows.next_row().unwrap() {
+            let cells: Vec<String> = cells.iter().map(text).collect();
+            out.push(format!("{}:{}", r + 1, cells.join("|")));
+        }
+        out
+    }
+
+    #[test]
+    fn rows_in_a_window_with_gaps() {
+        let mut b = book(|ws| {
+            ws.write(1, 1, "Date").unwrap();
+            ws.write(1, 2, "KPI").unwrap();
+            ws.write(2, 1, 1.5).unwrap();
+            ws.write(5, 3, "far").unwrap();
+            ws.write(5, 0, "left").unwrap();
+        });
+        assert_eq!(
+            all(&mut b, &[], 1, 2),
+            vec!["2:Date|KPI", "3:1.5|", "6:|"]
+        );
+    }
+
+    #[test]
+    fn merged_regions_are_filled_also_into_rows_that_store_nothing() {
+        let mut b = book(|ws| {
+            ws.write(0, 0, "Team").unwrap();
+            ws.write(0, 1, "Value").unwrap();
+            ws.write(1, 0, "Line 1").unwrap();
+            ws.write(1, 1, 1).unwrap();
+            ws.write(3, 1, 3).unwrap();
+            ws.write(5, 1, 5).unwrap();
+        });
+        let merge = Dimensions {
+            start: (1, 0),
+            end: (3, 0),
+        };
+        assert_eq!(
+            all(&mut b, &[merge], 0, 2),
+            vec!["1:Team|Value", "2:Line 1|1", "3:Line 1|", "4:Line 1|3", "6:|5"]
+        );
+        // A region with an empty top-left cell copies nothing.
+        let empty = Dimensions {
+            start: (2, 1),
+            end: (4, 1),
+        };
+        assert_eq!(
+            all(&mut b, &[empty], 0, 2),
+            vec!["1:Team|Value", "2:Line 1|1", "4:|3", "6:|5"]
+        );
+    }
+
+    #[test]
+    fn damage_is_refused() {
+        let mut m = Merges::new(&[Dimensions {
+            start: (0, 0),
+            end: (u32::MAX, u32::MAX),
+        }]);
+        m.see((0, 0), &DataRef::Int(1));
+        assert!(m.covers(LAST_ROW));
+        assert_eq!(m.regions[0].end, (LAST_ROW, LAST_COL));
+        let shown = Problem::OutOfOrder { row: 2, after: 9 }.to_string();
+        assert_eq!(shown, "row 3 is stored after row 10 (rows are stored in order)");
+    }
+}
