@@ -358,6 +358,9 @@ pub(crate) async fn run(
             when: "before writing",
         });
     }
+    if needs_records {
+        checked.plan.let_go();
+    }
     let mut written = None;
     let rejected = checked.findings.stats.rows_rejected;
     let held_back = s.write.is_some() && rejected > 0 && s.no_partial;

@@ -46,10 +46,6 @@ impl Records {
     pub(crate) fn len(&self) -> usize {
         self.ranges.len()
     }
-
-    pub(crate) fn is_empty(&self) -> bool {
-        self.ranges.is_empty()
-    }
 }
 
 /// What merging found, before it goes into the findings.

@@ -19,12 +19,10 @@ use std::collections::{HashMap, HashSet};
 use calamine::{Data, DataRef, DataType, Range, Reader, Sheets, open_workbook_from_rs};
 
 use super::header::{self, Candidate};
+use super::sheet_cell::convert;
 use super::xlsx_merges::Scanned;
 use super::xlsx_rows;
-use super::{
-    Detected, Format, ReadError, ReadStats, Row, RowData, SheetChoice, SourceOptions,
-};
-use super::sheet_cell::convert;
+use super::{Detected, Format, ReadError, ReadStats, Row, RowData, SheetChoice, SourceOptions};
 use crate::suggest::did_you_mean;
 
 pub(crate) struct SheetSource {
@@ -466,17 +464,8 @@ impl SheetSource {
                 let problem = |p: xlsx_rows::Problem| stream_error(shown, p);
                 let mut book =
                     xlsx_rows::open(bytes).map_err(|e| problem(xlsx_rows::Problem::Xlsx(e)))?;
-                let Some(mut rows) = xlsx_rows::Rows::new(&mut book, sheet, merges, *base, width)
-                    .map_err(problem)?
-                else {
-                    return Ok(());
-                };
-                while let Some((r, cells)) = rows.next_row().map_err(problem)? {
-                    if r > self.header_row && !f(u64::from(r) + 1, cells) {
-                        break;
-                    }
-                }
-                Ok(())
+                xlsx_rows::each_row(&mut book, sheet, merges, *base, width, self.header_row, f)
+                    .map_err(problem)
             }
         }
     }
@@ -541,7 +530,10 @@ fn first_rows(
             break;
         }
         let first = cells.iter().position(|d| !d.is_empty());
-        let len = cells.iter().rposition(|d| !d.is_empty()).map_or(0, |i| i + 1);
+        let len = cells
+            .iter()
+            .rposition(|d| !d.is_empty())
+            .map_or(0, |i| i + 1);
         let owned = cells[..len].iter().cloned().map(Data::from).collect();
         top.push((r, owned, first.map(|i| i as u32)));
     }
@@ -565,7 +557,9 @@ fn top_candidates(top: &TopRows, base: u32) -> Vec<Candidate> {
         .map(|r| {
             let cells = stored
                 .next_if(|(at, ..)| *at == r)
-                .map_or(&[][..], |(_, cells, _)| cells.get(base as usize..).unwrap_or(&[]));
+                .map_or(&[][..], |(_, cells, _)| {
+                    cells.get(base as usize..).unwrap_or(&[])
+                });
             as_refs(cells, &mut row);
             row.resize(width, DataRef::Empty);
             candidate(u64::from(r) + 1, &row)

@@ -31,9 +31,9 @@ mod limits;
 pub(crate) use limits::{Limit, Limits, parse_flag as parse_limit_flag};
 mod input;
 mod lines;
+mod sheet_cell;
 mod sniff;
 mod xlsx_merges;
-mod sheet_cell;
 mod xlsx_rows;
 
 use std::collections::{BTreeMap, HashMap};

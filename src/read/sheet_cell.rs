@@ -185,8 +185,8 @@ mod tests {
 
     #[test]
     fn excel_serials() {
-        use calamine::{ExcelDateTime, ExcelDateTimeType};
         use DataRef as Data;
+        use calamine::{ExcelDateTime, ExcelDateTimeType};
         let date = Data::DateTime(ExcelDateTime::new(
             45658.0,
             ExcelDateTimeType::DateTime,

@@ -118,14 +118,13 @@ pub(crate) async fn write(
     let mut task_record: Vec<usize> = Vec::new();
     // Per task, the hash of its planned values; its journal key is the task's path, made
     // when it is acknowledged (two strings a record held for the whole send took 170 MB at
-    // 1M records).
-    let mut hashes: Vec<String> = Vec::new();
+    // 1M records; the hash as a string 56 MB).
+    let mut hashes: Vec<u64> = Vec::new();
     let (mut already, mut unchanged, mut targets_kept) = (0u64, 0u64, 0u64);
-    let mut undo_records: Vec<undo::UndoRecord> = Vec::new();
     for (i, r) in records.iter().enumerate() {
         let path = r.key.path();
         let hash = r.values_hash();
-        let acked = journal.is_acked(&path, &hash);
+        let acked = journal.is_acked(&path, &crate::plan::hash_text(hash));
         let server_holds_it = cmp.changes[i].0 == Change::Unchanged;
         if server_holds_it && (opts.skip_unchanged || acked) {
             if acked {
@@ -138,11 +137,6 @@ pub(crate) async fn write(
         let cur = cmp.current.get(&r.key);
         let (values, kept) = body_values(index, r.kpi, &r.values, cur, opts.keep_targets);
         targets_kept += kept as u64;
-        undo_records.push(undo::UndoRecord {
-            key: r.key,
-            before: cur.cloned(),
-            after: values.clone(),
-        });
         tasks.push(Task {
             key: r.key,
             op: Op::Put(RecordBody { values }),
@@ -151,29 +145,49 @@ pub(crate) async fn write(
         hashes.push(hash);
     }
 
-    // Undo data before the first write; a resumed run adds what the first run lacked.
-    let mut undo_file = match undo::load(&opts.state_dir, &run) {
-        Ok(u) if resumed.is_some() => u,
-        _ => undo::UndoFile {
-            version: 1,
-            run: run.clone(),
-            created: journal.header.started.clone(),
-            url: url.clone(),
-            file: input.file.to_string(),
-            compared: true,
-            records: Vec::new(),
-        },
+    // Undo data before the first write: each task's key, the server's values before and the
+    // values to send, written from the tasks as they are (no copy); a resumed run adds what
+    // the first run lacked.
+    let earlier = match undo::load(&opts.state_dir, &run) {
+        Ok(u) if resumed.is_some() => Some(u),
+        _ => None,
     };
-    undo_file.compared &= cmp.skipped.is_none();
-    let undoable = undo_file.compared;
-    let known: std::collections::HashSet<crate::api::RecordKey> =
-        undo_file.records.iter().map(|r| r.key).collect();
-    undo_file
-        .records
-        .extend(undo_records.into_iter().filter(|r| !known.contains(&r.key)));
-    undo::save(&run_dir, &undo_file)?;
-    // On disk now: not held through the send (a record's values before and after).
-    drop((undo_file, known));
+    let compared = earlier.as_ref().is_none_or(|u| u.compared) && cmp.skipped.is_none();
+    let undoable = compared;
+    {
+        let earlier_records = earlier.as_ref().map_or(&[][..], |u| &u.records[..]);
+        let known: std::collections::HashSet<&crate::api::RecordKey> =
+            earlier_records.iter().map(|r| &r.key).collect();
+        let kept = earlier_records.iter().map(|r| undo::UndoRecordRef {
+            key: &r.key,
+            before: r.before.as_ref(),
+            after: &r.after,
+        });
+        let added = tasks
+            .iter()
+            .filter(|t| !known.contains(&t.key))
+            .map(|t| undo::UndoRecordRef {
+                key: &t.key,
+                before: cmp.current.get(&t.key),
+                after: match &t.op {
+                    Op::Put(body) => &body.values,
+                    Op::Delete => &[],
+                },
+            });
+        let view = undo::UndoView {
+            version: 1,
+            run: &run,
+            created: earlier
+                .as_ref()
+                .map_or(&journal.header.started, |u| &u.created),
+            url: earlier.as_ref().map_or(&url, |u| &u.url),
+            file: earlier.as_ref().map_or(input.file, |u| &u.file),
+            compared,
+            records: undo::Records(std::cell::Cell::new(Some(kept.chain(added)))),
+        };
+        undo::save(&run_dir, &view)?;
+    }
+    drop(earlier);
 
     // Send, the journal reaching the file every 10 ms.
     let journal = Arc::new(journal);
@@ -183,7 +197,11 @@ pub(crate) async fn write(
         let tasks = tasks.clone();
         Box::new(move |t, status| {
             journal
-                .ack(&tasks[t].key.path(), &hashes[t], status)
+                .ack(
+                    &tasks[t].key.path(),
+                    &crate::plan::hash_text(hashes[t]),
+                    status,
+                )
                 .map_err(|e| e.to_string())
         })
     };

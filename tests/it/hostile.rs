@@ -86,7 +86,12 @@ const EXPECTED: &[(&str, i32, i32, &str)] = &[
     ("xxe.xlsx", 2, 2, "unrecognized entity `&e;`"),
     ("billion_laughs.xlsx", 2, 2, "unrecognized entity `&lol9;`"),
     ("huge_dimension.xlsx", 2, 2, "max_cells"),
-    ("rows_out_of_order.xlsx", 2, 2, "row 30 is stored after row 61"),
+    (
+        "rows_out_of_order.xlsx",
+        2,
+        2,
+        "row 30 is stored after row 61",
+    ),
     (
         "cell_past_last_column.xlsx",
         2,
