@@ -277,8 +277,9 @@ pub(crate) struct RecordValue {
 /// The body of `PUT /exchange/kpi-data/...`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct RecordBody {
+    /// Shared with the planned record it is sent for (not a copy of its values).
     #[serde(default)]
-    pub(crate) values: Vec<RecordValue>,
+    pub(crate) values: std::sync::Arc<[RecordValue]>,
 }
 
 /// A record as `GET /exchange/kpi-data` returns it: the PUT body plus its key. The key fields

@@ -258,7 +258,7 @@ impl Store {
             return Err(reject(400, "values must not be empty"));
         }
         let mut seen = std::collections::HashSet::new();
-        for v in &body.values {
+        for v in body.values.iter() {
             let Some(slot) = kpi.value(v.kpi_value_id) else {
                 return Err(reject(
                     400,
@@ -328,7 +328,7 @@ impl Store {
                 entry.insert((t.id, false), Number::from(0));
             }
         }
-        for v in &body.values {
+        for v in body.values.iter() {
             let forecast = v.forecast && !ignoring;
             entry.insert((v.kpi_value_id, forecast), v.value.clone());
         }

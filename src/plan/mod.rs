@@ -27,7 +27,8 @@ pub(crate) struct Plan {
 #[derive(Debug, Clone)]
 pub(crate) struct PlannedRecord {
     pub(crate) key: RecordKey,
-    pub(crate) values: Vec<RecordValue>,
+    /// Shared with the request body that sends them.
+    pub(crate) values: std::sync::Arc<[RecordValue]>,
     /// Catalog indices (for names in reports).
     pub(crate) kpi: u32,
     pub(crate) team: u32,
@@ -44,7 +45,7 @@ impl PlannedRecord {
     pub(crate) fn values_hash(&self) -> u64 {
         use std::hash::{Hash, Hasher};
         let mut h = std::hash::DefaultHasher::new();
-        for v in &self.values {
+        for v in self.values.iter() {
             v.kpi_value_id.as_bytes().hash(&mut h);
             v.value.as_i64().hash(&mut h);
             v.value.as_f64().map(f64::to_bits).hash(&mut h);
@@ -104,19 +105,16 @@ impl Plan {
                 let kpi = index.kpi(e.kpi);
                 PlannedRecord {
                     key: index.record_key(e.kpi, e.team, e.date, e.sub_tile),
-                    // Sized to the record's entries: collected through filter_map, a vector
-                    // starts at four values (160 bytes a record where two are 80).
-                    values: {
-                        let mut v = Vec::with_capacity(es.len());
-                        v.extend(es.iter().filter_map(|x| {
+                    values: es
+                        .iter()
+                        .filter_map(|x| {
                             Some(RecordValue {
                                 kpi_value_id: kpi.kpi_values.get(x.slot as usize)?.id,
                                 value: number(x.value)?,
                                 forecast: x.forecast,
                             })
-                        }));
-                        v
-                    },
+                        })
+                        .collect(),
                     kpi: e.kpi,
                     team: e.team,
                     rows: source_rows(es),

@@ -124,7 +124,7 @@ pub(crate) fn write_failed(
     let mut slots: Vec<(String, bool)> = Vec::new();
     for f in failed {
         let kpi = index.kpi(f.record.kpi);
-        for v in &f.record.values {
+        for v in f.record.values.iter() {
             let name = kpi
                 .value(v.kpi_value_id)
                 .map_or_else(|| v.kpi_value_id.to_string(), |n| n.name.clone());

@@ -215,7 +215,7 @@ impl UndoPlan {
                     p.tasks.push(Task {
                         key: r.key,
                         op: Op::Put(RecordBody {
-                            values: before.clone(),
+                            values: before.as_slice().into(),
                         }),
                     });
                 }
