@@ -417,6 +417,16 @@ pub fn shapes() -> Vec<Shape> {
             bench_file("plant_catalog.json", |_| {}),
         ),
         (
+            "wide 40k x 50 KPIs, 20 non-ASCII teams (2M cells, 1/7 empty)",
+            bench_file("wide50_40k.csv", |p| {
+                let dir = p.parent().expect("bench-data");
+                plant::write_wide(dir, 40_000).expect("write wide")
+            }),
+            bench_file("wide50.mapping.toml", |_| {}),
+            Raw::Csv,
+            bench_file("wide50_catalog.json", |_| {}),
+        ),
+        (
             "xlsx 100k semi-wide (date cells)",
             xlsx_100k().clone(),
             semi.clone(),
@@ -564,6 +574,87 @@ pub mod plant {
             amount(x),
             amount((x * 7 + 3) % 10_000),
         ]
+    }
+
+    /// KPIs of the wide export: as many as its columns.
+    pub const WIDE_KPIS: usize = 50;
+    /// Teams of the wide export.
+    pub const WIDE_TEAMS: usize = 20;
+
+    fn wide_kpi(k: usize) -> (String, &'static str, bool) {
+        let (unit, integer) = match k % 4 {
+            0 => ("%", false),
+            1 => ("pcs", true),
+            2 => ("min", true),
+            _ => ("EUR", false),
+        };
+        (format!("{} {:02}", STEMS[k % 12], k + 1), unit, integer)
+    }
+
+    /// A wide export as BI tools pivot one: a row per day and team, a column per KPI (50
+    /// DAY KPIs of four units, 20 teams with non-ASCII names, a gap in every seventh cell),
+    /// rows by date then team; with its catalog (`wide50_catalog.json`) and mapping
+    /// (`wide50.mapping.toml`).
+    pub fn write_wide(dir: &Path, rows: u64) -> std::io::Result<()> {
+        let teams: Vec<serde_json::Value> = (0..WIDE_TEAMS)
+            .map(|t| serde_json::json!({"id": id(1, t), "name": team_name(t)}))
+            .collect();
+        let kpis: Vec<serde_json::Value> = (0..WIDE_KPIS)
+            .map(|k| {
+                let (name, unit, integer) = wide_kpi(k);
+                serde_json::json!({
+                    "id": id(2, k),
+                    "name": name,
+                    "kpiValueIsInteger": integer,
+                    "kpiValueTimeReference": "DAY",
+                    "unit": unit,
+                    "kpiValues": [
+                        {"id": id(3, 2 * k), "name": "Actual"},
+                        {"id": id(3, 2 * k + 1), "name": "Target"}
+                    ],
+                    "recordingTeams": teams.clone(),
+                })
+            })
+            .collect();
+        std::fs::write(
+            dir.join("wide50_catalog.json"),
+            serde_json::json!({"teams": teams, "kpis": kpis}).to_string(),
+        )?;
+        let mut mapping = String::from("[columns]\ndate = \"Date\"\nteam = \"Team\"\n[kpis]\n");
+        for k in 0..WIDE_KPIS {
+            let name = wide_kpi(k).0;
+            mapping.push_str(&format!(
+                "{name:?} = {{ kpi = {name:?}, value = \"Actual\" }}\n"
+            ));
+        }
+        std::fs::write(dir.join("wide50.mapping.toml"), mapping)?;
+        let mut w = std::io::BufWriter::with_capacity(
+            1 << 20,
+            std::fs::File::create(dir.join("wide50_40k.csv"))?,
+        );
+        let names: Vec<String> = (0..WIDE_KPIS).map(|k| wide_kpi(k).0).collect();
+        writeln!(w, "Date,Team,{}", names.join(","))?;
+        let base = chrono::NaiveDate::from_ymd_opt(2015, 1, 1).expect("date");
+        for i in 0..rows {
+            let date = base + chrono::Days::new(i / WIDE_TEAMS as u64);
+            let t = (i % WIDE_TEAMS as u64) as usize;
+            write!(w, "{},{}", date.format("%Y-%m-%d"), team_name(t))?;
+            for k in 0..WIDE_KPIS {
+                let x = (i * WIDE_KPIS as u64 + k as u64).wrapping_mul(2_654_435_761) % 10_000;
+                let (_, unit, integer) = wide_kpi(k);
+                if x % 7 == 0 {
+                    write!(w, ",")?;
+                } else if integer {
+                    write!(w, ",{}", x % 500)?;
+                } else if unit == "%" {
+                    write!(w, ",{:.1}", 50.0 + (x % 500) as f64 / 10.0)?;
+                } else {
+                    write!(w, ",{:.2}", x as f64 / 7.0)?;
+                }
+            }
+            writeln!(w)?;
+        }
+        w.flush()
     }
 
     /// The plant's export: `rows` semi-wide rows in `order`, its catalog and its mapping.
