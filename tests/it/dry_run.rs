@@ -849,3 +849,76 @@ fn the_cap_per_kind_of_problem_holds_on_several_threads() {
         20_667
     );
 }
+
+/// A workbook is streamed row by row: a title row, the header from column B, a team merged
+/// down over three rows (the two below hold no team but the merge's), a blank row, and a
+/// conflict between two rows whose cells rejected.csv gets by streaming the sheet again.
+#[test]
+fn a_streamed_workbook_fills_merged_rows_and_refetches_conflicting_rows() {
+    use rust_xlsxwriter::{Format, Workbook};
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("streamed.xlsx");
+    let mut wb = Workbook::new();
+    let ws = wb.add_worksheet();
+    ws.set_name("Daten").unwrap();
+    ws.write(0, 1, "Produktion Januar").unwrap();
+    for (c, h) in ["Datum", "Team", "Kennzahl", "Ist"].iter().enumerate() {
+        ws.write(2, c as u16 + 1, *h).unwrap();
+    }
+    // Rows 4-6: one team merged down.
+    ws.merge_range(3, 2, 5, 2, "Montage Süd", &Format::new())
+        .unwrap();
+    for (r, day, v) in [
+        (3u32, "06.01.2025", 81.0),
+        (4, "07.01.2025", 82.0),
+        (5, "08.01.2025", 83.0),
+    ] {
+        ws.write(r, 1, day).unwrap();
+        ws.write(r, 3, "OEE").unwrap();
+        ws.write(r, 4, v).unwrap();
+    }
+    // A blank row, then the same record as row 4 with another value: a conflict.
+    ws.write(7, 1, "06.01.2025").unwrap();
+    ws.write(7, 2, "Montage Süd").unwrap();
+    ws.write(7, 3, "OEE").unwrap();
+    ws.write(7, 4, 99.0).unwrap();
+    wb.save(&f).unwrap();
+    let m = dir.path().join("m.toml");
+    std::fs::write(
+        &m,
+        "[columns]\ndate = \"Datum\"\nteam = \"Team\"\nkpi = \"Kennzahl\"\n[values]\n\"Ist\" = \"Actual\"\n",
+    )
+    .unwrap();
+    let out = dir.path().join("report");
+    let r = run(vs(&[
+        "import",
+        f.to_str().unwrap(),
+        "-m",
+        m.to_str().unwrap(),
+        "--catalog",
+        &sample("catalog.json"),
+        "--dry-run",
+        "--format",
+        "json",
+        "--report",
+        out.to_str().unwrap(),
+    ]));
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let v: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(v["summary"]["rows_read"], 4, "{}", r.stdout);
+    assert_eq!(v["summary"]["conflicts"], 1);
+    assert_eq!(v["summary"]["rows_rejected"], 2);
+    // Rows 5 and 6 took the team from the merged region: their records are planned.
+    assert_eq!(v["summary"]["records_planned"], 2);
+    let rejected = std::fs::read_to_string(out.join("rejected.csv")).unwrap();
+    let lines: Vec<&str> = rejected.lines().collect();
+    assert_eq!(lines.len(), 3, "{rejected}");
+    assert!(
+        lines[1].starts_with("06.01.2025,Montage Süd,OEE,81,4,"),
+        "{rejected}"
+    );
+    assert!(
+        lines[2].starts_with("06.01.2025,Montage Süd,OEE,99,8,"),
+        "{rejected}"
+    );
+}
