@@ -642,7 +642,7 @@ pub mod plant {
             for k in 0..WIDE_KPIS {
                 let x = (i * WIDE_KPIS as u64 + k as u64).wrapping_mul(2_654_435_761) % 10_000;
                 let (_, unit, integer) = wide_kpi(k);
-                if x % 7 == 0 {
+                if x.is_multiple_of(7) {
                     write!(w, ",")?;
                 } else if integer {
                     write!(w, ",{}", x % 500)?;
