@@ -883,28 +883,13 @@ fn a_streamed_workbook_fills_merged_rows_and_refetches_conflicting_rows() {
     ws.write(7, 3, "OEE").unwrap();
     ws.write(7, 4, 99.0).unwrap();
     wb.save(&f).unwrap();
-    let m = dir.path().join("m.toml");
-    std::fs::write(
-        &m,
-        "[columns]\ndate = \"Datum\"\nteam = \"Team\"\nkpi = \"Kennzahl\"\n[values]\n\"Ist\" = \"Actual\"\n",
-    )
-    .unwrap();
     let out = dir.path().join("report");
-    let r = run(vs(&[
-        "import",
+    let (r, v) = dry(
         f.to_str().unwrap(),
-        "-m",
-        m.to_str().unwrap(),
-        "--catalog",
-        &sample("catalog.json"),
-        "--dry-run",
-        "--format",
-        "json",
-        "--report",
-        out.to_str().unwrap(),
-    ]));
+        "[columns]\ndate = \"Datum\"\nteam = \"Team\"\nkpi = \"Kennzahl\"\n[values]\n\"Ist\" = \"Actual\"\n",
+        &["--report", out.to_str().unwrap()],
+    );
     assert_eq!(r.code, 1, "{}", r.stderr);
-    let v: Value = serde_json::from_str(&r.stdout).unwrap();
     assert_eq!(v["summary"]["rows_read"], 4, "{}", r.stdout);
     assert_eq!(v["summary"]["conflicts"], 1);
     assert_eq!(v["summary"]["rows_rejected"], 2);
