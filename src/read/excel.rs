@@ -42,6 +42,8 @@ enum Cells {
         merges: Vec<calamine::Dimensions>,
         /// The first column (0-based) that holds a value in the rows searched for the header.
         base: u32,
+        /// `max_cells`: cells with values the sheet may have (counted as they are read).
+        max_cells: u64,
     },
 }
 
@@ -288,7 +290,7 @@ impl SheetSource {
                         merges.len()
                     ));
                 }
-                let top = first_rows(x, &sheet, &merges, &search)
+                let top = first_rows(x, &sheet, &merges, max_cells, &search)
                     .map_err(|p| with_sheet(stream_error(shown, p)))?;
                 let Some(base) = top.iter().filter_map(|(_, _, first)| *first).min() else {
                     return Err(empty());
@@ -301,6 +303,7 @@ impl SheetSource {
                         sheet: sheet.clone(),
                         merges,
                         base,
+                        max_cells,
                     },
                     start_row,
                     base,
@@ -460,12 +463,18 @@ impl SheetSource {
                 sheet,
                 merges,
                 base,
+                max_cells,
             } => {
                 let problem = |p: xlsx_rows::Problem| stream_error(shown, p);
                 let mut book =
                     xlsx_rows::open(bytes).map_err(|e| problem(xlsx_rows::Problem::Xlsx(e)))?;
-                xlsx_rows::each_row(&mut book, sheet, merges, *base, width, self.header_row, f)
-                    .map_err(problem)
+                let sheet = xlsx_rows::Sheet {
+                    name: sheet,
+                    merges,
+                    base: *base,
+                    max_cells: *max_cells,
+                };
+                xlsx_rows::each_row(&mut book, &sheet, width, self.header_row, f).map_err(problem)
             }
         }
     }
@@ -514,12 +523,18 @@ type TopRows = Vec<(u32, Vec<Data>, Option<u32>)>;
 /// many, given that row.
 fn first_rows(
     book: &mut xlsx_rows::Book,
-    sheet: &str,
+    name: &str,
     merges: &[calamine::Dimensions],
+    max_cells: u64,
     search: &dyn Fn(u32) -> usize,
 ) -> Result<TopRows, xlsx_rows::Problem> {
-    let width = xlsx_rows::LAST_COL as usize + 1;
-    let Some(mut rows) = xlsx_rows::Rows::new(book, sheet, merges, 0, width)? else {
+    let sheet = xlsx_rows::Sheet {
+        name,
+        merges,
+        base: 0,
+        max_cells,
+    };
+    let Some(mut rows) = xlsx_rows::Rows::new(book, &sheet, None)? else {
         return Ok(Vec::new());
     };
     let mut top = TopRows::new();
@@ -571,6 +586,15 @@ fn top_candidates(top: &TopRows, base: u32) -> Vec<Candidate> {
 fn stream_error(shown: &str, p: xlsx_rows::Problem) -> ReadError {
     match p {
         xlsx_rows::Problem::Xlsx(e) => open_error(shown, calamine::Error::Xlsx(e)),
+        xlsx_rows::Problem::TooMany(_) => ReadError::new(
+            shown,
+            "too_big",
+            p.to_string(),
+            format!(
+                "split the export; if the sheet really is that big, {}",
+                super::limits::raise_hint("max_cells")
+            ),
+        ),
         other => ReadError::new(
             shown,
             "corrupt",

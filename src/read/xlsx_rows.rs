@@ -16,8 +16,8 @@ use std::sync::Arc;
 use calamine::{DataRef, Dimensions, Xlsx, XlsxError, open_workbook_from_rs};
 
 /// Excel's last row and column (0-based).
-pub(crate) const LAST_ROW: u32 = 1_048_575;
-pub(crate) const LAST_COL: u32 = 16_383;
+const LAST_ROW: u32 = 1_048_575;
+const LAST_COL: u32 = 16_383;
 
 /// A workbook read from memory.
 pub(crate) type Book = Xlsx<Cursor<Arc<[u8]>>>;
@@ -38,6 +38,8 @@ pub(crate) enum Problem {
     },
     /// A cell at (row, column), 0-based, past Excel's last row or column.
     Beyond((u32, u32)),
+    /// More cells with values than `max_cells` (the limit given).
+    TooMany(u64),
     /// The reader library panicked, with this message.
     Panicked(String),
 }
@@ -59,6 +61,11 @@ impl std::fmt::Display for Problem {
                 u64::from(*c) + 1
             ),
             Problem::Panicked(why) => write!(f, "the reader failed on it ({why})"),
+            Problem::TooMany(max) => write!(
+                f,
+                "the sheet has more than {} cells with values, the limit",
+                super::limits::thousands(*max)
+            ),
         }
     }
 }
@@ -138,8 +145,8 @@ impl<'a> Merges<'a> {
     }
 
     /// Copies each region's top-left value into its cells in row `r` (cells from column
-    /// `base` on).
-    fn fill(&mut self, r: u32, base: u32, row: &mut [DataRef<'a>]) {
+    /// `base` on; `grow`: the row is made longer to hold them).
+    fn fill(&mut self, r: u32, base: u32, row: &mut Vec<DataRef<'a>>, grow: bool) {
         self.advance(r);
         for &i in &self.active {
             let m = &self.regions[i];
@@ -149,6 +156,12 @@ impl<'a> Merges<'a> {
             else {
                 continue;
             };
+            if grow {
+                let end = (m.end.1 + 1).saturating_sub(base) as usize;
+                if row.len() < end {
+                    row.resize(end, DataRef::Empty);
+                }
+            }
             for c in m.start.1.max(base)..=m.end.1 {
                 let Some(slot) = row.get_mut((c - base) as usize) else {
                     break;
@@ -161,42 +174,58 @@ impl<'a> Merges<'a> {
     }
 }
 
+/// The sheet to stream and how: its name, its merged regions, the first column of the rows
+/// handed on (0-based), and how many cells with values it may have (`max_cells`).
+pub(crate) struct Sheet<'s> {
+    pub(crate) name: &'s str,
+    pub(crate) merges: &'s [Dimensions],
+    pub(crate) base: u32,
+    pub(crate) max_cells: u64,
+}
+
 /// A sheet's rows, read one at a time.
 pub(crate) struct Rows<'a> {
     cells: calamine::XlsxCellReader<'a, Cursor<Arc<[u8]>>>,
     merges: Merges<'a>,
     base: u32,
     row: Vec<DataRef<'a>>,
+    /// The row is as long as its last value (no fixed width).
+    grow: bool,
     /// The first cell of the next row, read already.
     ahead: Option<calamine::Cell<DataRef<'a>>>,
     /// The last row handed out.
     last: Option<u32>,
     done: bool,
+    /// Cells with values read, and how many may be.
+    read: u64,
+    max_cells: u64,
 }
 
 impl<'a> Rows<'a> {
-    /// The rows of `sheet`, each as `width` cells from column `base` (0-based) on. `Ok(None)`
-    /// when `sheet` is not a worksheet (a chart sheet): it has no rows.
+    /// The rows of `sheet`, each as `width` cells from column `base` (0-based) on, or (`None`)
+    /// up to its last value. `Ok(None)` when `sheet` is not a worksheet (a chart sheet): it
+    /// has no rows.
     pub(crate) fn new(
         book: &'a mut Book,
-        sheet: &str,
-        merges: &[Dimensions],
-        base: u32,
-        width: usize,
+        sheet: &Sheet<'_>,
+        width: Option<usize>,
     ) -> Result<Option<Rows<'a>>, Problem> {
-        let cells = match book.worksheet_cells_reader(sheet) {
+        let cells = match book.worksheet_cells_reader(sheet.name) {
             Ok(r) => r,
             Err(XlsxError::NotAWorksheet(_)) => return Ok(None),
             Err(e) => return Err(Problem::Xlsx(e)),
         };
         Ok(Some(Rows {
             cells,
-            merges: Merges::new(merges),
-            base,
-            row: vec![DataRef::Empty; width],
+            merges: Merges::new(sheet.merges),
+            base: sheet.base,
+            row: vec![DataRef::Empty; width.unwrap_or(0)],
+            grow: width.is_none(),
             ahead: None,
             last: None,
             done: false,
+            read: 0,
+            max_cells: sheet.max_cells,
         }))
     }
 
@@ -222,6 +251,10 @@ impl<'a> Rows<'a> {
                     let (r, col) = c.get_position();
                     if r > LAST_ROW || col > LAST_COL {
                         return Err(Problem::Beyond((r, col)));
+                    }
+                    self.read += 1;
+                    if self.read > self.max_cells {
+                        return Err(Problem::TooMany(self.max_cells));
                     }
                     return Ok(Some(c));
                 }
@@ -251,23 +284,28 @@ impl<'a> Rows<'a> {
         } else {
             stored
         };
-        self.row.fill(DataRef::Empty);
+        if self.grow {
+            self.row.clear();
+        } else {
+            self.row.fill(DataRef::Empty);
+        }
         if r == stored {
             while let Some(c) = self.ahead.take_if(|c| c.get_position().0 == stored) {
                 let pos = c.get_position();
                 self.merges.see(pos, c.get_value());
-                if let Some(slot) = pos
-                    .1
-                    .checked_sub(self.base)
-                    .and_then(|i| self.row.get_mut(i as usize))
-                {
-                    *slot = c.get_value().clone();
+                if let Some(i) = pos.1.checked_sub(self.base).map(|i| i as usize) {
+                    if self.grow && self.row.len() <= i {
+                        self.row.resize(i + 1, DataRef::Empty);
+                    }
+                    if let Some(slot) = self.row.get_mut(i) {
+                        *slot = c.get_value().clone();
+                    }
                 }
                 self.ahead = self.read_cell()?;
             }
             self.done = self.ahead.is_none();
         }
-        self.merges.fill(r, self.base, &mut self.row);
+        self.merges.fill(r, self.base, &mut self.row, self.grow);
         self.last = Some(r);
         Ok(Some((r, &mut self.row)))
     }
@@ -292,9 +330,7 @@ const BATCHES_AHEAD: usize = 4;
 /// workbook's cost (a 100k-row sheet: 0.23 s of 0.36-0.44 s), and the rows' checks the rest.
 pub(crate) fn each_row(
     book: &mut Book,
-    sheet: &str,
-    merges: &[Dimensions],
-    base: u32,
+    sheet: &Sheet<'_>,
     width: usize,
     after: u32,
     f: &mut dyn FnMut(u64, &[DataRef<'_>]) -> bool,
@@ -303,7 +339,7 @@ pub(crate) fn each_row(
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Batch<'_>, Problem>>(BATCHES_AHEAD);
         scope.spawn(move || {
-            let mut rows = match Rows::new(book, sheet, merges, base, width) {
+            let mut rows = match Rows::new(book, sheet, Some(width)) {
                 Ok(Some(rows)) => rows,
                 Ok(None) => return,
                 Err(e) => {
@@ -375,8 +411,17 @@ mod tests {
         }
     }
 
+    fn sheet(merges: &[Dimensions], base: u32) -> Sheet<'_> {
+        Sheet {
+            name: "Sheet1",
+            merges,
+            base,
+            max_cells: u64::MAX,
+        }
+    }
+
     fn all(book: &mut Book, merges: &[Dimensions], base: u32, width: usize) -> Vec<String> {
-        let mut rows = Rows::new(book, "Sheet1", merges, base, width)
+        let mut rows = Rows::new(book, &sheet(merges, base), Some(width))
             .unwrap()
             .unwrap();
         let mut out = Vec::new();
@@ -443,7 +488,7 @@ mod tests {
             }
         });
         let mut seen = Vec::new();
-        each_row(&mut b, "Sheet1", &[], 0, 1, 0, &mut |n, cells| {
+        each_row(&mut b, &sheet(&[], 0), 1, 0, &mut |n, cells| {
             seen.push((n, text(&cells[0])));
             true
         })
@@ -456,12 +501,56 @@ mod tests {
         );
         // Stopping early ends the reading thread too (the scope would wait for it forever).
         let mut n = 0;
-        each_row(&mut b, "Sheet1", &[], 0, 1, 0, &mut |_, _| {
+        each_row(&mut b, &sheet(&[], 0), 1, 0, &mut |_, _| {
             n += 1;
             n < 1500
         })
         .unwrap();
         assert_eq!(n, 1500);
+    }
+
+    #[test]
+    fn without_a_width_each_row_is_as_long_as_its_last_value() {
+        let mut b = book(|ws| {
+            ws.write(0, 0, "Title").unwrap();
+            ws.write(1, 2, "x").unwrap();
+        });
+        // A region reaching past the row's last stored value makes it longer.
+        let merge = Dimensions {
+            start: (1, 2),
+            end: (1, 4),
+        };
+        let mut rows = Rows::new(&mut b, &sheet(&[merge], 0), None)
+            .unwrap()
+            .unwrap();
+        let mut lens = Vec::new();
+        while let Some((_, cells)) = rows.next_row().unwrap() {
+            lens.push(cells.iter().map(text).collect::<Vec<_>>().join("|"));
+        }
+        assert_eq!(lens, vec!["Title", "||x|x|x"]);
+    }
+
+    #[test]
+    fn cells_past_max_cells_are_refused() {
+        let mut b = book(|ws| {
+            for r in 0..10 {
+                ws.write(r, 0, "x").unwrap();
+            }
+        });
+        let few = Sheet {
+            max_cells: 9,
+            ..sheet(&[], 0)
+        };
+        let e = each_row(&mut b, &few, 1, 0, &mut |_, _| true).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "the sheet has more than 9 cells with values, the limit"
+        );
+        let enough = Sheet {
+            max_cells: 10,
+            ..sheet(&[], 0)
+        };
+        assert!(each_row(&mut b, &enough, 1, 0, &mut |_, _| true).is_ok());
     }
 
     #[test]
