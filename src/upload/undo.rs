@@ -298,4 +298,59 @@ mod tests {
         let e = load(dir.path(), "20261128-000000-abcd").unwrap_err();
         assert!(e.to_string().contains("no import with id"));
     }
+
+    #[test]
+    fn a_view_is_written_as_the_undo_file_it_stands_for() {
+        let id = |n: u128| uuid::Uuid::from_u128(n);
+        let value = |n: u128, v: i64| RecordValue {
+            kpi_value_id: id(n),
+            value: v.into(),
+            forecast: false,
+        };
+        let key = |day: u32| RecordKey {
+            date: chrono::NaiveDate::from_ymd_opt(2025, 1, day).unwrap(),
+            team: id(1),
+            kpi: id(2),
+            sub_tile: (day == 2).then(|| id(3)),
+        };
+        let file = UndoFile {
+            version: 1,
+            run: "20261202-000000-abcd".into(),
+            created: "2026-12-02T00:00:00Z".into(),
+            url: "http://127.0.0.1:1/api/".into(),
+            file: "a.csv".into(),
+            compared: true,
+            records: vec![
+                UndoRecord {
+                    key: key(1),
+                    before: Some(vec![value(7, 1)]),
+                    after: vec![value(7, 2), value(8, 3)],
+                },
+                UndoRecord {
+                    key: key(2),
+                    before: None,
+                    after: vec![value(7, 4)],
+                },
+            ],
+        };
+        let view = UndoView {
+            version: file.version,
+            run: &file.run,
+            created: &file.created,
+            url: &file.url,
+            file: &file.file,
+            compared: file.compared,
+            records: Records(std::cell::Cell::new(Some(file.records.iter().map(|r| {
+                UndoRecordRef {
+                    key: &r.key,
+                    before: r.before.as_ref(),
+                    after: &r.after,
+                }
+            })))),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        save(dir.path(), &view).unwrap();
+        let written = std::fs::read_to_string(dir.path().join("undo.json")).unwrap();
+        assert_eq!(written, serde_json::to_string(&file).unwrap());
+    }
 }
