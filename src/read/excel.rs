@@ -103,17 +103,12 @@ impl SheetSource {
                     ));
                 }
                 Err(super::cfb_guard::Problem::TooManyCells(cells)) => {
-                    return Err(ReadError::new(
+                    return Err(too_many_cells(
                         shown,
-                        "too_big",
                         format!(
                             "a sheet declares {} cells, more than the limit of {}",
                             super::limits::thousands(cells),
                             super::limits::thousands(max_cells)
-                        ),
-                        format!(
-                            "split the export; if the sheet really is that big, {}",
-                            super::limits::raise_hint("max_cells")
                         ),
                     ));
                 }
@@ -235,17 +230,12 @@ impl SheetSource {
             let cells = u64::from(dim.end.0.saturating_sub(dim.start.0) + 1)
                 * u64::from(dim.end.1.saturating_sub(dim.start.1) + 1);
             if cells > max_cells {
-                return Err(with_sheet(ReadError::new(
+                return Err(with_sheet(too_many_cells(
                     shown,
-                    "too_big",
                     format!(
                         "the sheet declares {} cells, more than the limit of {}",
                         super::limits::thousands(cells),
                         super::limits::thousands(max_cells)
-                    ),
-                    format!(
-                        "split the export; if the sheet really is that big, {}",
-                        super::limits::raise_hint("max_cells")
                     ),
                 )));
             }
@@ -320,18 +310,13 @@ impl SheetSource {
                     .map_err(|e| with_sheet(open_error(shown, e)))?;
                 let (h, w) = range.get_size();
                 if (h as u64) * (w as u64) > max_cells {
-                    return Err(with_sheet(ReadError::new(
+                    return Err(with_sheet(too_many_cells(
                         shown,
-                        "too_big",
                         format!(
                             "the sheet has {} x {} cells, more than the limit of {}",
                             super::limits::thousands(h as u64),
                             super::limits::thousands(w as u64),
                             super::limits::thousands(max_cells)
-                        ),
-                        format!(
-                            "split the export; if the sheet really is that big, {}",
-                            super::limits::raise_hint("max_cells")
                         ),
                     )));
                 }
@@ -582,19 +567,24 @@ fn top_candidates(top: &TopRows, base: u32) -> Vec<Candidate> {
         .collect()
 }
 
+/// A sheet with more cells than `max_cells` allows, as `message` says.
+fn too_many_cells(shown: &str, message: String) -> ReadError {
+    ReadError::new(
+        shown,
+        "too_big",
+        message,
+        format!(
+            "split the export; if the sheet really is that big, {}",
+            super::limits::raise_hint("max_cells")
+        ),
+    )
+}
+
 /// A sheet that could not be streamed to its end.
 fn stream_error(shown: &str, p: xlsx_rows::Problem) -> ReadError {
     match p {
         xlsx_rows::Problem::Xlsx(e) => open_error(shown, calamine::Error::Xlsx(e)),
-        xlsx_rows::Problem::TooMany(_) => ReadError::new(
-            shown,
-            "too_big",
-            p.to_string(),
-            format!(
-                "split the export; if the sheet really is that big, {}",
-                super::limits::raise_hint("max_cells")
-            ),
-        ),
+        xlsx_rows::Problem::TooMany(_) => too_many_cells(shown, p.to_string()),
         other => ReadError::new(
             shown,
             "corrupt",
