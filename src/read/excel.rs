@@ -274,10 +274,10 @@ impl SheetSource {
                         )));
                     }
                 };
-                if merges.iter().any(|m| m.start != m.end) {
+                let regions = merges.iter().filter(|m| m.start != m.end).count();
+                if regions > 0 {
                     notes.push(format!(
-                        "merged: {} merged regions filled from their top-left cell",
-                        merges.len()
+                        "merged: {regions} merged regions filled from their top-left cell"
                     ));
                 }
                 let top = first_rows(x, &sheet, &merges, max_cells, &search)
