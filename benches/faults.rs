@@ -1,9 +1,9 @@
 //! Writing under throttling and faults, through the real binaries over loopback HTTP.
 //! Run: `cargo bench --bench faults` (figures: docs/PERFORMANCE.md).
 //!
-//! 10,000 records, emulator `--latency-ms 10`, `--concurrency 32`, three runs per case:
+//! 10,000 records, emulator `--latency-ms 10`, `--concurrency 32`, five runs per case:
 //! - random faults: 5 %, 15 % and 30 % of requests, half 503 (`--fail-rate`), half 429 with
-//!   `Retry-After: 1` (`--throttle-rate`), seeds 1..3;
+//!   `Retry-After: 1` (`--throttle-rate`), seeds 1..5;
 //! - a steady limit: `--throttle-rps 500`, with and without `Retry-After`.
 //!
 //! Each run is checked exact: no record failed or left unsent, and a dry run with diff
@@ -70,7 +70,10 @@ fn one(csv: &Path, mapping: &Path, emulator: &[String]) -> Run {
     let em = Emulator::start(BIN, &args);
     let state = tempfile::tempdir().expect("tempdir");
     let started = Instant::now();
-    let doc = vsimport(&em, csv, mapping, state.path(), &[]);
+    // VSIMPORT_BENCH_ARGS: more import flags (e.g. "--retry-base-ms 100"), to compare policies.
+    let extra = std::env::var("VSIMPORT_BENCH_ARGS").unwrap_or_default();
+    let extra: Vec<&str> = extra.split_whitespace().collect();
+    let doc = vsimport(&em, csv, mapping, state.path(), &extra);
     let wall = started.elapsed().as_secs_f64();
     let s = &doc["summary"];
     assert_eq!(s["records_written"], RECORDS, "{emulator:?}: {s}");
@@ -136,7 +139,12 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|---|");
     let mut clean = (f64::NAN, f64::NAN);
+    // VSIMPORT_BENCH_ONLY=substr: only the cases whose name contains it (and the clean one).
+    let only = std::env::var("VSIMPORT_BENCH_ONLY").ok();
     for (name, target, args) in cases {
+        if name != "clean" && only.as_deref().is_some_and(|o| !name.contains(o)) {
+            continue;
+        }
         let mut runs = Vec::new();
         for seed in 1..=5 {
             let mut a = args.clone();
