@@ -20,7 +20,7 @@ use crate::cli::CompareMode;
 use crate::error::Error;
 use crate::findings::Findings;
 use crate::map::Mapping;
-use crate::plan::{Plan, PlannedRecord};
+use crate::plan::{Plan, Planned};
 use crate::read::{Detected, Format, Source};
 use crate::record::Origin;
 use crate::report::document::{self, Report};
@@ -244,7 +244,7 @@ fn suggested(detected: &Detected, index: &CatalogIndex) -> Result<Chosen, Error>
 pub(crate) struct Outcome {
     pub(crate) checked: Checked,
     pub(crate) report: Report,
-    pub(crate) planned: Vec<PlannedRecord>,
+    pub(crate) planned: Planned,
     pub(crate) comparison: Option<Comparison>,
     pub(crate) written: Option<Written>,
     /// `--no-partial` held the writing back.
@@ -298,18 +298,18 @@ pub(crate) async fn run(
         ),
         _ => None,
     };
-    let index = index(
+    let index = std::sync::Arc::new(index(
         s,
         catalog(s, client)
             .await
             .map_err(interrupted("while the catalog was read"))?,
-    )?;
+    )?);
     let mut checked = check(s, &index, stop)?;
     let needs_records = s.records || s.compare.is_some();
     let planned = if needs_records {
         checked.plan.planned(&index)
     } else {
-        Vec::new()
+        Planned::none(&index)
     };
 
     let mut comparison = None;
@@ -357,9 +357,6 @@ pub(crate) async fn run(
         return Err(Error::Interrupted {
             when: "before writing",
         });
-    }
-    if needs_records {
-        checked.plan.let_go();
     }
     let mut written = None;
     let rejected = checked.findings.stats.rows_rejected;
@@ -461,7 +458,7 @@ async fn compare(
     mode: CompareMode,
     client: &Client,
     index: &CatalogIndex,
-    planned: &[PlannedRecord],
+    planned: &Planned,
     without_targets: u64,
 ) -> Result<Comparison, Error> {
     if mode == CompareMode::Never {
@@ -559,7 +556,7 @@ fn write_reports(o: &Outcome, index: &CatalogIndex) -> Result<(), Error> {
     let compared = o
         .comparison
         .as_ref()
-        .filter(|c| c.skipped.is_none() && c.changes.len() == o.planned.len())
+        .filter(|c| c.skipped.is_none() && c.len() == o.planned.len())
         .map(|c| report::html::Compared {
             planned: &o.planned,
             comparison: c,

@@ -38,11 +38,6 @@ pub(crate) struct Records {
 }
 
 impl Records {
-    /// Each record's entries.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &[Entry]> {
-        self.ranges.iter().map(|r| &self.entries[r.clone()])
-    }
-
     pub(crate) fn len(&self) -> usize {
         self.ranges.len()
     }

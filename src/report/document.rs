@@ -9,7 +9,7 @@ use crate::api::RecordKey;
 use crate::catalog::CatalogIndex;
 use crate::diag::Diagnostic;
 use crate::findings::Findings;
-use crate::plan::{Plan, PlannedRecord};
+use crate::plan::{Plan, Planned, PlannedRecord};
 use crate::upload::compare::{Change, Comparison, ValueChange};
 use crate::upload::engine::Outcome;
 use crate::upload::write::Written;
@@ -385,7 +385,7 @@ pub(crate) fn report(
 }
 
 /// The planned records with names, for `--records`.
-pub(crate) fn planned_records(records: &[PlannedRecord], index: &CatalogIndex) -> Vec<RecordOut> {
+pub(crate) fn planned_records(records: &Planned, index: &CatalogIndex) -> Vec<RecordOut> {
     records
         .iter()
         .map(|r| {
@@ -405,7 +405,7 @@ pub(crate) fn planned_records(records: &[PlannedRecord], index: &CatalogIndex) -
                         forecast: x.forecast,
                     })
                     .collect(),
-                rows: r.rows.clone(),
+                rows: r.rows,
             }
         })
         .collect()
@@ -415,7 +415,7 @@ impl Report {
     /// Adds the comparison with the server (`--diff`, and every import).
     pub(crate) fn compared(
         &mut self,
-        records: &[PlannedRecord],
+        records: &Planned,
         cmp: &Comparison,
         index: &CatalogIndex,
         all: bool,
@@ -429,18 +429,18 @@ impl Report {
         self.summary.records_unchanged = Some(cmp.count(Change::Unchanged));
         let limit = if all { usize::MAX } else { 1000 };
         self.changes = Some(
-            records
-                .iter()
-                .zip(&cmp.changes)
-                .filter(|(_, (c, _))| *c == Change::Changed)
+            cmp.changed()
                 .take(limit)
-                .map(|(r, (c, vals))| ChangeOut {
-                    key: r.key,
-                    kpi_name: index.kpi(r.kpi).name.clone(),
-                    team_name: index.team(r.team).name.clone(),
-                    change: *c,
-                    values: vals.clone(),
-                    rows: r.rows.clone(),
+                .map(|(i, vals)| {
+                    let r = records.get(i);
+                    ChangeOut {
+                        key: r.key,
+                        kpi_name: index.kpi(r.kpi).name.clone(),
+                        team_name: index.team(r.team).name.clone(),
+                        change: Change::Changed,
+                        values: vals.to_vec(),
+                        rows: r.rows,
+                    }
                 })
                 .collect(),
         );
@@ -482,36 +482,34 @@ impl Report {
 }
 
 /// A record that was not written (failed or not sent), for failed.csv.
-pub(crate) struct Unwritten<'a> {
-    pub(crate) record: &'a PlannedRecord,
+pub(crate) struct Unwritten {
+    pub(crate) record: PlannedRecord,
     pub(crate) status: Option<u16>,
     pub(crate) message: String,
 }
 
 /// The records of `w` that were not written.
-pub(crate) fn unwritten<'a>(records: &'a [PlannedRecord], w: &Written) -> Vec<Unwritten<'a>> {
-    records
-        .iter()
-        .zip(&w.outcome)
-        .filter_map(|(r, o)| {
-            let (status, message) = match o.as_ref()? {
+pub(crate) fn unwritten(records: &Planned, w: &Written) -> Vec<Unwritten> {
+    w.unwritten()
+        .filter_map(|(i, o)| {
+            let (status, message) = match o {
                 Outcome::Done { .. } => return None,
                 Outcome::Failed {
                     status,
                     message,
                     attempts,
                 } => (
-                    *status,
-                    if *attempts > 1 {
+                    status,
+                    if attempts > 1 {
                         format!("{message} (after {attempts} attempts)")
                     } else {
-                        message.clone()
+                        message
                     },
                 ),
                 Outcome::NotSent { reason } => (None, format!("not sent: {reason}")),
             };
             Some(Unwritten {
-                record: r,
+                record: records.get(i),
                 status,
                 message,
             })

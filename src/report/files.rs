@@ -115,7 +115,7 @@ pub(crate) fn write_rejected(
 /// `vsimport import failed.csv --mapping failed.mapping.toml` sends them again.
 pub(crate) fn write_failed(
     dir: &Path,
-    failed: &[Unwritten<'_>],
+    failed: &[Unwritten],
     index: &CatalogIndex,
 ) -> Result<u64, Error> {
     crate::upload::state::ensure_dir(dir)?;
@@ -158,7 +158,7 @@ pub(crate) fn write_failed(
         header.extend(["Status", "Message", "Source rows"].map(String::from));
         w.write_record(&header)?;
         for f in failed {
-            let r = f.record;
+            let r = &f.record;
             let kpi = index.kpi(r.kpi);
             let sub = r.key.sub_tile.and_then(|s| kpi.sub_tile(s));
             let mut rec: Vec<String> = vec![

@@ -15,7 +15,7 @@ use serde_json::json;
 use super::document::Report;
 use super::{count, thousands};
 use crate::catalog::CatalogIndex;
-use crate::plan::PlannedRecord;
+use crate::plan::Planned;
 use crate::upload::compare::{Change, Comparison};
 
 const TEMPLATE: &str = include_str!("../../templates/report.html");
@@ -35,7 +35,7 @@ const PAD_T: f64 = 8.0;
 
 /// What the comparison adds to the page.
 pub(crate) struct Compared<'a> {
-    pub(crate) planned: &'a [PlannedRecord],
+    pub(crate) planned: &'a Planned,
     pub(crate) comparison: &'a Comparison,
     pub(crate) index: &'a CatalogIndex,
 }
@@ -194,10 +194,8 @@ struct ChangeRow {
 /// Changed values, the largest (by factor, then difference) first.
 fn changes(c: &Compared<'_>) -> (Vec<ChangeRow>, u64) {
     let mut all: Vec<ChangeRow> = Vec::new();
-    for (r, (change, values)) in c.planned.iter().zip(&c.comparison.changes) {
-        if *change != Change::Changed {
-            continue;
-        }
+    for (i, values) in c.comparison.changed() {
+        let r = c.planned.get(i);
         for v in values {
             let (Some(old), Some(new)) = (v.old.as_ref().and_then(number), number(&v.new)) else {
                 continue;
@@ -279,49 +277,71 @@ struct Chart {
 
 /// One chart per KPI: the file's values over the period (new, changed with old -> new,
 /// unchanged) and the server's values in the same windows that the file does not touch.
+///
+/// Two passes over the planned records, each made again from the plan's entries: the first
+/// finds each KPI's date and value ranges, the second draws (holding every record's point
+/// until drawing took 160 MB at 2M records, at the end of an import).
 fn charts(c: &Compared<'_>) -> Vec<Chart> {
     struct Acc {
         slot: uuid::Uuid,
         value: String,
-        // (date, new, old, change, team)
-        recs: Vec<(chrono::NaiveDate, f64, Option<f64>, Change, u32)>,
+        records: usize,
+        dates: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
+        ys: (f64, f64),
     }
-    let mut per: BTreeMap<u32, Acc> = BTreeMap::new();
-    for (r, (change, _)) in c.planned.iter().zip(&c.comparison.changes) {
-        let Some((slot, value)) = main_slot(c.index, r.kpi) else {
-            continue;
+    let current = &c.comparison.current;
+    // The main value of planned record `i` (of KPI `kpi`), and the server's, if any.
+    let values = |i: usize, slot: uuid::Uuid| {
+        let new = c.planned.value(i, slot)?;
+        let old = if current.is_empty() {
+            None
+        } else {
+            current
+                .get(&c.planned.key(i))
+                .and_then(|vs| vs.iter().find(|v| v.kpi_value_id == slot))
+                .and_then(|v| number(&v.value))
         };
-        let acc = per.entry(r.kpi).or_insert_with(|| Acc {
-            slot,
-            value,
-            recs: Vec::new(),
-        });
-        let Some(new) = r
-            .values
-            .iter()
-            .find(|v| v.kpi_value_id == acc.slot)
-            .and_then(|v| number(&v.value))
+        Some((new, old))
+    };
+    let mut slots: BTreeMap<u32, Option<(uuid::Uuid, String)>> = BTreeMap::new();
+    let mut per: BTreeMap<u32, Acc> = BTreeMap::new();
+    for i in 0..c.planned.len() {
+        let kpi = c.planned.kpi(i);
+        let Some((slot, value)) = slots
+            .entry(kpi)
+            .or_insert_with(|| main_slot(c.index, kpi))
+            .clone()
         else {
             continue;
         };
-        let old = c
-            .comparison
-            .current
-            .get(&r.key)
-            .and_then(|vs| vs.iter().find(|v| v.kpi_value_id == acc.slot))
-            .and_then(|v| number(&v.value));
-        acc.recs.push((r.key.date, new, old, *change, r.team));
+        let acc = per.entry(kpi).or_insert_with(|| Acc {
+            slot,
+            value,
+            records: 0,
+            dates: None,
+            ys: (f64::MAX, f64::MIN),
+        });
+        let Some((new, old)) = values(i, slot) else {
+            continue;
+        };
+        let date = c.planned.head(i).date;
+        acc.records += 1;
+        acc.dates = Some(
+            acc.dates
+                .map_or((date, date), |(a, b)| (a.min(date), b.max(date))),
+        );
+        for v in std::iter::once(new).chain(old) {
+            acc.ys = (acc.ys.0.min(v), acc.ys.1.max(v));
+        }
     }
     // The server's records read in the same windows and not in the file, by KPI (one pass).
     // Only the file's records the server holds are set aside: a set of every planned key
     // took 120 MB at 1M records.
-    let current = &c.comparison.current;
-    let held: std::collections::HashSet<&crate::api::RecordKey> = if current.is_empty() {
+    let held: std::collections::HashSet<crate::api::RecordKey> = if current.is_empty() {
         Default::default()
     } else {
-        c.planned
-            .iter()
-            .map(|r| &r.key)
+        (0..c.planned.len())
+            .map(|i| c.planned.key(i))
             .filter(|k| current.contains_key(k))
             .collect()
     };
@@ -332,11 +352,30 @@ fn charts(c: &Compared<'_>) -> Vec<Chart> {
             others.entry(k.kpi).or_default().push((k.date, vs));
         }
     }
-    let mut out = Vec::new();
+    // Per KPI: the chart with the server's points, the scales, the thinning step, and how
+    // many of its records were drawn over.
+    struct Drawing {
+        chart: Chart,
+        slot: uuid::Uuid,
+        d0: chrono::NaiveDate,
+        span_days: f64,
+        y0: f64,
+        y1: f64,
+        step: usize,
+        seen: usize,
+    }
+    let plot_w = CHART_W - PAD_L - 8.0;
+    let plot_h = CHART_H - PAD_T - PAD_B;
+    let round = |v: f64| (v * 10.0).round() / 10.0;
+    let at_x = |d: &Drawing, day: chrono::NaiveDate| {
+        PAD_L + (day - d.d0).num_days() as f64 / d.span_days * plot_w
+    };
+    let at_y = |d: &Drawing, v: f64| PAD_T + (1.0 - (v - d.y0) / (d.y1 - d.y0)) * plot_h;
+    let mut drawings: BTreeMap<u32, Drawing> = BTreeMap::new();
     for (kpi, acc) in per {
-        if acc.recs.is_empty() {
+        let Some((f0, f1)) = acc.dates else {
             continue;
-        }
+        };
         let kpi_id = c.index.kpi(kpi).id;
         let mut server: Vec<(chrono::NaiveDate, f64)> = others
             .get(&kpi_id)
@@ -351,120 +390,132 @@ fn charts(c: &Compared<'_>) -> Vec<Chart> {
             .collect();
         // In a fixed order (the map's is not), so the page is the same for the same data.
         server.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
-        let dates = acc
-            .recs
+        let d0 = server.iter().map(|s| s.0).fold(f0, Ord::min);
+        let d1 = server.iter().map(|s| s.0).fold(f1, Ord::max);
+        let (mut y0, mut y1) = server
             .iter()
-            .map(|r| r.0)
-            .chain(server.iter().map(|s| s.0));
-        let (Some(d0), Some(d1)) = (dates.clone().min(), dates.max()) else {
-            continue;
-        };
-        let ys = acc
-            .recs
-            .iter()
-            .flat_map(|r| std::iter::once(r.1).chain(r.2))
-            .chain(server.iter().map(|s| s.1));
-        let (mut y0, mut y1) = ys.fold((f64::MAX, f64::MIN), |(a, b), v| (a.min(v), b.max(v)));
+            .fold(acc.ys, |(a, b), s| (a.min(s.1), b.max(s.1)));
         if y0 == y1 {
             y0 -= 1.0;
             y1 += 1.0;
         }
-        let span_days = (d1 - d0).num_days().max(1) as f64;
-        let plot_w = CHART_W - PAD_L - 8.0;
-        let plot_h = CHART_H - PAD_T - PAD_B;
-        let x = |d: chrono::NaiveDate| PAD_L + (d - d0).num_days() as f64 / span_days * plot_w;
-        let y = |v: f64| PAD_T + (1.0 - (v - y0) / (y1 - y0)) * plot_h;
-        let round = |v: f64| (v * 10.0).round() / 10.0;
-        let total = acc.recs.len() + server.len();
-        let step = total.div_ceil(CHART_POINTS).max(1);
-        let mut chart = Chart {
-            kpi: c.index.kpi(kpi).name.clone(),
-            value: acc.value.clone(),
-            width: CHART_W,
-            height: CHART_H,
-            plot_left: PAD_L,
-            plot_bottom: CHART_H - PAD_B,
-            points: Vec::new(),
-            segments: Vec::new(),
-            y_ticks: (0..=3)
-                .map(|i| {
-                    let v = y0 + (y1 - y0) * f64::from(i) / 3.0;
-                    Tick {
-                        at: round(y(v)),
-                        label: shown((v * 100.0).round() / 100.0),
-                    }
-                })
-                .collect(),
-            x_ticks: vec![
-                Tick {
-                    at: round(x(d0)),
-                    label: d0.to_string(),
-                },
-                Tick {
-                    at: round(x(d1)),
-                    label: d1.to_string(),
-                },
-            ],
-            new: 0,
-            changed: 0,
-            unchanged: 0,
-            server_only: server.len() as u64,
-            drawn: 0,
-            records: total,
+        let total = acc.records + server.len();
+        let mut d = Drawing {
+            chart: Chart {
+                kpi: c.index.kpi(kpi).name.clone(),
+                value: acc.value.clone(),
+                width: CHART_W,
+                height: CHART_H,
+                plot_left: PAD_L,
+                plot_bottom: CHART_H - PAD_B,
+                points: Vec::new(),
+                segments: Vec::new(),
+                y_ticks: Vec::new(),
+                x_ticks: Vec::new(),
+                new: 0,
+                changed: 0,
+                unchanged: 0,
+                server_only: server.len() as u64,
+                drawn: 0,
+                records: total,
+            },
+            slot: acc.slot,
+            d0,
+            span_days: (d1 - d0).num_days().max(1) as f64,
+            y0,
+            y1,
+            step: total.div_ceil(CHART_POINTS).max(1),
+            seen: 0,
         };
-        for (i, (d, v)) in server.iter().enumerate() {
-            if i % step == 0 {
-                chart.points.push(Point {
-                    x: round(x(*d)),
-                    y: round(y(*v)),
+        d.chart.y_ticks = (0..=3)
+            .map(|i| {
+                let v = y0 + (y1 - y0) * f64::from(i) / 3.0;
+                Tick {
+                    at: round(at_y(&d, v)),
+                    label: shown((v * 100.0).round() / 100.0),
+                }
+            })
+            .collect();
+        d.chart.x_ticks = vec![
+            Tick {
+                at: round(at_x(&d, d0)),
+                label: d0.to_string(),
+            },
+            Tick {
+                at: round(at_x(&d, d1)),
+                label: d1.to_string(),
+            },
+        ];
+        for (i, (day, v)) in server.iter().enumerate() {
+            if i % d.step == 0 {
+                let point = Point {
+                    x: round(at_x(&d, *day)),
+                    y: round(at_y(&d, *v)),
                     kind: "server",
-                    label: format!("{d}: {} on the server", shown(*v)),
-                });
+                    label: format!("{day}: {} on the server", shown(*v)),
+                };
+                d.chart.points.push(point);
             }
         }
-        for (i, (d, new, old, change, team)) in acc.recs.iter().enumerate() {
-            let team = &c.index.team(*team).name;
-            let kind = match change {
-                Change::New => {
-                    chart.new += 1;
-                    "new"
-                }
-                Change::Changed => {
-                    chart.changed += 1;
-                    "changed"
-                }
-                Change::Unchanged => {
-                    chart.unchanged += 1;
-                    "unchanged"
-                }
-                Change::Unknown => "new",
-            };
-            // Changes are always drawn; the rest thinned to the point budget.
-            if kind != "changed" && i % step != 0 {
-                continue;
-            }
-            if let (Some(o), "changed") = (old, kind) {
-                chart.segments.push(Segment {
-                    x: round(x(*d)),
-                    y1: round(y(*o)),
-                    y2: round(y(*new)),
-                });
-            }
-            let label = match (kind, old) {
-                ("changed", Some(o)) => format!("{d} {team}: {} -> {}", shown(*o), shown(*new)),
-                _ => format!("{d} {team}: {} ({kind})", shown(*new)),
-            };
-            chart.points.push(Point {
-                x: round(x(*d)),
-                y: round(y(*new)),
-                kind,
-                label,
-            });
-        }
-        chart.drawn = chart.points.len();
-        out.push(chart);
+        drawings.insert(kpi, d);
     }
-    out
+    for i in 0..c.planned.len() {
+        let Some(d) = drawings.get_mut(&c.planned.kpi(i)) else {
+            continue;
+        };
+        let Some((new, old)) = values(i, d.slot) else {
+            continue;
+        };
+        let head = c.planned.head(i);
+        let (day, team) = (head.date, &c.index.team(head.team).name);
+        let seen = d.seen;
+        d.seen += 1;
+        let kind = match c.comparison.change(i) {
+            Change::New => {
+                d.chart.new += 1;
+                "new"
+            }
+            Change::Changed => {
+                d.chart.changed += 1;
+                "changed"
+            }
+            Change::Unchanged => {
+                d.chart.unchanged += 1;
+                "unchanged"
+            }
+            Change::Unknown => "new",
+        };
+        // Changes are always drawn; the rest thinned to the point budget.
+        if kind != "changed" && seen % d.step != 0 {
+            continue;
+        }
+        if let (Some(o), "changed") = (old, kind) {
+            let segment = Segment {
+                x: round(at_x(d, day)),
+                y1: round(at_y(d, o)),
+                y2: round(at_y(d, new)),
+            };
+            d.chart.segments.push(segment);
+        }
+        let label = match (kind, old) {
+            ("changed", Some(o)) => format!("{day} {team}: {} -> {}", shown(o), shown(new)),
+            _ => format!("{day} {team}: {} ({kind})", shown(new)),
+        };
+        let point = Point {
+            x: round(at_x(d, day)),
+            y: round(at_y(d, new)),
+            kind,
+            label,
+        };
+        d.chart.points.push(point);
+    }
+    drawings
+        .into_values()
+        .map(|mut d| {
+            d.chart.drawn = d.chart.points.len();
+            d.chart
+        })
+        .collect()
 }
 
 /// The page.

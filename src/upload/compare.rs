@@ -1,4 +1,4 @@
-//! Compare: the plan's [`PlannedRecord`]s in, a [`Comparison`] out — what the server holds
+//! Compare: the plan's records ([`Planned`]) in, a [`Comparison`] out — what the server holds
 //! for each (read in windowed GETs), and whether each record is new, changed (old -> new) or
 //! unchanged. The upload writes only new and changed records, and undo data comes from here.
 
@@ -11,13 +11,15 @@ use uuid::Uuid;
 
 use crate::api::{ApiError, Client, KpiDetail, RecordKey, RecordValue};
 use crate::catalog::CatalogIndex;
-use crate::plan::PlannedRecord;
+use crate::plan::Planned;
 
 /// The planned records next to the server's current ones.
 pub(crate) struct Comparison {
     pub(crate) current: Current,
-    /// Per planned record, in plan order.
-    pub(crate) changes: Vec<(Change, Vec<ValueChange>)>,
+    /// Per planned record, in plan order (a byte each).
+    kinds: Vec<Change>,
+    /// The changed records' values that differ, by plan index, in plan order.
+    changed: Vec<(u32, Vec<ValueChange>)>,
     /// Why the server's values were not read (`--compare never`, or an answer that could
     /// not be read); `None`: they were. Every record is then [`Change::Unknown`].
     pub(crate) skipped: Option<String>,
@@ -28,17 +30,26 @@ impl Comparison {
     pub(crate) async fn read(
         client: &Client,
         index: &CatalogIndex,
-        records: &[PlannedRecord],
+        records: &Planned,
     ) -> Result<Comparison, ApiError> {
-        let keys: Vec<RecordKey> = records.iter().map(|r| r.key).collect();
-        let current = read_current(client, index, &keys).await?;
-        let changes = records
-            .iter()
-            .map(|r| classify(index.kpi(r.kpi), &r.values, current.get(&r.key)))
-            .collect();
+        let current = read_current(client, index, records.len(), &|i| records.key(i)).await?;
+        let mut kinds = Vec::with_capacity(records.len());
+        let mut changed = Vec::new();
+        for i in 0..records.len() {
+            let Some(cur) = current.get(&records.key(i)) else {
+                kinds.push(Change::New);
+                continue;
+            };
+            let (kind, values) = classify(index.kpi(records.kpi(i)), &records.values(i), Some(cur));
+            kinds.push(kind);
+            if kind == Change::Changed {
+                changed.push((i as u32, values));
+            }
+        }
         Ok(Comparison {
             current,
-            changes,
+            kinds,
+            changed,
             skipped: None,
         })
     }
@@ -47,13 +58,29 @@ impl Comparison {
     pub(crate) fn skipped(records: usize, why: String) -> Comparison {
         Comparison {
             current: Current::new(),
-            changes: vec![(Change::Unknown, Vec::new()); records],
+            kinds: vec![Change::Unknown; records],
+            changed: Vec::new(),
             skipped: Some(why),
         }
     }
 
     pub(crate) fn count(&self, c: Change) -> u64 {
-        self.changes.iter().filter(|(x, _)| *x == c).count() as u64
+        self.kinds.iter().filter(|x| **x == c).count() as u64
+    }
+
+    /// How many records were compared (or not: [`Change::Unknown`]).
+    pub(crate) fn len(&self) -> usize {
+        self.kinds.len()
+    }
+
+    /// How planned record `i` compares.
+    pub(crate) fn change(&self, i: usize) -> Change {
+        self.kinds.get(i).copied().unwrap_or(Change::Unknown)
+    }
+
+    /// The changed records (plan index) with the values that differ, in plan order.
+    pub(crate) fn changed(&self) -> impl Iterator<Item = (usize, &[ValueChange])> {
+        self.changed.iter().map(|(i, v)| (*i as usize, &v[..]))
     }
 }
 
@@ -72,17 +99,14 @@ impl Comparison {
     /// Percent KPIs (and KPIs without a unit) whose file values are 30 or more times larger
     /// or smaller than what the server holds for them: `85` against `0.85` is one file or
     /// the other on the wrong scale.
-    pub(crate) fn scale_gaps(
-        &self,
-        records: &[PlannedRecord],
-        index: &CatalogIndex,
-    ) -> Vec<ScaleGap> {
+    pub(crate) fn scale_gaps(&self, records: &Planned, index: &CatalogIndex) -> Vec<ScaleGap> {
         use crate::catalog::Unit;
         let mut file: BTreeMap<u32, (Vec<f64>, u64)> = BTreeMap::new();
-        for r in records {
-            if !matches!(index.unit(r.kpi), Unit::Percent(_) | Unit::Unknown) {
+        for i in 0..records.len() {
+            if !matches!(index.unit(records.kpi(i)), Unit::Percent(_) | Unit::Unknown) {
                 continue;
             }
+            let r = records.get(i);
             let e = file.entry(r.kpi).or_insert((Vec::new(), u64::MAX));
             e.1 = e.1.min(r.rows.first().copied().unwrap_or(u64::MAX));
             e.0.extend(
@@ -142,13 +166,15 @@ pub(crate) type Current = HashMap<RecordKey, Vec<RecordValue>>;
 /// client's limit allows).
 /// When the server's answers do not carry the key fields (the public schema does not show
 /// them), the records of that window are read one by one instead.
+/// The keys are `key(0..n)` (made when asked, not held).
 pub(crate) async fn read_current(
     client: &Client,
     index: &CatalogIndex,
-    keys: &[RecordKey],
+    n: usize,
+    key: &(dyn Fn(usize) -> RecordKey + Sync),
 ) -> Result<Current, ApiError> {
     let mut by_kpi: BTreeMap<Uuid, Vec<NaiveDate>> = BTreeMap::new();
-    for k in keys {
+    for k in (0..n).map(key) {
         by_kpi.entry(k.kpi).or_default().push(k.date);
     }
     let kpis: HashMap<Uuid, &KpiDetail> = index.catalog.kpis.iter().map(|k| (k.id, k)).collect();
@@ -210,15 +236,18 @@ pub(crate) async fn read_current(
         }
     }
     // Answers without key fields: one GET per planned record in those windows.
-    let wanted: Vec<RecordKey> = keys
-        .iter()
-        .filter(|k| {
-            unkeyed
-                .iter()
-                .any(|(kpi, from, to)| k.kpi == *kpi && k.date >= *from && k.date <= *to)
-        })
-        .copied()
-        .collect();
+    let wanted: Vec<RecordKey> = if unkeyed.is_empty() {
+        Vec::new()
+    } else {
+        (0..n)
+            .map(key)
+            .filter(|k| {
+                unkeyed
+                    .iter()
+                    .any(|(kpi, from, to)| k.kpi == *kpi && k.date >= *from && k.date <= *to)
+            })
+            .collect()
+    };
     let mut set = tokio::task::JoinSet::new();
     for key in wanted {
         let client = client.clone();

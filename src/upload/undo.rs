@@ -75,13 +75,28 @@ pub(crate) fn save(dir: &Path, undo: &impl Serialize) -> Result<PathBuf, Error> 
     Ok(path)
 }
 
-/// An [`UndoRecord`] borrowed from what is about to be sent.
+/// An [`UndoRecord`] made from what is about to be sent.
 #[derive(Serialize)]
 pub(crate) struct UndoRecordRef<'a> {
     #[serde(flatten)]
-    pub(crate) key: &'a RecordKey,
+    pub(crate) key: RecordKey,
     pub(crate) before: Option<&'a Vec<RecordValue>>,
-    pub(crate) after: &'a [RecordValue],
+    pub(crate) after: After<'a>,
+}
+
+/// The values an [`UndoRecordRef`] sends: an earlier run's, borrowed, or a task's body, shared.
+pub(crate) enum After<'a> {
+    Borrowed(&'a [RecordValue]),
+    Shared(Arc<[RecordValue]>),
+}
+
+impl Serialize for After<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            After::Borrowed(v) => v.serialize(s),
+            After::Shared(v) => v[..].serialize(s),
+        }
+    }
 }
 
 /// An [`UndoFile`] whose records are written from borrowed parts as they are serialised
@@ -163,7 +178,7 @@ impl UndoPlan {
             });
         }
         let keys: Vec<RecordKey> = file.records.iter().map(|r| r.key).collect();
-        let current = super::compare::read_current(client, index, &keys).await?;
+        let current = super::compare::read_current(client, index, keys.len(), &|i| keys[i]).await?;
         let mut p = UndoPlan {
             file: UndoFile {
                 records: Vec::new(),
@@ -250,7 +265,7 @@ pub(crate) async fn undo(
 ) -> Result<Undone, Error> {
     let sent = engine::run(
         client.clone(),
-        Arc::new(plan.tasks.clone()),
+        Arc::new(plan.tasks.clone()) as Arc<dyn engine::TaskList>,
         progress.clone(),
         Box::new(|_, _| Ok(())),
     )
@@ -265,8 +280,8 @@ pub(crate) async fn undo(
         seconds: sent.elapsed.as_secs_f64(),
         problems: Vec::new(),
     };
-    for (task, o) in plan.tasks.iter().zip(&sent.outcomes) {
-        match (o, &task.op) {
+    for (task, o) in plan.tasks.iter().zip(sent.outcomes.iter()) {
+        match (&o, &task.op) {
             (Outcome::Done { .. }, Op::Put(_)) => done.restored += 1,
             (Outcome::Done { .. }, Op::Delete) => done.deleted += 1,
             (Outcome::Failed { message, .. }, _) | (Outcome::NotSent { reason: message }, _) => {
@@ -342,9 +357,9 @@ mod tests {
             compared: file.compared,
             records: Records(std::cell::Cell::new(Some(file.records.iter().map(|r| {
                 UndoRecordRef {
-                    key: &r.key,
+                    key: r.key,
                     before: r.before.as_ref(),
-                    after: &r.after,
+                    after: After::Borrowed(&r.after),
                 }
             })))),
         };

@@ -8,19 +8,20 @@
 //! server no longer holds as written is sent again, and a finished run's journal is closed,
 //! so the next import of the same file is a run of its own.
 
+use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use indicatif::ProgressBar;
 
 use super::compare::{Change, Comparison, body_values};
-use super::engine::{self, Op, Outcome, Sent, Task};
+use super::engine::{self, Op, Outcome, Sent, Task, TaskList};
 use super::journal::{Header, Journal};
 use super::{state, undo};
-use crate::api::{Client, RecordBody};
+use crate::api::{Client, RecordBody, RecordValue};
 use crate::catalog::CatalogIndex;
 use crate::error::Error;
-use crate::plan::PlannedRecord;
+use crate::plan::{Planned, hash_text, values_hash};
 
 /// How to write.
 #[derive(Debug, Clone)]
@@ -66,9 +67,9 @@ pub(crate) struct Written {
     pub(crate) torn: usize,
     /// An unreadable journal of this import was replaced.
     pub(crate) journal_discarded: bool,
-    /// Per planned record: `None` not sent (unchanged, or written by the interrupted run),
-    /// else how its write ended.
-    pub(crate) outcome: Vec<Option<Outcome>>,
+    /// Per task (in [`Sent::outcomes`]'s order), the plan index of its record; the records
+    /// of no task were not sent (unchanged, or written by the interrupted run).
+    pub(crate) task_record: Vec<u32>,
     /// Not sent: written by the interrupted run this one finishes.
     pub(crate) already: u64,
     /// Not sent: the server already holds these values.
@@ -84,11 +85,54 @@ pub(crate) struct Written {
     pub(crate) concurrency: usize,
 }
 
+impl Written {
+    /// The planned records not written (failed, or not sent), by plan index, in plan order.
+    pub(crate) fn unwritten(&self) -> impl Iterator<Item = (usize, Outcome)> + '_ {
+        self.sent
+            .outcomes
+            .unwritten()
+            .map(|(t, o)| (self.task_record[t] as usize, o))
+    }
+}
+
+/// An import's tasks: planned records by plan index, each made when it is sent; a record
+/// whose body gets the server's targets holds that body.
+struct WriteTasks {
+    planned: Planned,
+    records: Vec<u32>,
+    /// Bodies with the server's targets added, by task index.
+    kept: HashMap<u32, Arc<[RecordValue]>>,
+}
+
+impl WriteTasks {
+    fn values(&self, t: usize) -> Arc<[RecordValue]> {
+        match self.kept.get(&(t as u32)) {
+            Some(v) => v.clone(),
+            None => self.planned.values(self.records[t] as usize),
+        }
+    }
+}
+
+impl TaskList for WriteTasks {
+    fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    fn task(&self, t: usize) -> Task {
+        Task {
+            key: self.planned.key(self.records[t] as usize),
+            op: Op::Put(RecordBody {
+                values: self.values(t),
+            }),
+        }
+    }
+}
+
 /// Writes `records` (with their comparison) through `client`.
 pub(crate) async fn write(
     client: &Client,
     index: &CatalogIndex,
-    records: &[PlannedRecord],
+    records: &Planned,
     cmp: &Comparison,
     input: Imported<'_>,
     opts: &WriteOptions,
@@ -112,42 +156,46 @@ pub(crate) async fn write(
     });
     let run_dir = undo::run_dir(&opts.state_dir, &run);
 
-    // Decide what to send (room for every record: a vector grown by doubling holds up to
-    // twice what it needs while it grows).
-    let mut tasks: Vec<Task> = Vec::with_capacity(records.len());
-    let mut task_record: Vec<usize> = Vec::with_capacity(records.len());
-    // Per task, the hash of its planned values; its journal key is the task's path, made
-    // when it is acknowledged (two strings a record held for the whole send took 170 MB at
-    // 1M records; the hash as a string 56 MB).
-    let mut hashes: Vec<u64> = Vec::with_capacity(records.len());
+    // Decide what to send: a plan index per task (4 bytes; a task held as its key and body
+    // took 72 at 1M records, the journal's hash 8 more: it is made again when acknowledged).
+    let mut tasks = WriteTasks {
+        planned: records.clone(),
+        records: Vec::with_capacity(records.len()),
+        kept: HashMap::new(),
+    };
     let (mut already, mut unchanged, mut targets_kept) = (0u64, 0u64, 0u64);
-    for (i, r) in records.iter().enumerate() {
-        let path = r.key.path();
-        let hash = r.values_hash();
-        let acked = journal.is_acked(&path, &crate::plan::hash_text(hash));
-        let server_holds_it = cmp.changes[i].0 == Change::Unchanged;
-        if server_holds_it && (opts.skip_unchanged || acked) {
-            if acked {
-                already += 1;
-            } else {
-                unchanged += 1;
+    for i in 0..records.len() {
+        if cmp.change(i) == Change::Unchanged {
+            let acked = !journal.acked.is_empty()
+                && journal.is_acked(
+                    &records.key(i).path(),
+                    &hash_text(values_hash(&records.values(i))),
+                );
+            if opts.skip_unchanged || acked {
+                if acked {
+                    already += 1;
+                } else {
+                    unchanged += 1;
+                }
+                continue;
             }
-            continue;
         }
-        let cur = cmp.current.get(&r.key);
-        let (values, kept) = body_values(index, r.kpi, &r.values, cur, opts.keep_targets);
-        targets_kept += kept as u64;
-        tasks.push(Task {
-            key: r.key,
-            op: Op::Put(RecordBody { values }),
-        });
-        task_record.push(i);
-        hashes.push(hash);
+        if opts.keep_targets
+            && let Some(cur) = cmp.current.get(&records.key(i))
+        {
+            let (values, kept) =
+                body_values(index, records.kpi(i), &records.values(i), Some(cur), true);
+            if kept > 0 {
+                targets_kept += kept as u64;
+                tasks.kept.insert(tasks.records.len() as u32, values);
+            }
+        }
+        tasks.records.push(i as u32);
     }
 
     // Undo data before the first write: each task's key, the server's values before and the
-    // values to send, written from the tasks as they are (no copy); a resumed run adds what
-    // the first run lacked.
+    // values to send, written from the tasks as they are made (no copy); a resumed run adds
+    // what the first run lacked.
     let earlier = match undo::load(&opts.state_dir, &run) {
         Ok(u) if resumed.is_some() => Some(u),
         _ => None,
@@ -159,20 +207,18 @@ pub(crate) async fn write(
         let known: std::collections::HashSet<&crate::api::RecordKey> =
             earlier_records.iter().map(|r| &r.key).collect();
         let kept = earlier_records.iter().map(|r| undo::UndoRecordRef {
-            key: &r.key,
+            key: r.key,
             before: r.before.as_ref(),
-            after: &r.after,
+            after: undo::After::Borrowed(&r.after),
         });
-        let added = tasks
-            .iter()
-            .filter(|t| !known.contains(&t.key))
-            .map(|t| undo::UndoRecordRef {
-                key: &t.key,
-                before: cmp.current.get(&t.key),
-                after: match &t.op {
-                    Op::Put(body) => &body.values,
-                    Op::Delete => &[],
-                },
+        let tasks = &tasks;
+        let added = (0..tasks.len())
+            .map(|t| (t, tasks.planned.key(tasks.records[t] as usize)))
+            .filter(|(_, key)| !known.contains(key))
+            .map(|(t, key)| undo::UndoRecordRef {
+                key,
+                before: cmp.current.get(&key),
+                after: undo::After::Shared(tasks.values(t)),
             });
         let view = undo::UndoView {
             version: 1,
@@ -196,10 +242,11 @@ pub(crate) async fn write(
         let journal = journal.clone();
         let tasks = tasks.clone();
         Box::new(move |t, status| {
+            let i = tasks.records[t] as usize;
             journal
                 .ack(
-                    &tasks[t].key.path(),
-                    &crate::plan::hash_text(hashes[t]),
+                    &tasks.planned.key(i).path(),
+                    &hash_text(values_hash(&tasks.planned.values(i))),
                     status,
                 )
                 .map_err(|e| e.to_string())
@@ -218,21 +265,19 @@ pub(crate) async fn write(
         })
     };
     let bar = progress(tasks.len() as u64);
-    let sent = engine::run(client.clone(), tasks, bar.clone(), on_done).await;
+    let sent = engine::run(
+        client.clone(),
+        tasks.clone() as Arc<dyn TaskList>,
+        bar.clone(),
+        on_done,
+    )
+    .await;
     bar.finish_and_clear();
     flusher.abort();
     journal.sync()?;
-    // Made after the send, not held through it (32 MB at 1M records).
-    let mut outcome: Vec<Option<Outcome>> = vec![None; records.len()];
-    let (mut written, mut failed, mut not_sent) = (0, 0, 0);
-    for (t, o) in sent.outcomes.iter().enumerate() {
-        match o {
-            Outcome::Done { .. } => written += 1,
-            Outcome::Failed { .. } => failed += 1,
-            Outcome::NotSent { .. } => not_sent += 1,
-        }
-        outcome[task_record[t]] = Some(o.clone());
-    }
+    let (written, failed, not_sent) = sent.outcomes.counts();
+    // The engine's callback holds the other reference; it is gone with the run.
+    let task_record = Arc::try_unwrap(tasks).map_or_else(|t| t.records.clone(), |t| t.records);
     if failed == 0 && not_sent == 0 {
         // Everything is on the server: nothing is left for a re-run to finish.
         journal.finish()?;
@@ -245,7 +290,7 @@ pub(crate) async fn write(
         resumed,
         torn: journal.torn,
         journal_discarded: journal.discarded,
-        outcome,
+        task_record,
         already,
         unchanged,
         written,

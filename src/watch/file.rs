@@ -228,11 +228,10 @@ pub(crate) async fn import(
                 result.resumed = w.resumed.is_some() || f.left_over;
                 result.run = (w.written > 0).then(|| w.run.clone());
             }
-            let failures: Vec<&engine::Outcome> = o
+            let failures: Vec<engine::Outcome> = o
                 .written
                 .iter()
-                .flat_map(|w| w.outcome.iter().flatten())
-                .filter(|x| !x.is_done())
+                .flat_map(|w| w.unwritten().map(|(_, x)| x))
                 .collect();
             let code = pipeline::exit_code(&o);
             if cx.stop.is_cancelled() && result.counts.not_sent > 0 {
@@ -247,7 +246,7 @@ pub(crate) async fn import(
                     ),
                 };
                 Some(End::Failed)
-            } else if failures.iter().any(|x| transient(x)) {
+            } else if failures.iter().any(transient) {
                 result.ending = Ending::Waiting {
                     why: format!(
                         "{} not written yet (the server did not take them)",
