@@ -468,7 +468,8 @@ async fn compare(
         ));
     }
     let spinner = progress::spinner("reading the server's current values", s.ui.quiet);
-    let read = Comparison::read(client, index, planned).await;
+    let keep_unchanged = s.write.as_ref().is_some_and(|w| !w.skip_unchanged);
+    let read = Comparison::read(client, index, planned, keep_unchanged).await;
     spinner.finish_and_clear();
     let e = match read {
         Ok(c) => return Ok(c),

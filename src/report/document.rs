@@ -429,16 +429,16 @@ impl Report {
         self.summary.records_unchanged = Some(cmp.count(Change::Unchanged));
         let limit = if all { usize::MAX } else { 1000 };
         self.changes = Some(
-            cmp.changed()
+            cmp.changed(index, records)
                 .take(limit)
-                .map(|(i, vals)| {
+                .map(|(i, values)| {
                     let r = records.get(i);
                     ChangeOut {
                         key: r.key,
                         kpi_name: index.kpi(r.kpi).name.clone(),
                         team_name: index.team(r.team).name.clone(),
                         change: Change::Changed,
-                        values: vals.to_vec(),
+                        values,
                         rows: r.rows,
                     }
                 })

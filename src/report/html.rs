@@ -191,47 +191,70 @@ struct ChangeRow {
     rows: String,
 }
 
-/// Changed values, the largest (by factor, then difference) first.
+/// Changed values, the largest (by factor, then difference) first: the first
+/// [`CHANGES_SHOWN`] are chosen by size before any row is made (made for every change and
+/// then cut, 1M changed records took 1 GB), and how many there are.
 fn changes(c: &Compared<'_>) -> (Vec<ChangeRow>, u64) {
-    let mut all: Vec<ChangeRow> = Vec::new();
-    for (i, values) in c.comparison.changed() {
-        let r = c.planned.get(i);
-        for v in values {
-            let (Some(old), Some(new)) = (v.old.as_ref().and_then(number), number(&v.new)) else {
-                continue;
-            };
-            let factor = if old != 0.0 && new != 0.0 {
-                let f = (old.abs().max(new.abs())) / (old.abs().min(new.abs()));
-                if f >= 1.5 {
-                    format!("{}x", shown((f * 10.0).round() / 10.0))
-                } else {
-                    String::new()
-                }
-            } else {
-                String::new()
-            };
-            all.push(ChangeRow {
-                kpi: c.index.kpi(r.kpi).name.clone(),
-                team: c.index.team(r.team).name.clone(),
-                date: r.key.date.to_string(),
-                value: v.name.clone(),
-                old: shown(old),
-                new: shown(new),
-                factor,
-                size: size(old, new),
-                rows: r
-                    .rows
-                    .iter()
-                    .map(u64::to_string)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            });
+    // (size, record, value): the order of a stable sort by size, largest first.
+    let mut all: Vec<(f64, u32, u16)> = Vec::new();
+    for (i, values) in c.comparison.changed(c.index, c.planned) {
+        for (k, v) in values.iter().enumerate() {
+            if let (Some(old), Some(new)) = (v.old.as_ref().and_then(number), number(&v.new)) {
+                all.push((size(old, new), i as u32, k as u16));
+            }
         }
     }
     let total = all.len() as u64;
-    all.sort_by(|a, b| b.size.total_cmp(&a.size));
-    all.truncate(CHANGES_SHOWN);
-    (all, total)
+    let order = |a: &(f64, u32, u16), b: &(f64, u32, u16)| {
+        b.0.total_cmp(&a.0).then((a.1, a.2).cmp(&(b.1, b.2)))
+    };
+    if all.len() > CHANGES_SHOWN {
+        all.select_nth_unstable_by(CHANGES_SHOWN, order);
+        all.truncate(CHANGES_SHOWN);
+    }
+    all.sort_unstable_by(order);
+    let mut rows = Vec::with_capacity(all.len());
+    for (size, i, k) in all {
+        let r = c.planned.get(i as usize);
+        let Some(cur) = c.comparison.before(i as usize) else {
+            continue;
+        };
+        let (_, values) =
+            crate::upload::compare::classify(c.index.kpi(r.kpi), &r.values, Some(cur));
+        let Some(v) = values.get(k as usize) else {
+            continue;
+        };
+        let (Some(old), Some(new)) = (v.old.as_ref().and_then(number), number(&v.new)) else {
+            continue;
+        };
+        let factor = if old != 0.0 && new != 0.0 {
+            let f = (old.abs().max(new.abs())) / (old.abs().min(new.abs()));
+            if f >= 1.5 {
+                format!("{}x", shown((f * 10.0).round() / 10.0))
+            } else {
+                String::new()
+            }
+        } else {
+            String::new()
+        };
+        rows.push(ChangeRow {
+            kpi: c.index.kpi(r.kpi).name.clone(),
+            team: c.index.team(r.team).name.clone(),
+            date: r.key.date.to_string(),
+            value: v.name.clone(),
+            old: shown(old),
+            new: shown(new),
+            factor,
+            size,
+            rows: r
+                .rows
+                .iter()
+                .map(u64::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    (rows, total)
 }
 
 #[derive(Serialize)]
@@ -286,21 +309,18 @@ fn charts(c: &Compared<'_>) -> Vec<Chart> {
         slot: uuid::Uuid,
         value: String,
         records: usize,
+        changed: usize,
         dates: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
         ys: (f64, f64),
     }
-    let current = &c.comparison.current;
-    // The main value of planned record `i` (of KPI `kpi`), and the server's, if any.
+    // The main value of planned record `i` (of KPI `kpi`), and the server's, if kept.
     let values = |i: usize, slot: uuid::Uuid| {
         let new = c.planned.value(i, slot)?;
-        let old = if current.is_empty() {
-            None
-        } else {
-            current
-                .get(&c.planned.key(i))
-                .and_then(|vs| vs.iter().find(|v| v.kpi_value_id == slot))
-                .and_then(|v| number(&v.value))
-        };
+        let old = c
+            .comparison
+            .before(i)
+            .and_then(|vs| vs.iter().find(|v| v.kpi_value_id == slot))
+            .and_then(|v| number(&v.value));
         Some((new, old))
     };
     let mut slots: BTreeMap<u32, Option<(uuid::Uuid, String)>> = BTreeMap::new();
@@ -318,6 +338,7 @@ fn charts(c: &Compared<'_>) -> Vec<Chart> {
             slot,
             value,
             records: 0,
+            changed: 0,
             dates: None,
             ys: (f64::MAX, f64::MIN),
         });
@@ -326,6 +347,7 @@ fn charts(c: &Compared<'_>) -> Vec<Chart> {
         };
         let date = c.planned.head(i).date;
         acc.records += 1;
+        acc.changed += usize::from(c.comparison.change(i) == Change::Changed);
         acc.dates = Some(
             acc.dates
                 .map_or((date, date), |(a, b)| (a.min(date), b.max(date))),
@@ -334,23 +356,11 @@ fn charts(c: &Compared<'_>) -> Vec<Chart> {
             acc.ys = (acc.ys.0.min(v), acc.ys.1.max(v));
         }
     }
-    // The server's records read in the same windows and not in the file, by KPI (one pass).
-    // Only the file's records the server holds are set aside: a set of every planned key
-    // took 120 MB at 1M records.
-    let held: std::collections::HashSet<crate::api::RecordKey> = if current.is_empty() {
-        Default::default()
-    } else {
-        (0..c.planned.len())
-            .map(|i| c.planned.key(i))
-            .filter(|k| current.contains_key(k))
-            .collect()
-    };
+    // The server's records read in the same windows and not in the file, by KPI.
     let mut others: std::collections::HashMap<uuid::Uuid, Vec<_>> =
         std::collections::HashMap::new();
-    for (k, vs) in current {
-        if !held.contains(k) {
-            others.entry(k.kpi).or_default().push((k.date, vs));
-        }
+    for (k, vs) in &c.comparison.others {
+        others.entry(k.kpi).or_default().push((k.date, vs));
     }
     // Per KPI: the chart with the server's points, the scales, the thinning step, and how
     // many of its records were drawn over.
@@ -363,6 +373,8 @@ fn charts(c: &Compared<'_>) -> Vec<Chart> {
         y1: f64,
         step: usize,
         seen: usize,
+        changed_step: usize,
+        changed_seen: usize,
     }
     let plot_w = CHART_W - PAD_L - 8.0;
     let plot_h = CHART_H - PAD_T - PAD_B;
@@ -426,6 +438,8 @@ fn charts(c: &Compared<'_>) -> Vec<Chart> {
             y1,
             step: total.div_ceil(CHART_POINTS).max(1),
             seen: 0,
+            changed_step: acc.changed.div_ceil(CHART_POINTS).max(1),
+            changed_seen: 0,
         };
         d.chart.y_ticks = (0..=3)
             .map(|i| {
@@ -485,8 +499,15 @@ fn charts(c: &Compared<'_>) -> Vec<Chart> {
             }
             Change::Unknown => "new",
         };
-        // Changes are always drawn; the rest thinned to the point budget.
-        if kind != "changed" && seen % d.step != 0 {
+        // Changes are drawn up to a budget of their own (every one, unless there are more
+        // than that); the rest thinned to the point budget.
+        let drawn = if kind == "changed" {
+            d.changed_seen += 1;
+            (d.changed_seen - 1) % d.changed_step == 0
+        } else {
+            seen % d.step == 0
+        };
+        if !drawn {
             continue;
         }
         if let (Some(o), "changed") = (old, kind) {

@@ -15,51 +15,213 @@ use crate::plan::Planned;
 
 /// The planned records next to the server's current ones.
 pub(crate) struct Comparison {
-    pub(crate) current: Current,
+    /// The server's values of planned records, kept once compared: those of changed records
+    /// (their values before, for undo, and their targets, to keep) and of unchanged ones when
+    /// they are sent again, by plan index (sorted). An unchanged record's are let go as its
+    /// window is compared: held all at once, a second import of 1M records peaked at 0.87 GB;
+    /// and by plan index rather than in a map by key, 1M changed records take 96 MB, not 330.
+    before: Vec<(u32, Box<[RecordValue]>)>,
+    /// The server's records in the windows read that the file does not touch (for
+    /// report.html's charts).
+    pub(crate) others: Current,
     /// Per planned record, in plan order (a byte each).
     kinds: Vec<Change>,
-    /// The changed records' values that differ, by plan index, in plan order.
-    changed: Vec<(u32, Vec<ValueChange>)>,
+    /// The changed records, by plan index, in plan order (which of their values differ is
+    /// worked out again when asked: held, they took 256 MB at 1M changed records).
+    changed: Vec<u32>,
+    /// Per percent KPI (and KPI without a unit): the server's non-zero values, as magnitudes,
+    /// for [`Comparison::scale_gaps`].
+    server_values: HashMap<u32, Vec<f64>>,
     /// Why the server's values were not read (`--compare never`, or an answer that could
     /// not be read); `None`: they were. Every record is then [`Change::Unknown`].
     pub(crate) skipped: Option<String>,
 }
 
+/// A KPI's window of dates and its planned records (plan indices, by date).
+struct Window {
+    kpi: u32,
+    from: NaiveDate,
+    to: NaiveDate,
+    records: std::ops::Range<usize>,
+}
+
 impl Comparison {
-    /// Reads the server's records for `records` and compares.
+    /// Reads the server's records for `records`, one window of a KPI at a time, and compares
+    /// each window's records as its answer comes; `keep_unchanged`: the server's values of
+    /// unchanged records are kept too (they will be sent again).
+    /// When the server's answers do not carry the key fields (the public schema does not show
+    /// them), the records of that window are read one by one instead.
     pub(crate) async fn read(
         client: &Client,
         index: &CatalogIndex,
         records: &Planned,
+        keep_unchanged: bool,
     ) -> Result<Comparison, ApiError> {
-        let current = read_current(client, index, records.len(), &|i| records.key(i)).await?;
-        let mut kinds = Vec::with_capacity(records.len());
-        let mut changed = Vec::new();
-        for i in 0..records.len() {
-            let Some(cur) = current.get(&records.key(i)) else {
-                kinds.push(Change::New);
+        use crate::catalog::Unit;
+        let n = records.len();
+        let mut cmp = Comparison {
+            before: Vec::new(),
+            others: Current::new(),
+            kinds: vec![Change::New; n],
+            changed: Vec::new(),
+            server_values: HashMap::new(),
+            skipped: None,
+        };
+        // Per KPI, its records by date (4 bytes a record).
+        let mut by_kpi: BTreeMap<u32, Vec<u32>> = BTreeMap::new();
+        for i in 0..n {
+            by_kpi.entry(records.kpi(i)).or_default().push(i as u32);
+        }
+        let date = |i: u32| records.head(i as usize).date;
+        let mut windows: Vec<Window> = Vec::new();
+        for (kpi, list) in &mut by_kpi {
+            list.sort_by_key(|i| date(*i));
+            let (Some(first), Some(last)) = (list.first(), list.last()) else {
                 continue;
             };
-            let (kind, values) = classify(index.kpi(records.kpi(i)), &records.values(i), Some(cur));
-            kinds.push(kind);
-            if kind == Change::Changed {
-                changed.push((i as u32, values));
+            for (from, to) in index.interval(*kpi).windows(date(*first), date(*last)) {
+                let lo = list.partition_point(|i| date(*i) < from);
+                let hi = list.partition_point(|i| date(*i) <= to);
+                if lo < hi {
+                    windows.push(Window {
+                        kpi: *kpi,
+                        from,
+                        to,
+                        records: lo..hi,
+                    });
+                }
             }
         }
-        Ok(Comparison {
-            current,
-            kinds,
-            changed,
-            skipped: None,
-        })
+        let scaled = |kpi: u32| matches!(index.unit(kpi), Unit::Percent(_) | Unit::Unknown);
+        let mut set = tokio::task::JoinSet::new();
+        for (w, window) in windows.iter().enumerate() {
+            let client = client.clone();
+            let (kpi, from, to) = (index.kpi(window.kpi).id, window.from, window.to);
+            set.spawn(async move { (w, client.records_window(kpi, None, from, to).await) });
+        }
+        let mut unkeyed: Vec<usize> = Vec::new();
+        while let Some(joined) = set.join_next().await {
+            let (w, res) = joined.map_err(task_failed)?;
+            let window = &windows[w];
+            let has_sub_tiles = !index.kpi(window.kpi).sub_tiles.is_empty();
+            let recs = res?;
+            if recs.iter().any(|r| {
+                r.date.is_none()
+                    || r.team_id.is_none()
+                    || (has_sub_tiles && r.sub_tile_id.is_none())
+            }) {
+                unkeyed.push(w);
+                continue;
+            }
+            let kpi_id = index.kpi(window.kpi).id;
+            let mut held: Current = HashMap::with_capacity(recs.len());
+            for r in recs {
+                if let (Some(date), Some(team)) = (r.date, r.team_id) {
+                    let key = RecordKey {
+                        date,
+                        team,
+                        kpi: kpi_id,
+                        sub_tile: r.sub_tile_id,
+                    };
+                    if scaled(window.kpi) {
+                        cmp.note_server_values(window.kpi, &r.values);
+                    }
+                    held.insert(key, r.values);
+                }
+            }
+            for &i in &by_kpi[&window.kpi][window.records.clone()] {
+                let key = records.key(i as usize);
+                if let Some(cur) = held.remove(&key) {
+                    cmp.compared(records, i as usize, cur, keep_unchanged);
+                }
+            }
+            // The server's records the file does not touch (or not in this window).
+            cmp.others.extend(held);
+        }
+        // A record the server filed in another window than its date's (kept above as one the
+        // file does not touch) is its record all the same.
+        if !cmp.others.is_empty() {
+            for i in 0..n {
+                if cmp.kinds[i] != Change::New {
+                    continue;
+                }
+                let key = records.key(i);
+                if let Some(cur) = cmp.others.remove(&key) {
+                    cmp.compared(records, i, cur, keep_unchanged);
+                }
+            }
+        }
+        // Answers without key fields: one GET per planned record in those windows.
+        let mut set = tokio::task::JoinSet::new();
+        for w in unkeyed {
+            let window = &windows[w];
+            for &i in &by_kpi[&window.kpi][window.records.clone()] {
+                let client = client.clone();
+                let key = records.key(i as usize);
+                set.spawn(async move { (i, client.record(&key).await) });
+            }
+        }
+        while let Some(joined) = set.join_next().await {
+            let (i, res) = joined.map_err(task_failed)?;
+            if let Some(r) = res? {
+                let kpi = records.kpi(i as usize);
+                if scaled(kpi) {
+                    cmp.note_server_values(kpi, &r.values);
+                }
+                cmp.compared(records, i as usize, r.values, keep_unchanged);
+            }
+        }
+        cmp.changed.sort_unstable();
+        cmp.before.sort_unstable_by_key(|(i, _)| *i);
+        Ok(cmp)
+    }
+
+    /// Compares planned record `i` with the server's `cur`, keeping what is needed later.
+    fn compared(
+        &mut self,
+        records: &Planned,
+        i: usize,
+        cur: Vec<RecordValue>,
+        keep_unchanged: bool,
+    ) {
+        let kind = change(&records.values(i), &cur);
+        self.kinds[i] = kind;
+        if kind == Change::Changed {
+            self.changed.push(i as u32);
+        }
+        if kind == Change::Changed || keep_unchanged {
+            self.before.push((i as u32, cur.into_boxed_slice()));
+        }
+    }
+
+    /// The server's values of planned record `i`, when they were kept (see
+    /// [`Comparison::before`]).
+    pub(crate) fn before(&self, i: usize) -> Option<&[RecordValue]> {
+        let at = self
+            .before
+            .binary_search_by_key(&(i as u32), |(j, _)| *j)
+            .ok()?;
+        Some(&self.before[at].1)
+    }
+
+    fn note_server_values(&mut self, kpi: u32, values: &[RecordValue]) {
+        self.server_values.entry(kpi).or_default().extend(
+            values
+                .iter()
+                .filter_map(|v| v.value.as_f64())
+                .filter(|v| *v != 0.0)
+                .map(f64::abs),
+        );
     }
 
     /// No comparison: the server's values were not read, for the reason given.
     pub(crate) fn skipped(records: usize, why: String) -> Comparison {
         Comparison {
-            current: Current::new(),
+            before: Vec::new(),
+            others: Current::new(),
             kinds: vec![Change::Unknown; records],
             changed: Vec::new(),
+            server_values: HashMap::new(),
             skipped: Some(why),
         }
     }
@@ -79,8 +241,26 @@ impl Comparison {
     }
 
     /// The changed records (plan index) with the values that differ, in plan order.
-    pub(crate) fn changed(&self) -> impl Iterator<Item = (usize, &[ValueChange])> {
-        self.changed.iter().map(|(i, v)| (*i as usize, &v[..]))
+    pub(crate) fn changed<'a>(
+        &'a self,
+        index: &'a CatalogIndex,
+        records: &'a Planned,
+    ) -> impl Iterator<Item = (usize, Vec<ValueChange>)> + 'a {
+        self.changed.iter().map(move |&i| {
+            let i = i as usize;
+            let cur = self.before(i);
+            (
+                i,
+                classify(index.kpi(records.kpi(i)), &records.values(i), cur).1,
+            )
+        })
+    }
+}
+
+fn task_failed(e: tokio::task::JoinError) -> ApiError {
+    ApiError::Config {
+        message: format!("a request task failed: {e}"),
+        help: None,
     }
 }
 
@@ -117,22 +297,12 @@ impl Comparison {
                     .map(f64::abs),
             );
         }
-        let mut server: HashMap<Uuid, Vec<f64>> = HashMap::new();
-        for (key, values) in &self.current {
-            server.entry(key.kpi).or_default().extend(
-                values
-                    .iter()
-                    .filter_map(|v| v.value.as_f64())
-                    .filter(|v| *v != 0.0)
-                    .map(f64::abs),
-            );
-        }
         let mut gaps = Vec::new();
         for (kpi, (mut mine, row)) in file {
-            let Some(theirs) = server.get_mut(&index.kpi(kpi).id) else {
+            let Some(theirs) = self.server_values.get(&kpi) else {
                 continue;
             };
-            let (Some(f), Some(s)) = (median(&mut mine), median(theirs)) else {
+            let (Some(f), Some(s)) = (median(&mut mine), median(&mut theirs.clone())) else {
                 continue;
             };
             let ratio = f / s;
@@ -161,9 +331,9 @@ fn median(v: &mut [f64]) -> Option<f64> {
 /// What the server holds now, by record key.
 pub(crate) type Current = HashMap<RecordKey, Vec<RecordValue>>;
 
-/// Reads the server's current records for `keys`: per KPI, one `GET /exchange/kpi-data` per
-/// window of the interval's range limit that holds a planned date (as many at once as the
-/// client's limit allows).
+/// Reads the server's current records for `keys` (an undo's), all held: per KPI, one
+/// `GET /exchange/kpi-data` per window of the interval's range limit that holds a planned
+/// date (as many at once as the client's limit allows).
 /// When the server's answers do not carry the key fields (the public schema does not show
 /// them), the records of that window are read one by one instead.
 /// The keys are `key(0..n)` (made when asked, not held).
@@ -211,10 +381,7 @@ pub(crate) async fn read_current(
     let mut current = Current::new();
     let mut unkeyed: Vec<(Uuid, NaiveDate, NaiveDate)> = Vec::new();
     while let Some(joined) = set.join_next().await {
-        let (kpi, from, to, res) = joined.map_err(|e| ApiError::Config {
-            message: format!("a request task failed: {e}"),
-            help: None,
-        })?;
+        let (kpi, from, to, res) = joined.map_err(task_failed)?;
         let has_sub_tiles = kpis.get(&kpi).is_some_and(|k| !k.sub_tiles.is_empty());
         let recs = res?;
         if recs.iter().any(|r| {
@@ -254,10 +421,7 @@ pub(crate) async fn read_current(
         set.spawn(async move { (key, client.record(&key).await) });
     }
     while let Some(joined) = set.join_next().await {
-        let (key, res) = joined.map_err(|e| ApiError::Config {
-            message: format!("a request task failed: {e}"),
-            help: None,
-        })?;
+        let (key, res) = joined.map_err(task_failed)?;
         if let Some(r) = res? {
             current.insert(key, r.values);
         }
@@ -302,11 +466,26 @@ pub(crate) fn holds(whole: &[RecordValue], part: &[RecordValue]) -> bool {
     })
 }
 
+/// Whether the server's record `cur` holds every planned value (what [`classify`] says,
+/// without making the list of differences).
+fn change(planned: &[RecordValue], cur: &[RecordValue]) -> Change {
+    let differs = planned.iter().any(|v| {
+        !cur.iter()
+            .find(|c| c.kpi_value_id == v.kpi_value_id && c.forecast == v.forecast)
+            .is_some_and(|c| same(&c.value, &v.value))
+    });
+    if differs {
+        Change::Changed
+    } else {
+        Change::Unchanged
+    }
+}
+
 /// Compares a planned record with the server's record (if any).
 pub(crate) fn classify(
     kpi: &KpiDetail,
     planned: &[RecordValue],
-    current: Option<&Vec<RecordValue>>,
+    current: Option<&[RecordValue]>,
 ) -> (Change, Vec<ValueChange>) {
     let Some(cur) = current else {
         return (Change::New, Vec::new());
@@ -343,7 +522,7 @@ pub(crate) fn body_values(
     index: &CatalogIndex,
     k: u32,
     planned: &Arc<[RecordValue]>,
-    current: Option<&Vec<RecordValue>>,
+    current: Option<&[RecordValue]>,
     keep_targets: bool,
 ) -> (Arc<[RecordValue]>, usize) {
     let mut values = Vec::new();
@@ -403,13 +582,13 @@ mod tests {
         let (actual, target) = (&k.kpi_values[0], &k.kpi_values[1]);
         let planned = vec![v(actual, 85.into())];
         assert_eq!(classify(&k, &planned, None).0, Change::New);
-        let cur = vec![
+        let cur = [
             v(actual, crate::plan::number(85.0).unwrap()),
             v(target, 90.into()),
         ];
-        assert_eq!(classify(&k, &planned, Some(&cur)).0, Change::Unchanged);
-        let cur2 = vec![v(actual, 80.into()), v(target, 90.into())];
-        let (c, changes) = classify(&k, &planned, Some(&cur2));
+        assert_eq!(classify(&k, &planned, Some(&cur[..])).0, Change::Unchanged);
+        let cur2 = [v(actual, 80.into()), v(target, 90.into())];
+        let (c, changes) = classify(&k, &planned, Some(&cur2[..]));
         assert_eq!(c, Change::Changed);
         assert_eq!(changes[0].old.as_ref().unwrap().to_string(), "80");
         let index = CatalogIndex::new(crate::api::Catalog {
@@ -417,15 +596,15 @@ mod tests {
             kpis: vec![k.clone()],
         });
         let planned: Arc<[RecordValue]> = planned.into();
-        let (body, kept) = body_values(&index, 0, &planned, Some(&cur2), true);
+        let (body, kept) = body_values(&index, 0, &planned, Some(&cur2[..]), true);
         assert_eq!((body.len(), kept), (2, 1));
         assert_eq!(body[1], v(target, 90.into()));
-        let (same, kept) = body_values(&index, 0, &planned, Some(&cur2), false);
+        let (same, kept) = body_values(&index, 0, &planned, Some(&cur2[..]), false);
         assert_eq!(kept, 0);
         // Nothing kept: the planned values themselves, not a copy.
         assert!(Arc::ptr_eq(&same, &planned));
         // A file that carries the target keeps its own.
         let both: Arc<[RecordValue]> = vec![v(actual, 85.into()), v(target, 95.into())].into();
-        assert_eq!(body_values(&index, 0, &both, Some(&cur2), true).1, 0);
+        assert_eq!(body_values(&index, 0, &both, Some(&cur2[..]), true).1, 0);
     }
 }

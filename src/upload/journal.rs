@@ -14,7 +14,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::Write;
+use std::io::{BufRead, Read, Seek, Write};
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
@@ -61,8 +61,11 @@ struct Ack {
 pub(crate) struct Journal {
     pub(crate) path: PathBuf,
     pub(crate) header: Header,
-    /// Acknowledged records of earlier runs: key → values hash.
-    pub(crate) acked: HashMap<String, String>,
+    /// Acknowledged records of earlier runs: key → values, each as a 64-bit hash of its text
+    /// (the texts took 154 MB at 1M records). Two keys sharing a hash could make a record
+    /// count as written by the earlier run; that only matters for a record the server already
+    /// holds with the same values, which is not sent either way.
+    pub(crate) acked: HashMap<u64, u64>,
     /// Lines that were not whole (at most the last one after a kill).
     pub(crate) torn: usize,
     /// An earlier journal was there but its first line was not a journal header: it was
@@ -89,15 +92,15 @@ impl Journal {
         }
         let mut discarded = false;
         if !restart && path.exists() {
-            let text = std::fs::read(&path).map_err(|e| Error::io(path.display(), e))?;
-            let (old_header, acked, torn, good_len, finished) = parse(&text);
-            discarded = old_header.is_none() && !text.is_empty();
+            let (old_header, acked, torn, good_len, finished, len) =
+                read(&path).map_err(|e| Error::io(path.display(), e))?;
+            discarded = old_header.is_none() && len > 0;
             if let Some(old) = old_header.filter(|h| h.sha256 == header.sha256 && !finished) {
-                if good_len < text.len() {
+                if good_len < len {
                     // Cut a torn last line off so the next line starts clean.
                     let f = super::state::open_private(&path, true)
                         .map_err(|e| Error::io(path.display(), e))?;
-                    f.set_len(good_len as u64)
+                    f.set_len(good_len)
                         .map_err(|e| Error::io(path.display(), e))?;
                 }
                 let file = super::state::open_private(&path, true)
@@ -133,7 +136,9 @@ impl Journal {
 
     /// Whether an earlier run had this record acknowledged with these values.
     pub(crate) fn is_acked(&self, key: &str, values: &str) -> bool {
-        self.acked.get(key).is_some_and(|v| v == values)
+        self.acked
+            .get(&text_hash(key))
+            .is_some_and(|v| *v == text_hash(values))
     }
 
     /// Adds one acknowledged record; it reaches the file with the next [`Journal::flush`].
@@ -203,34 +208,67 @@ impl Journal {
     }
 }
 
-/// Reads a journal: header, acknowledged keys, lines that did not parse, the length of the
-/// text up to the end of its last whole line, and whether the run finished.
-fn parse(text: &[u8]) -> (Option<Header>, HashMap<String, String>, usize, usize, bool) {
-    let mut acked = HashMap::new();
-    let mut header = None;
-    let mut torn = 0;
-    let mut finished = false;
-    let good_len = text.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
-    if good_len < text.len() {
-        torn += 1;
+fn text_hash(text: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::hash::DefaultHasher::new();
+    text.hash(&mut h);
+    h.finish()
+}
+
+/// What reading a journal found: header, acknowledged records, lines that did not parse, the
+/// length up to the end of its last whole line, whether the run finished, and the length.
+type Found = (Option<Header>, HashMap<u64, u64>, usize, u64, bool, u64);
+
+/// Reads a journal line by line (not as one text: 1M acknowledgements are 100 MB). A
+/// finished one is known from its last line, and its acknowledgements are not read.
+fn read(path: &Path) -> std::io::Result<Found> {
+    let mut file = File::open(path)?;
+    let len = file.metadata()?.len();
+    let mut r = std::io::BufReader::with_capacity(1 << 16, &mut file);
+    let mut line = Vec::new();
+    r.read_until(b'\n', &mut line)?;
+    let header = line
+        .strip_suffix(b"\n")
+        .and_then(|l| serde_json::from_slice::<Header>(l).ok());
+    drop(r);
+    // The last whole line: a finished run's ends it.
+    let tail = len.min(4096);
+    file.seek(std::io::SeekFrom::Start(len - tail))?;
+    let mut end = Vec::with_capacity(tail as usize);
+    (&mut file).take(tail).read_to_end(&mut end)?;
+    if let Some(body) = end.strip_suffix(b"\n") {
+        let last = body.rsplit(|b| *b == b'\n').next().unwrap_or(body);
+        if let Ok(Line::Finished { .. }) = serde_json::from_slice::<Line>(last) {
+            return Ok((header, HashMap::new(), 0, len, true, len));
+        }
     }
-    for (i, line) in text[..good_len].split(|b| *b == b'\n').enumerate() {
-        if line.is_empty() {
+    file.seek(std::io::SeekFrom::Start(0))?;
+    let (mut acked, mut torn, mut finished, mut good_len) = (HashMap::new(), 0, false, 0u64);
+    let mut r = std::io::BufReader::with_capacity(1 << 16, file);
+    let mut first = true;
+    loop {
+        line.clear();
+        let n = r.read_until(b'\n', &mut line)?;
+        if n == 0 {
+            break;
+        }
+        let Some(whole) = line.strip_suffix(b"\n") else {
+            torn += 1;
+            break;
+        };
+        good_len += n as u64;
+        if std::mem::take(&mut first) || whole.is_empty() {
             continue;
         }
-        if i == 0 {
-            header = serde_json::from_slice::<Header>(line).ok();
-            continue;
-        }
-        match serde_json::from_slice::<Line>(line) {
+        match serde_json::from_slice::<Line>(whole) {
             Ok(Line::Ack(a)) => {
-                acked.insert(a.key, a.values);
+                acked.insert(text_hash(&a.key), text_hash(&a.values));
             }
             Ok(Line::Finished { .. }) => finished = true,
             Err(_) => torn += 1,
         }
     }
-    (header, acked, torn, good_len, finished)
+    Ok((header, acked, torn, good_len, finished, len))
 }
 
 #[cfg(test)]

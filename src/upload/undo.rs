@@ -80,7 +80,7 @@ pub(crate) fn save(dir: &Path, undo: &impl Serialize) -> Result<PathBuf, Error> 
 pub(crate) struct UndoRecordRef<'a> {
     #[serde(flatten)]
     pub(crate) key: RecordKey,
-    pub(crate) before: Option<&'a Vec<RecordValue>>,
+    pub(crate) before: Option<&'a [RecordValue]>,
     pub(crate) after: After<'a>,
 }
 
@@ -358,7 +358,7 @@ mod tests {
             records: Records(std::cell::Cell::new(Some(file.records.iter().map(|r| {
                 UndoRecordRef {
                     key: r.key,
-                    before: r.before.as_ref(),
+                    before: r.before.as_deref(),
                     after: After::Borrowed(&r.after),
                 }
             })))),

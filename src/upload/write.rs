@@ -181,7 +181,7 @@ pub(crate) async fn write(
             }
         }
         if opts.keep_targets
-            && let Some(cur) = cmp.current.get(&records.key(i))
+            && let Some(cur) = cmp.before(i)
         {
             let (values, kept) =
                 body_values(index, records.kpi(i), &records.values(i), Some(cur), true);
@@ -208,7 +208,7 @@ pub(crate) async fn write(
             earlier_records.iter().map(|r| &r.key).collect();
         let kept = earlier_records.iter().map(|r| undo::UndoRecordRef {
             key: r.key,
-            before: r.before.as_ref(),
+            before: r.before.as_deref(),
             after: undo::After::Borrowed(&r.after),
         });
         let tasks = &tasks;
@@ -217,7 +217,7 @@ pub(crate) async fn write(
             .filter(|(_, key)| !known.contains(key))
             .map(|(t, key)| undo::UndoRecordRef {
                 key,
-                before: cmp.current.get(&key),
+                before: cmp.before(tasks.records[t] as usize),
                 after: undo::After::Shared(tasks.values(t)),
             });
         let view = undo::UndoView {
