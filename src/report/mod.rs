@@ -5,6 +5,7 @@
 //! page [`html`]: report.html) and
 //! progress bars ([`progress`]), and what the folder watch logs ([`watch`]).
 
+pub(crate) mod charts;
 pub(crate) mod checked;
 pub(crate) mod diagnostics;
 pub(crate) mod document;

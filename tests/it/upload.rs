@@ -784,3 +784,59 @@ fn writes_to_a_server_that_closes_every_connection() {
         assert!(head.contains(h), "{h} missing in {head}");
     }
 }
+
+/// Unchanged records sent again (`--no-skip-unchanged`) from a file without targets: the
+/// comparison keeps the server's values of those records too, so their targets are sent back
+/// and the import can be undone.
+#[test]
+fn unchanged_records_sent_again_keep_their_targets_and_can_be_undone() {
+    let data = attendance(4, 2, 0);
+    let em = Emulator::start(&[]);
+    let states = tempfile::tempdir().unwrap();
+    let r = run(import(&em, &data, states.path(), &[]));
+    assert_eq!(r.code, 0, "{}", r.all());
+    // The same actuals, without the target column.
+    let text = std::fs::read_to_string(&data.csv).unwrap();
+    let actual_only: String = text
+        .lines()
+        .map(|l| {
+            let c: Vec<&str> = l.split(',').collect();
+            format!("{},{},{}\n", c[0], c[1], c[2])
+        })
+        .collect();
+    let csv2 = data.dir.path().join("actuals.csv");
+    std::fs::write(&csv2, actual_only).unwrap();
+    let mapping2 = data.dir.path().join("actuals.toml");
+    std::fs::write(
+        &mapping2,
+        "[columns]\ndate = \"Date\"\nteam = \"Team\"\nkpi = { value = \"Attendance rate\" }\n[values]\n\"Actual\" = \"Actual\"\n",
+    )
+    .unwrap();
+    let r = run(vs(&["import"])
+        .arg(&csv2)
+        .arg("--mapping")
+        .arg(&mapping2)
+        .args(["--url", &em.url, "--format", "json", "--no-skip-unchanged"])
+        .arg("--state-dir")
+        .arg(states.path()));
+    assert_eq!(r.code, 0, "{}", r.all());
+    let doc = report_of(&r);
+    assert_eq!(doc["summary"]["records_unchanged"], 0, "{}", doc["summary"]);
+    assert_eq!(doc["summary"]["records_written"], 8, "{}", doc["summary"]);
+    assert_eq!(doc["upload"]["targets_kept"], 8, "{}", doc["upload"]);
+    let id = doc["upload"]["run"].as_str().unwrap().to_string();
+    // The server holds the first import's values, targets included.
+    let r = run(import(&em, &data, states.path(), &["--dry-run", "--diff"]));
+    assert!(
+        r.stdout.contains("0 new, 0 changed, 8 unchanged"),
+        "{}",
+        r.stdout
+    );
+    let r = run(vs(&["undo", &id, "--dry-run"])
+        .args(["--url", &em.url])
+        .arg("--state-dir")
+        .arg(states.path()));
+    assert_eq!(r.code, 0, "{}", r.all());
+    assert!(r.stdout.contains("would restore 8 records"), "{}", r.stdout);
+    em.stop();
+}
