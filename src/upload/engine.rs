@@ -165,9 +165,9 @@ fn process_cpu() -> Option<Duration> {
     Some(Duration::from_millis(ticks * 10))
 }
 
-/// Called with a task's index and status once the server acknowledged it; an error stops
-/// the run (nothing more is sent).
-pub(crate) type OnDone = dyn Fn(usize, u16) -> Result<(), String> + Send + Sync;
+/// Called with a task (its index, and the task as sent) and the status once the server
+/// acknowledged it; an error stops the run (nothing more is sent).
+pub(crate) type OnDone = dyn Fn(usize, &Task, u16) -> Result<(), String> + Send + Sync;
 
 struct Shared {
     client: Client,
@@ -360,7 +360,7 @@ async fn one(shared: &Shared, i: usize, concurrency: usize) -> Outcome {
     match result {
         Ok(status) => {
             shared.dead_streak.store(0, Ordering::Relaxed);
-            if let Err(e) = (shared.on_done)(i, status) {
+            if let Err(e) = (shared.on_done)(i, task, status) {
                 shared.halt(format!("the journal could not be written: {e}"));
             }
             Outcome::Done { status }

@@ -267,7 +267,7 @@ pub(crate) async fn undo(
         client.clone(),
         Arc::new(plan.tasks.clone()) as Arc<dyn engine::TaskList>,
         progress.clone(),
-        Box::new(|_, _| Ok(())),
+        Box::new(|_, _, _| Ok(())),
     )
     .await;
     progress.finish_and_clear();

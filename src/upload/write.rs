@@ -241,14 +241,14 @@ pub(crate) async fn write(
     let on_done: Box<engine::OnDone> = {
         let journal = journal.clone();
         let tasks = tasks.clone();
-        Box::new(move |t, status| {
-            let i = tasks.records[t] as usize;
+        Box::new(move |t, task: &Task, status| {
+            // The hash is of the planned values: the body sent, unless targets were added.
+            let hash = match (&task.op, tasks.kept.contains_key(&(t as u32))) {
+                (Op::Put(body), false) => values_hash(&body.values),
+                _ => values_hash(&tasks.planned.values(tasks.records[t] as usize)),
+            };
             journal
-                .ack(
-                    &tasks.planned.key(i).path(),
-                    &hash_text(values_hash(&tasks.planned.values(i))),
-                    status,
-                )
+                .ack(&task.key.path(), &hash_text(hash), status)
                 .map_err(|e| e.to_string())
         })
     };
