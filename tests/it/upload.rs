@@ -482,6 +482,30 @@ fn diff_shows_changes_and_import_sends_only_those() {
     );
 }
 
+/// `data`'s file without its target column, each actual as `actual` makes it from the
+/// file's, and a mapping for it.
+fn actuals_only(data: &Data, actual: impl Fn(&str) -> &str) -> (PathBuf, PathBuf) {
+    let text = std::fs::read_to_string(&data.csv).unwrap();
+    let csv: String = text
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            let c: Vec<&str> = l.split(',').collect();
+            let a = if i == 0 { c[2] } else { actual(c[2]) };
+            format!("{},{},{a}\n", c[0], c[1])
+        })
+        .collect();
+    let csv_path = data.dir.path().join("actuals.csv");
+    std::fs::write(&csv_path, csv).unwrap();
+    let mapping = data.dir.path().join("actuals.toml");
+    std::fs::write(
+        &mapping,
+        "[columns]\ndate = \"Date\"\nteam = \"Team\"\nkpi = { value = \"Attendance rate\" }\n[values]\n\"Actual\" = \"Actual\"\n",
+    )
+    .unwrap();
+    (csv_path, mapping)
+}
+
 #[test]
 fn server_targets_are_kept_and_undo_restores() {
     let k = kpi("Attendance rate");
@@ -495,27 +519,7 @@ fn server_targets_are_kept_and_undo_restores() {
     assert_eq!(r.code, 0, "{}", r.all());
     let first_id = undo_id(&r.stdout);
     // Second import: actuals only, changed.
-    let text = std::fs::read_to_string(&data.csv).unwrap();
-    let actual_only: String = text
-        .lines()
-        .enumerate()
-        .map(|(i, l)| {
-            let c: Vec<&str> = l.split(',').collect();
-            if i == 0 {
-                format!("{},{},{}\n", c[0], c[1], c[2])
-            } else {
-                format!("{},{},1.5\n", c[0], c[1])
-            }
-        })
-        .collect();
-    let csv2 = data.dir.path().join("actuals.csv");
-    std::fs::write(&csv2, actual_only).unwrap();
-    let mapping2 = data.dir.path().join("actuals.toml");
-    std::fs::write(
-        &mapping2,
-        "[columns]\ndate = \"Date\"\nteam = \"Team\"\nkpi = { value = \"Attendance rate\" }\n[values]\n\"Actual\" = \"Actual\"\n",
-    )
-    .unwrap();
+    let (csv2, mapping2) = actuals_only(&data, |_| "1.5");
     let r = run(vs(&["import"])
         .arg(&csv2)
         .arg("--mapping")
@@ -796,22 +800,7 @@ fn unchanged_records_sent_again_keep_their_targets_and_can_be_undone() {
     let r = run(import(&em, &data, states.path(), &[]));
     assert_eq!(r.code, 0, "{}", r.all());
     // The same actuals, without the target column.
-    let text = std::fs::read_to_string(&data.csv).unwrap();
-    let actual_only: String = text
-        .lines()
-        .map(|l| {
-            let c: Vec<&str> = l.split(',').collect();
-            format!("{},{},{}\n", c[0], c[1], c[2])
-        })
-        .collect();
-    let csv2 = data.dir.path().join("actuals.csv");
-    std::fs::write(&csv2, actual_only).unwrap();
-    let mapping2 = data.dir.path().join("actuals.toml");
-    std::fs::write(
-        &mapping2,
-        "[columns]\ndate = \"Date\"\nteam = \"Team\"\nkpi = { value = \"Attendance rate\" }\n[values]\n\"Actual\" = \"Actual\"\n",
-    )
-    .unwrap();
+    let (csv2, mapping2) = actuals_only(&data, |a| a);
     let r = run(vs(&["import"])
         .arg(&csv2)
         .arg("--mapping")
