@@ -527,6 +527,10 @@ pub(crate) struct EmulatorArgs {
     /// (2025-03-03 as 2025-03-02 at 23:00 UTC)
     #[arg(long, help_heading = "Server variants")]
     pub(crate) utc_dates: bool,
+    /// GET list answers without the key fields (date, team, KPI, sub-tile): each record's
+    /// values only
+    #[arg(long, help_heading = "Server variants")]
+    pub(crate) keyless_lists: bool,
     /// Longest GET range for DAY KPIs, in days [default: 31]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=3660), help_heading = "Server variants")]
     pub(crate) range_days: Option<u32>,

@@ -58,6 +58,7 @@ fn quirks(args: &Args) -> Quirks {
     q.reset_targets |= args.reset_targets;
     q.ignore_unknown_fields |= args.ignore_unknown_fields;
     q.utc_dates |= args.utc_dates;
+    q.keyless_lists |= args.keyless_lists;
     if let Some(d) = args.range_days {
         q.range.days = d;
     }

@@ -50,6 +50,9 @@ pub(crate) struct Quirks {
     /// GET answers date records as the UTC instant of their local midnight, as a server in
     /// UTC+1 that serialises dates as instants would: `2025-03-03` is `2025-03-02T23:00:00Z`.
     pub(crate) utc_dates: bool,
+    /// GET list answers without the key fields (date, team, KPI, sub-tile): only each
+    /// record's values, as the public schema shows a record.
+    pub(crate) keyless_lists: bool,
     /// The longest GET ranges.
     pub(crate) range: RangeLimits,
 }
@@ -71,6 +74,7 @@ impl Quirks {
             reset_targets: false,
             ignore_unknown_fields: false,
             utc_dates: false,
+            keyless_lists: false,
             range: RangeLimits::default(),
         };
         match profile {
@@ -147,7 +151,34 @@ pub(crate) fn answer(quirks: &Quirks, records: &[Record], kpi: &KpiDetail, one: 
     if quirks.utc_dates {
         utc_dates(&mut v);
     }
+    if quirks.keyless_lists && !one {
+        without_keys(&mut v);
+    }
     v
+}
+
+/// Every listed record without its key fields.
+fn without_keys(v: &mut Value) {
+    match v {
+        Value::Array(items) => items.iter_mut().for_each(without_keys),
+        Value::Object(o) => {
+            if let Some(Value::Array(items)) = o.get_mut("content") {
+                items.iter_mut().for_each(without_keys);
+            }
+            for key in [
+                "date",
+                "teamId",
+                "team",
+                "kpiId",
+                "kpi",
+                "subTileId",
+                "subTile",
+            ] {
+                o.remove(key);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// Every record's `date` as the UTC instant of its midnight in UTC+1.

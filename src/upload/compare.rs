@@ -37,6 +37,10 @@ pub(crate) struct Comparison {
     pub(crate) skipped: Option<String>,
 }
 
+/// Records read one by one (answers without key fields) at most this many requests at a time
+/// in the making; the client's limit decides how many are in flight.
+const PER_RECORD_AT_ONCE: usize = 1024;
+
 /// A KPI's window of dates and its planned records (plan indices, by date).
 struct Window {
     kpi: u32,
@@ -151,17 +155,24 @@ impl Comparison {
                 }
             }
         }
-        // Answers without key fields: one GET per planned record in those windows.
-        let mut set = tokio::task::JoinSet::new();
-        for w in unkeyed {
+        // Answers without key fields: one GET per planned record in those windows, at most
+        // PER_RECORD_AT_ONCE spawned at a time (the client's limit paces them; spawned all at
+        // once, each waiting request held its task: a few hundred bytes a record).
+        let mut pending = unkeyed.iter().flat_map(|&w| {
             let window = &windows[w];
-            for &i in &by_kpi[&window.kpi][window.records.clone()] {
+            by_kpi[&window.kpi][window.records.clone()].iter().copied()
+        });
+        let mut set = tokio::task::JoinSet::new();
+        loop {
+            while set.len() < PER_RECORD_AT_ONCE {
+                let Some(i) = pending.next() else { break };
                 let client = client.clone();
                 let key = records.key(i as usize);
                 set.spawn(async move { (i, client.record(&key).await) });
             }
-        }
-        while let Some(joined) = set.join_next().await {
+            let Some(joined) = set.join_next().await else {
+                break;
+            };
             let (i, res) = joined.map_err(task_failed)?;
             if let Some(r) = res? {
                 let kpi = records.kpi(i as usize);
