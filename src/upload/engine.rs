@@ -399,3 +399,57 @@ async fn one(shared: &Shared, i: usize, concurrency: usize) -> Outcome {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_are_held_compactly_and_read_back_as_set() {
+        let mut o = Outcomes::new(5);
+        o.set(0, Outcome::Done { status: 201 });
+        o.set(
+            2,
+            Outcome::Failed {
+                status: Some(422),
+                message: "refused".into(),
+                attempts: 1,
+            },
+        );
+        o.set(
+            3,
+            Outcome::NotSent {
+                reason: "interrupted".into(),
+            },
+        );
+        o.set(4, Outcome::Done { status: 404 });
+        o.not_sent = "the run stopped".into();
+        assert_eq!(o.len(), 5);
+        assert_eq!(o.get(0), Outcome::Done { status: 201 });
+        assert_eq!(o.get(4), Outcome::Done { status: 404 });
+        // Never tried: not sent, for the run's reason.
+        assert_eq!(
+            o.get(1),
+            Outcome::NotSent {
+                reason: "the run stopped".into()
+            }
+        );
+        assert_eq!(
+            o.get(3),
+            Outcome::NotSent {
+                reason: "interrupted".into()
+            }
+        );
+        assert!(matches!(
+            o.get(2),
+            Outcome::Failed {
+                status: Some(422),
+                ..
+            }
+        ));
+        assert_eq!(o.counts(), (2, 1, 2));
+        let unwritten: Vec<usize> = o.unwritten().map(|(i, _)| i).collect();
+        assert_eq!(unwritten, [1, 2, 3]);
+        assert_eq!(o.iter().filter(Outcome::is_done).count(), 2);
+    }
+}
