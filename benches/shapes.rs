@@ -13,6 +13,9 @@
 #[path = "support/gen.rs"]
 mod generator;
 
+#[path = "support/peak.rs"]
+mod peak;
+
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -95,12 +98,7 @@ fn dry_run(file: &Path, mapping: &Path, catalog: &Path) -> (Duration, u64) {
         "{}: {status}",
         file.display()
     );
-    let kb: u64 = err
-        .lines()
-        .find_map(|l| l.split("peak_rss_kb=").nth(1))
-        .and_then(|v| v.split_whitespace().next())
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no peak_rss_kb in: {err}"));
+    let kb = peak::peak_rss_kb(&err);
     (took, kb / 1024)
 }
 
