@@ -149,22 +149,10 @@ pub(crate) fn answer(quirks: &Quirks, records: &[Record], kpi: &KpiDetail, one: 
         (false, false) => serde_json::to_value(records).unwrap_or(Value::Null),
     };
     if quirks.utc_dates {
-        utc_dates(&mut v);
+        each_record(&mut v, &mut utc_date);
     }
     if quirks.keyless_lists && !one {
-        without_keys(&mut v);
-    }
-    v
-}
-
-/// Every listed record without its key fields.
-fn without_keys(v: &mut Value) {
-    match v {
-        Value::Array(items) => items.iter_mut().for_each(without_keys),
-        Value::Object(o) => {
-            if let Some(Value::Array(items)) = o.get_mut("content") {
-                items.iter_mut().for_each(without_keys);
-            }
+        each_record(&mut v, &mut |o| {
             for key in [
                 "date",
                 "teamId",
@@ -176,29 +164,35 @@ fn without_keys(v: &mut Value) {
             ] {
                 o.remove(key);
             }
+        });
+    }
+    v
+}
+
+/// Calls `f` on every record of an answer: the answer itself, the items of a list, or those
+/// of a list wrapped under `content`.
+fn each_record(v: &mut Value, f: &mut dyn FnMut(&mut serde_json::Map<String, Value>)) {
+    match v {
+        Value::Array(items) => items.iter_mut().for_each(|i| each_record(i, f)),
+        Value::Object(o) => {
+            if let Some(Value::Array(items)) = o.get_mut("content") {
+                items.iter_mut().for_each(|i| each_record(i, f));
+            }
+            f(o);
         }
         _ => {}
     }
 }
 
-/// Every record's `date` as the UTC instant of its midnight in UTC+1.
-fn utc_dates(v: &mut Value) {
-    match v {
-        Value::Array(items) => items.iter_mut().for_each(utc_dates),
-        Value::Object(o) => {
-            if let Some(Value::Array(items)) = o.get_mut("content") {
-                items.iter_mut().for_each(utc_dates);
-            }
-            if let Some(Value::String(d)) = o.get_mut("date")
-                && let Some(day) = d
-                    .get(..10)
-                    .and_then(|x| chrono::NaiveDate::parse_from_str(x, "%Y-%m-%d").ok())
-                && let Some(before) = day.pred_opt()
-            {
-                *d = format!("{before}T23:00:00Z");
-            }
-        }
-        _ => {}
+/// A record's `date` as the UTC instant of its midnight in UTC+1.
+fn utc_date(o: &mut serde_json::Map<String, Value>) {
+    if let Some(Value::String(d)) = o.get_mut("date")
+        && let Some(day) = d
+            .get(..10)
+            .and_then(|x| chrono::NaiveDate::parse_from_str(x, "%Y-%m-%d").ok())
+        && let Some(before) = day.pred_opt()
+    {
+        *d = format!("{before}T23:00:00Z");
     }
 }
 

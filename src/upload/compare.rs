@@ -166,6 +166,10 @@ impl Comparison {
         loop {
             while set.len() < PER_RECORD_AT_ONCE {
                 let Some(i) = pending.next() else { break };
+                // Found already among another window's records: compared once only.
+                if cmp.kinds[i as usize] != Change::New {
+                    continue;
+                }
                 let client = client.clone();
                 let key = records.key(i as usize);
                 set.spawn(async move { (i, client.record(&key).await) });
