@@ -6,7 +6,6 @@
 
 use std::ops::Range;
 
-use rayon::iter::{IntoParallelIterator, IntoParallelRefIterator, ParallelIterator};
 use rayon::slice::ParallelSliceMut;
 use rustc_hash::FxHashSet;
 
@@ -14,6 +13,9 @@ use crate::catalog::CatalogIndex;
 use crate::diag::{Diagnostic, Location, Problem, Severity};
 use crate::findings::Findings;
 use crate::record::{Entry, Origin};
+
+mod radix;
+use radix::radix_sort;
 
 /// What to do with two different values for the same record and slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Deserialize)]
@@ -72,149 +74,6 @@ fn pack(e: &Entry) -> u128 {
         | (u128::from(e.sub_tile) << 16)
         | (u128::from(e.slot & 0x7fff) << 1)
         | u128::from(e.forecast)
-}
-
-/// Sorts the entries into (date, KPI, team, sub-tile, slot, forecast, row) order, in place,
-/// by an MSD radix sort over one `u64` per entry packed from each field's range in this file
-/// (a file's dates span a few thousand days, its KPIs and teams a few hundred): one
-/// American-flag pass per byte of the key swaps entries into their buckets (256 write heads
-/// moving forward: cache-friendly), down to buckets of a few thousand entries, which are
-/// sorted on (key, row, place in the row) by comparison, the buckets in parallel. `false` when the ranges do
-/// not fit in 64 bits (the caller then sorts on the 128-bit [`pack`]).
-///
-/// Hand-written: radsort (LSD, stable) needs a scratch copy of what it sorts, so sorting 2M
-/// entries of 32 bytes took 64 MB beside them, or, sorting (key, index) pairs, a permutation
-/// to apply after, whose chain of dependent random reads cost 0.22 s of a 0.98 s dry run
-/// (1M random-order rows); this sort takes only the keys beside the entries (8 bytes an
-/// entry, computed once and moved with them). Measured in docs/PERFORMANCE.md ("Ordering").
-fn radix_sort(entries: &mut [Entry]) -> bool {
-    use chrono::Datelike;
-    if entries.len() < 4096 {
-        return false;
-    }
-    let bits = |span: u64| 64 - span.leading_zeros();
-    let fields = |e: &Entry| {
-        [
-            // Year and day of the year: ordered like the date, and cheaper to get than a day
-            // number (chrono keeps a date as year and ordinal).
-            (u64::try_from(i64::from(e.date.year()) + (1 << 20)).unwrap_or(0) << 9)
-                | u64::from(e.date.ordinal0()),
-            u64::from(e.kpi),
-            u64::from(e.team),
-            u64::from(e.sub_tile),
-            u64::from(e.slot),
-            u64::from(e.forecast),
-        ]
-    };
-    // Each field as its offset from the file's least value, in as many bits as its span.
-    let mut lo = [u64::MAX; 6];
-    let mut hi = [0u64; 6];
-    for e in entries.iter() {
-        for (i, v) in fields(e).into_iter().enumerate() {
-            lo[i] = lo[i].min(v);
-            hi[i] = hi[i].max(v);
-        }
-    }
-    let widths: [u32; 6] = std::array::from_fn(|i| bits(hi[i] - lo[i]));
-    let total: u32 = widths.iter().sum();
-    if total > 64 {
-        return false;
-    }
-    let key = |e: &Entry| {
-        fields(e)
-            .into_iter()
-            .zip(lo)
-            .zip(widths)
-            .fold(
-                0u64,
-                |k, ((v, l), w)| if w == 0 { k } else { (k << w) | (v - l) },
-            )
-    };
-    // Each entry's key once (in parallel), sorted beside the entries: 8 bytes an entry.
-    let mut keys: Vec<u64> = entries.par_iter().map(key).collect();
-    msd_sort(entries, &mut keys, total);
-    true
-}
-
-/// Below this many entries a bucket is sorted by comparison.
-const LEAF: usize = 2048;
-const _: () = assert!(LEAF <= u16::MAX as usize);
-
-/// One American-flag pass on the key's bits `[bits - 8, bits)`, then each bucket on the
-/// bits below it (in parallel when large).
-fn msd_sort(entries: &mut [Entry], keys: &mut [u64], bits: u32) {
-    if bits == 0 {
-        // One key: row order (the keys are all equal and stay as they are).
-        entries.sort_unstable_by_key(|e| (e.row, e.seq));
-        return;
-    }
-    if entries.len() <= LEAF {
-        // Sorted by (key, row, place in row), then moved through a copy of the bucket (at
-        // most LEAF entries: 64 KB).
-        let mut keyed: Vec<(u64, u32, u16, u16)> = entries
-            .iter()
-            .zip(keys.iter())
-            .enumerate()
-            .map(|(i, (e, k))| (*k, e.row, e.seq, i as u16))
-            .collect();
-        keyed.sort_unstable();
-        let copy = entries.to_vec();
-        for ((to, key), (k, _, _, from)) in entries.iter_mut().zip(keys.iter_mut()).zip(keyed) {
-            *to = copy[from as usize];
-            *key = k;
-        }
-        return;
-    }
-    let shift = bits.saturating_sub(8);
-    let digit = |k: u64| ((k >> shift) & 0xff) as usize;
-    let mut counts = [0usize; 256];
-    for k in keys.iter() {
-        counts[digit(*k)] += 1;
-    }
-    let mut starts = [0usize; 256];
-    let mut sum = 0;
-    for (d, c) in counts.iter().enumerate() {
-        starts[d] = sum;
-        sum += c;
-    }
-    let ends: [usize; 256] = std::array::from_fn(|d| starts[d] + counts[d]);
-    let mut heads = starts;
-    for d in 0..256 {
-        while heads[d] < ends[d] {
-            let (mut e, mut k) = (entries[heads[d]], keys[heads[d]]);
-            let mut to = digit(k);
-            // Carry the entry to its bucket, picking up the one there, until one belongs here.
-            while to != d {
-                let at = heads[to];
-                std::mem::swap(&mut e, &mut entries[at]);
-                std::mem::swap(&mut k, &mut keys[at]);
-                heads[to] += 1;
-                to = digit(k);
-            }
-            entries[heads[d]] = e;
-            keys[heads[d]] = k;
-            heads[d] += 1;
-        }
-    }
-    let mut buckets = Vec::with_capacity(256);
-    let (mut rest, mut rest_keys) = (entries, keys);
-    for c in counts {
-        let (bucket, tail) = rest.split_at_mut(c);
-        let (bucket_keys, tail_keys) = rest_keys.split_at_mut(c);
-        if bucket.len() > 1 {
-            buckets.push((bucket, bucket_keys));
-        }
-        (rest, rest_keys) = (tail, tail_keys);
-    }
-    if buckets.len() > 1 && sum > 100_000 {
-        buckets
-            .into_par_iter()
-            .for_each(|(b, k)| msd_sort(b, k, shift));
-    } else {
-        for (b, k) in buckets {
-            msd_sort(b, k, shift);
-        }
-    }
 }
 
 fn describe(index: &CatalogIndex, e: &Entry) -> String {
@@ -281,12 +140,14 @@ fn merged(
     }
     // Otherwise sort: in place by radix when the key fits 64 bits, else on a 128-bit packed
     // integer per entry (two words to compare, not six fields).
-    if !entries.is_sorted_by(|a, b| (slot_key(a), a.row) <= (slot_key(b), b.row))
-        && !radix_sort(&mut entries)
-    {
-        let mut keyed: Vec<(u128, Entry)> = entries.drain(..).map(|e| (pack(&e), e)).collect();
-        keyed.par_sort_unstable_by_key(|(k, e)| (*k, e.row, e.seq));
-        entries.extend(keyed.into_iter().map(|(_, e)| e));
+    let mut sorted = None;
+    if !entries.is_sorted_by(|a, b| (slot_key(a), a.row) <= (slot_key(b), b.row)) {
+        sorted = radix_sort(&mut entries);
+        if sorted.is_none() {
+            let mut keyed: Vec<(u128, Entry)> = entries.drain(..).map(|e| (pack(&e), e)).collect();
+            keyed.par_sort_unstable_by_key(|(k, e)| (*k, e.row, e.seq));
+            entries.extend(keyed.into_iter().map(|(_, e)| e));
+        }
     }
     let location = |row: u64| Location {
         file: origin.file.clone(),
@@ -309,11 +170,24 @@ fn merged(
     // the write place `kept` never passes the group being read): one copy of the entries in
     // memory, not two.
     let mut kept = 0;
+    // With the radix sort's keys the records are found as the entries are kept (a range's
+    // start is the kept entry's place; the keys stay where the sort left them).
+    let mut records: Vec<Range<usize>> = Vec::new();
+    let mut last_record = 0u64;
     let mut i = 0;
     while i < entries.len() {
         let mut j = i + 1;
-        while j < entries.len() && slot_key(&entries[j]) == slot_key(&entries[i]) {
-            j += 1;
+        match &sorted {
+            Some(s) => {
+                while j < entries.len() && s.keys[j] == s.keys[i] {
+                    j += 1;
+                }
+            }
+            None => {
+                while j < entries.len() && slot_key(&entries[j]) == slot_key(&entries[i]) {
+                    j += 1;
+                }
+            }
         }
         let group = &entries[i..j];
         let mut keep = None;
@@ -405,6 +279,15 @@ fn merged(
         }
         if let Some(e) = keep {
             entries[kept] = e;
+            if let Some(s) = &sorted {
+                // A record is a run of equal keys above the slot bits.
+                let record = s.keys[i].checked_shr(s.slot_bits).unwrap_or(0);
+                match records.last_mut() {
+                    Some(r) if last_record == record => r.end = kept + 1,
+                    _ => records.push(kept..kept + 1),
+                }
+                last_record = record;
+            }
             kept += 1;
         }
         i = j;
@@ -419,7 +302,10 @@ fn merged(
             .retain(|d| !conflict_rows.contains(&d.location.row));
         out.merged = out.diags.len() as u64;
     }
-    out.records = record_ranges(&out.entries);
+    out.records = match sorted {
+        Some(_) if conflict_rows.is_empty() => records,
+        _ => record_ranges(&out.entries),
+    };
     out
 }
 
@@ -538,7 +424,7 @@ mod tests {
             let mut expected = entries.clone();
             expected.sort_by_key(|e| (pack(e), e.row));
             let mut got = entries.clone();
-            assert!(radix_sort(&mut got), "fits in 64 bits");
+            assert!(radix_sort(&mut got).is_some(), "fits in 64 bits");
             assert!(got == expected, "{n} entries");
         }
         // Out of row order, ties still come in row order.
@@ -546,7 +432,7 @@ mod tests {
         e.reverse();
         let mut expected = e.clone();
         expected.sort_by_key(|e| (pack(e), e.row));
-        assert!(radix_sort(&mut e));
+        assert!(radix_sort(&mut e).is_some());
         assert!(e == expected);
     }
 
@@ -608,7 +494,7 @@ mod tests {
                     date: base + chrono::Days::new(rng.u64(0..(n as u64 / 20))),
                     team: rng.u32(0..3),
                     sub_tile: crate::record::NO_SUB_TILE,
-                    slot: 0,
+                    slot: rng.u16(0..2),
                     forecast: false,
                     percent_sign: false,
                     value: f64::from(rng.u8(0..2)),
@@ -628,7 +514,12 @@ mod tests {
                     "{n}: a test with repeats"
                 );
                 assert_eq!(got, want, "{n} entries, {policy:?}");
-                assert_eq!(m.records.len(), m.entries.len());
+                // The records found while merging are the runs of one record.
+                assert_eq!(m.records, record_ranges(&m.entries), "{n}, {policy:?}");
+                assert!(
+                    m.records.iter().any(|r| r.len() > 1),
+                    "records of two slots"
+                );
             }
         }
     }

@@ -71,7 +71,12 @@ pub(crate) struct Validator<'a> {
     /// Per-row buffers, kept to spare allocations: (KPI, slot, forecast, column).
     wanted: Vec<(u32, Result<u16, Problem>, bool, usize)>,
     resolved: Vec<Resolved>,
+    /// Per KPI (by index): the row it was last checked in (a count of rows) and the sub-tile
+    /// found then. A wide row checks fifty KPIs: a list searched per value cost a fifth of
+    /// the row's time.
     checked_kpis: Vec<(u32, u16)>,
+    /// Rows begun, the stamp in `checked_kpis` (never 0).
+    row_stamp: u32,
     sub_cache: FxHashMap<(u32, String), Result<u16, Problem>>,
     /// Wide layout: each column's KPI, resolved once.
     wide_kpis: Vec<(usize, u32, u16, bool)>,
@@ -168,6 +173,7 @@ impl<'a> Validator<'a> {
             wanted: Vec::new(),
             resolved: Vec::new(),
             checked_kpis: Vec::new(),
+            row_stamp: 0,
             sub_cache: FxHashMap::default(),
             wide_kpis: Vec::new(),
             memo: Default::default(),

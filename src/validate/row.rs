@@ -233,7 +233,12 @@ impl Validator<'_> {
         let mut resolved = std::mem::take(&mut self.resolved);
         resolved.clear();
         let mut checked_kpis = std::mem::take(&mut self.checked_kpis);
-        checked_kpis.clear();
+        self.row_stamp = self.row_stamp.wrapping_add(1);
+        if self.row_stamp == 0 {
+            checked_kpis.fill((0, 0));
+            self.row_stamp = 1;
+        }
+        let stamp = self.row_stamp;
         for (k, slot, forecast, col) in wanted.drain(..) {
             let cell = row.cell(col);
             if cell.is_empty() {
@@ -246,9 +251,10 @@ impl Validator<'_> {
                 }
                 continue;
             }
-            let sub = match checked_kpis.iter().find(|(x, _)| *x == k) {
-                Some((_, s)) => *s,
-                None => {
+            let seen = checked_kpis.get(k as usize).copied();
+            let sub = match seen {
+                Some((at, s)) if at == stamp => s,
+                _ => {
                     let kpi = self.index.kpi(k);
                     let has_tiles = !kpi.sub_tiles.is_empty();
                     let unread = self.index.unread_sub_tiles[k as usize].as_ref();
@@ -310,7 +316,11 @@ impl Validator<'_> {
                             }
                         }
                     };
-                    checked_kpis.push((k, s));
+                    let at = k as usize;
+                    if checked_kpis.len() <= at {
+                        checked_kpis.resize(at + 1, (0, 0));
+                    }
+                    checked_kpis[at] = (stamp, s);
                     if let Some(t) = team
                         && let Err(p) = self.index.check_recording(k, t)
                     {

@@ -1,0 +1,197 @@
+//! The dedupe stage's ordering: entries (`&mut [Entry]`) sorted in place into record order
+//! by a radix sort over keys packed from the file's own ranges; out, the sorted keys
+//! ([`SortKeys`]), which the merge uses to find slots and records.
+
+use rayon::iter::{IntoParallelIterator, IntoParallelRefIterator, ParallelIterator};
+
+use crate::record::Entry;
+
+/// Sorts the entries into (date, KPI, team, sub-tile, slot, forecast, row) order, in place,
+/// by an MSD radix sort over one `u64` per entry packed from each field's range in this file
+/// (a file's dates span a few thousand days, its KPIs and teams a few hundred): one
+/// American-flag pass per byte of the key swaps entries into their buckets (256 write heads
+/// moving forward: cache-friendly), down to buckets of a few thousand entries, which are
+/// sorted on (key, row, place in the row) by comparison (by insertion when tiny), the
+/// buckets in parallel. `None` when the ranges do not fit in 64 bits (the caller then sorts
+/// on the 128-bit `pack`); else the sorted keys, which tell slots apart as `slot_key` does.
+///
+/// Hand-written: radsort (LSD, stable) needs a scratch copy of what it sorts, so sorting 2M
+/// entries of 32 bytes took 64 MB beside them, or, sorting (key, index) pairs, a permutation
+/// to apply after, whose chain of dependent random reads cost 0.22 s of a 0.98 s dry run
+/// (1M random-order rows); this sort takes only the keys beside the entries (8 bytes an
+/// entry, computed once and moved with them). Measured in docs/PERFORMANCE.md ("Ordering").
+pub(super) fn radix_sort(entries: &mut [Entry]) -> Option<SortKeys> {
+    use chrono::Datelike;
+    if entries.len() < 4096 {
+        return None;
+    }
+    let bits = |span: u64| 64 - span.leading_zeros();
+    let fields = |e: &Entry| {
+        [
+            // Year and day of the year: ordered like the date, and cheaper to get than a day
+            // number (chrono keeps a date as year and ordinal).
+            (u64::try_from(i64::from(e.date.year()) + (1 << 20)).unwrap_or(0) << 9)
+                | u64::from(e.date.ordinal0()),
+            u64::from(e.kpi),
+            u64::from(e.team),
+            u64::from(e.sub_tile),
+            u64::from(e.slot),
+            u64::from(e.forecast),
+        ]
+    };
+    // Each field as its offset from the file's least value, in as many bits as its span.
+    let mut lo = [u64::MAX; 6];
+    let mut hi = [0u64; 6];
+    for e in entries.iter() {
+        for (i, v) in fields(e).into_iter().enumerate() {
+            lo[i] = lo[i].min(v);
+            hi[i] = hi[i].max(v);
+        }
+    }
+    let widths: [u32; 6] = std::array::from_fn(|i| bits(hi[i] - lo[i]));
+    let total: u32 = widths.iter().sum();
+    if total > 64 {
+        return None;
+    }
+    let key = |e: &Entry| {
+        fields(e)
+            .into_iter()
+            .zip(lo)
+            .zip(widths)
+            .fold(
+                0u64,
+                |k, ((v, l), w)| if w == 0 { k } else { (k << w) | (v - l) },
+            )
+    };
+    // Each entry's key once (in parallel), sorted beside the entries: 8 bytes an entry.
+    let mut keys: Vec<u64> = entries.par_iter().map(key).collect();
+    msd_sort(entries, &mut keys, total);
+    Some(SortKeys {
+        keys,
+        // The slot and forecast are the key's lowest bits.
+        slot_bits: widths[4] + widths[5],
+    })
+}
+
+/// The keys [`radix_sort`] sorted by, in the entries' new order.
+pub(super) struct SortKeys {
+    pub(super) keys: Vec<u64>,
+    /// The low bits that tell the slots of one record apart.
+    pub(super) slot_bits: u32,
+}
+
+/// Below this many entries a bucket is sorted by comparison.
+const LEAF: usize = 2048;
+const _: () = assert!(LEAF <= u16::MAX as usize);
+/// Below this many entries a bucket is sorted by insertion.
+const SMALL: usize = 32;
+
+/// A leaf's sort keys — (key, row, place in row, place in the leaf) — and its copy.
+type Scratch = (Vec<(u64, u32, u16, u16)>, Vec<Entry>);
+
+thread_local! {
+    /// A leaf's buffers, kept per thread between leaves.
+    static LEAF_SCRATCH: std::cell::RefCell<Scratch> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// One American-flag pass on the key's bits `[bits - 8, bits)`, then each bucket on the
+/// bits below it (in parallel when large).
+fn msd_sort(entries: &mut [Entry], keys: &mut [u64], bits: u32) {
+    if bits == 0 {
+        // One key: row order (the keys are all equal and stay as they are).
+        entries.sort_unstable_by_key(|e| (e.row, e.seq));
+        return;
+    }
+    if entries.len() <= SMALL {
+        // An insertion sort on (key, row, place in row), both slices in step.
+        for i in 1..entries.len() {
+            let (e, k) = (entries[i], keys[i]);
+            let rank = (k, e.row, e.seq);
+            let mut j = i;
+            while j > 0 && (keys[j - 1], entries[j - 1].row, entries[j - 1].seq) > rank {
+                entries[j] = entries[j - 1];
+                keys[j] = keys[j - 1];
+                j -= 1;
+            }
+            entries[j] = e;
+            keys[j] = k;
+        }
+        return;
+    }
+    if entries.len() <= LEAF {
+        // Sorted by (key, row, place in row), then moved through a copy of the bucket (at
+        // most LEAF entries: 64 KB), in buffers kept per thread.
+        LEAF_SCRATCH.with_borrow_mut(|(keyed, copy)| {
+            keyed.clear();
+            keyed.extend(
+                entries
+                    .iter()
+                    .zip(keys.iter())
+                    .enumerate()
+                    .map(|(i, (e, k))| (*k, e.row, e.seq, i as u16)),
+            );
+            keyed.sort_unstable();
+            copy.clear();
+            copy.extend_from_slice(entries);
+            for ((to, key), (k, _, _, from)) in
+                entries.iter_mut().zip(keys.iter_mut()).zip(keyed.iter())
+            {
+                *to = copy[*from as usize];
+                *key = *k;
+            }
+        });
+        return;
+    }
+    let shift = bits.saturating_sub(8);
+    let digit = |k: u64| ((k >> shift) & 0xff) as usize;
+    let mut counts = [0usize; 256];
+    for k in keys.iter() {
+        counts[digit(*k)] += 1;
+    }
+    let mut starts = [0usize; 256];
+    let mut sum = 0;
+    for (d, c) in counts.iter().enumerate() {
+        starts[d] = sum;
+        sum += c;
+    }
+    let ends: [usize; 256] = std::array::from_fn(|d| starts[d] + counts[d]);
+    let mut heads = starts;
+    // Rounds over the unfinished buckets (ska_sort's loop): each entry read is swapped to
+    // its bucket's head, which puts one entry in its place; the entry that comes back is
+    // left for the next round. Unlike following one entry from bucket to bucket, the reads
+    // of one round do not wait on each other.
+    let mut open: Vec<usize> = (0..256).filter(|&d| counts[d] > 0).collect();
+    while open.len() > 1 {
+        for &d in &open {
+            for p in heads[d]..ends[d] {
+                let to = digit(keys[p]);
+                let at = heads[to];
+                heads[to] += 1;
+                entries.swap(p, at);
+                keys.swap(p, at);
+            }
+        }
+        // Once all buckets but one are full, the last one is too.
+        open.retain(|&d| heads[d] < ends[d]);
+    }
+    let mut buckets = Vec::with_capacity(256);
+    let (mut rest, mut rest_keys) = (entries, keys);
+    for c in counts {
+        let (bucket, tail) = rest.split_at_mut(c);
+        let (bucket_keys, tail_keys) = rest_keys.split_at_mut(c);
+        if bucket.len() > 1 {
+            buckets.push((bucket, bucket_keys));
+        }
+        (rest, rest_keys) = (tail, tail_keys);
+    }
+    if buckets.len() > 1 && sum > 100_000 {
+        buckets
+            .into_par_iter()
+            .for_each(|(b, k)| msd_sort(b, k, shift));
+    } else {
+        for (b, k) in buckets {
+            msd_sort(b, k, shift);
+        }
+    }
+}
