@@ -244,6 +244,8 @@ pub struct Row<'a> {
 }
 
 enum RowData<'a> {
+    /// A record's fields as slices of its block's text (checked as UTF-8 once per block).
+    Fields(&'a [&'a str]),
     /// A record that is valid UTF-8 as a whole (checked once).
     Csv(&'a csv::StringRecord),
     /// A record with bytes that are not UTF-8: fields are checked one by one.
@@ -255,6 +257,7 @@ impl<'a> Row<'a> {
     /// Number of cells present (may differ from the header's width).
     pub fn len(&self) -> usize {
         match self.data {
+            RowData::Fields(f) => f.len(),
             RowData::Csv(r) => r.len(),
             RowData::CsvBytes(r) => r.len(),
             RowData::Sheet(cells) => cells.len(),
@@ -269,6 +272,7 @@ impl<'a> Row<'a> {
     /// Whether cell `i` is empty (or missing), without decoding it.
     pub(crate) fn cell_is_empty(&self, i: usize) -> bool {
         match self.data {
+            RowData::Fields(f) => f.get(i).is_none_or(|s| s.is_empty()),
             RowData::Csv(r) => r.get(i).is_none_or(str::is_empty),
             RowData::CsvBytes(r) => r.get(i).is_none_or(<[u8]>::is_empty),
             RowData::Sheet(_) => self.cell(i).is_empty(),
@@ -277,6 +281,10 @@ impl<'a> Row<'a> {
 
     pub fn cell(&self, i: usize) -> Cell<'a> {
         match self.data {
+            RowData::Fields(f) => match f.get(i) {
+                None | Some(&"") => Cell::Empty,
+                Some(s) => Cell::Text(s),
+            },
             RowData::Csv(r) => match r.get(i) {
                 None | Some("") => Cell::Empty,
                 Some(s) => Cell::Text(s),
@@ -295,6 +303,13 @@ impl<'a> Row<'a> {
     /// The cells in order (cheaper than `cell(i)` for each `i` on CSV rows).
     pub fn cells(&self) -> Box<dyn Iterator<Item = Cell<'a>> + 'a> {
         match self.data {
+            RowData::Fields(f) => Box::new(f.iter().map(|s| {
+                if s.is_empty() {
+                    Cell::Empty
+                } else {
+                    Cell::Text(s)
+                }
+            })),
             RowData::Csv(r) => Box::new(r.iter().map(|s| {
                 if s.is_empty() {
                     Cell::Empty
