@@ -1,6 +1,6 @@
 //! The dedupe stage's ordering: entries (`&mut [Entry]`) sorted in place into record order
 //! by a radix sort over keys packed from the file's own ranges; out, the sorted keys
-//! ([`SortKeys`]), which the merge uses to find slots and records.
+//! ([`SortKeys`]), which the merge uses to find each slot's entries.
 
 use rayon::iter::{IntoParallelIterator, IntoParallelRefIterator, ParallelIterator};
 
@@ -66,18 +66,12 @@ pub(super) fn radix_sort(entries: &mut [Entry]) -> Option<SortKeys> {
     // Each entry's key once (in parallel), sorted beside the entries: 8 bytes an entry.
     let mut keys: Vec<u64> = entries.par_iter().map(key).collect();
     msd_sort(entries, &mut keys, total);
-    Some(SortKeys {
-        keys,
-        // The slot and forecast are the key's lowest bits.
-        slot_bits: widths[4] + widths[5],
-    })
+    Some(SortKeys { keys })
 }
 
 /// The keys [`radix_sort`] sorted by, in the entries' new order.
 pub(super) struct SortKeys {
     pub(super) keys: Vec<u64>,
-    /// The low bits that tell the slots of one record apart.
-    pub(super) slot_bits: u32,
 }
 
 /// Below this many entries a bucket is sorted by comparison.
