@@ -23,6 +23,9 @@
 //! [`settings`] (flags, environment, config file and the mapping's `[source]` resolved once).
 //! Only `read` opens input files, only `api` touches the network, only `report` writes to
 //! the terminal, and only `settings` reads the environment.
+// The crate's documentation is read with its private items (`cargo doc
+// --document-private-items`): the stages it links to are private modules.
+#![allow(rustdoc::private_intra_doc_links)]
 
 mod api;
 mod catalog;

@@ -2,11 +2,19 @@
 //! resolved; [`crate::settings`] turns these (with the environment, the config file and the
 //! mapping's `[source]`) into the settings the stages use, once.
 
+// The doc comments of the flags are clap's help text, shown as written (`[source]`,
+// `<TENANT>`, bare URLs): rustdoc's reading of them as links and HTML does not apply.
+#[allow(
+    rustdoc::broken_intra_doc_links,
+    rustdoc::invalid_html_tags,
+    rustdoc::bare_urls
+)]
 mod args;
 mod examples;
 pub(crate) use examples::command;
 pub(crate) mod reference;
 pub(crate) mod template;
+#[allow(rustdoc::broken_intra_doc_links)]
 pub(crate) mod watch;
 
 use std::ffi::OsString;

@@ -1,4 +1,4 @@
-//! `vsimport import FILE`: resolve the settings, run the [pipeline](crate::pipeline) (a dry
+//! `vsimport import FILE`: resolve the settings, run the [pipeline] (a dry
 //! run, or compare and write), and show what happened.
 
 use std::process::ExitCode;

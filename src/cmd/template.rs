@@ -1,5 +1,5 @@
 //! `vsimport template`: the catalog (saved or the server's), the names resolved, the
-//! [template](crate::template) made, and the workbook and its mapping written.
+//! [template] made, and the workbook and its mapping written.
 
 use std::process::ExitCode;
 

@@ -11,7 +11,7 @@ use crate::read::{Detected, Format, Row};
 /// How many data rows `mapping init` looks at.
 pub(crate) const SAMPLE_ROWS: usize = 200;
 
-/// The first rows' cells, per column: (text, the cell's kind as [`Cell::kind`] names it).
+/// The first rows' cells, per column: (text, the cell's kind as [`Cell::kind`](crate::read::Cell::kind) names it).
 #[derive(Debug, Default, Clone)]
 pub(crate) struct Sample {
     columns: Vec<Vec<(String, &'static str)>>,

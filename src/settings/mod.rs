@@ -1,6 +1,6 @@
 //! Raw flags ([`crate::cli`]), the environment, the config file and the mapping's `[source]`
 //! resolved once into the typed settings the stages use. No other module reads the
-//! environment ([`env`]) or the config file ([`config`]).
+//! environment ([`env`](mod@env)) or the config file ([`config`]).
 //!
 //! Precedence, highest first: command-line flag, environment variable, config file, mapping
 //! (for how to read the input), default. The password comes from `--password-stdin`, else

@@ -1,7 +1,7 @@
 //! The upload stage: the plan's records written to the server.
 //!
 //! - [`compare`]: the planned records next to what the server holds (new, changed, unchanged).
-//! - [`write`]: an import's writing — what to send, undo data first, the journal, the engine.
+//! - [`write`](mod@write): an import's writing — what to send, undo data first, the journal, the engine.
 //! - [`engine`]: concurrent sending through the client's one limit and retry policy.
 //! - [`journal`]: the append-only journal that makes a re-run resume.
 //! - [`undo`]: the previous values of every record an import touches.

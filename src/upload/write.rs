@@ -3,7 +3,7 @@
 //! Decides what to send (new and changed records; unchanged ones only with
 //! `--no-skip-unchanged`), adds the server's targets to records that carry none
 //! (`--no-keep-targets` turns that off), saves undo data before the first PUT, and sends
-//! through the [`engine`](super::engine), recording every acknowledged record in the
+//! through the [`engine`], recording every acknowledged record in the
 //! [`journal`](super::journal). The journal only finishes an interrupted run: a record the
 //! server no longer holds as written is sent again, and a finished run's journal is closed,
 //! so the next import of the same file is a run of its own.

@@ -1,5 +1,5 @@
 //! `vsimport watch ROOT`: a folder as an import inbox that runs unattended. In: the resolved
-//! [`Watch`] settings. Out: one [`FileResult`] per file (logged, and the worst file's exit
+//! [`Watch`] settings. Out: one [`FileResult`](outcome::FileResult) per file (logged, and the worst file's exit
 //! code for `--once`).
 //!
 //! ```text
@@ -11,7 +11,7 @@
 //! The loop: take the lock of ROOT ([`instance`]), resume what an earlier watch left in
 //! processing/, then look at the inbox on every change event (the `notify` crate) and at
 //! least every rescan interval (network shares drop events), take each settled file
-//! ([`scan`]), oldest first, one at a time ([`file`]), and keep the log, the status file and
+//! ([`scan`]), oldest first, one at a time ([`file`](mod@file)), and keep the log, the status file and
 //! the heartbeat ([`ops`]). SIGINT/SIGTERM: the file in hand is checkpointed (its journal
 //! kept), and the watch exits 0.
 
