@@ -143,8 +143,7 @@ impl Part {
         let mut stats = ReadStats::default();
         let mut kept_ragged = 0usize;
         let mut buf = csv::ByteRecord::new();
-        let text = self.text.clone();
-        let text = simdutf8::basic::from_utf8(&text).ok();
+        let text = simdutf8::basic::from_utf8(&self.text).ok();
         let mut fields: Vec<&str> = Vec::new();
         let read_err = |e: csv::Error| {
             ReadError::new(
