@@ -625,4 +625,35 @@ mod tests {
             want.iter().map(|r| &r.1).collect::<Vec<_>>()
         );
     }
+
+    proptest::proptest! {
+        /// Whatever the text (quotes, delimiters, CR and LF, non-ASCII, blank lines), the rows
+        /// handed on are the csv crate's records of the same text, cell for cell.
+        #[test]
+        fn rows_are_the_csv_crates_records(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec!["a", "Ö", "–", ",", "\"", "\"\"", "\r", "\n", "\r\n", " ", "1"]),
+                0..80,
+            ),
+            byte in 0u64..3,
+        ) {
+            let text = pieces.concat();
+            let mut reader = csv::ReaderBuilder::new()
+                .has_headers(false)
+                .flexible(true)
+                .from_reader(text.as_bytes());
+            let mut want = Vec::new();
+            for rec in reader.byte_records() {
+                let rec = rec.unwrap();
+                if rec.as_slice().iter().all(u8::is_ascii_whitespace) {
+                    continue;
+                }
+                let cells: Vec<String> =
+                    rec.iter().map(|f| String::from_utf8(f.to_vec()).unwrap()).collect();
+                want.push(cells);
+            }
+            let got: Vec<Vec<String>> = rows(text.as_bytes(), byte).into_iter().map(|r| r.1).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
+    }
 }
