@@ -8,7 +8,7 @@ use std::io::{Cursor, Read};
 
 use encoding_rs::{Encoding, UTF_8};
 
-use super::blocks::{Block, Blocks};
+use super::blocks::{Block, Blocks, fields_in};
 use super::header::{self, Candidate};
 use super::input::Again;
 use super::lines::{Lines, Watch};
@@ -78,7 +78,7 @@ impl AsRef<[u8]> for Shared {
 pub(crate) struct Part {
     reader: csv::Reader<Watch<Cursor<Shared>>>,
     /// The block's text, also read by `reader`: a record whose fields are the text's own
-    /// bytes is handed on as slices of it ([`fields_in`]).
+    /// bytes is handed on as slices of it ([`fields_in`](super::blocks::fields_in)).
     text: std::sync::Arc<Vec<u8>>,
     delimiter: u8,
     /// Records read while looking for the header, after it, with their (line, byte).
@@ -252,40 +252,6 @@ fn next_record(
         None => (0, 0),
     };
     Ok(Some((line + line_shift, byte + byte_shift)))
-}
-
-/// The fields of `rec` as slices of the block's `text` (valid UTF-8, checked once per
-/// block), when the record stands in the text at `start` as its fields joined by the
-/// delimiter — every field compared byte for byte, so a quoted field (whose value differs
-/// from its text) or a misplaced start gives `false`, and the caller checks the record's
-/// bytes itself. This takes the UTF-8 check off every record: std's per-record check was
-/// 9.6 % of a dry run's cycles on the plant export (non-ASCII team and KPI names, `perf`),
-/// and simdutf8 checks a 1 MiB block in well under a millisecond.
-fn fields_in<'t>(
-    text: &'t str,
-    start: usize,
-    rec: &csv::ByteRecord,
-    delimiter: u8,
-    out: &mut Vec<&'t str>,
-) -> bool {
-    out.clear();
-    let bytes = text.as_bytes();
-    let mut at = start;
-    for (i, field) in rec.iter().enumerate() {
-        if i > 0 {
-            if bytes.get(at) != Some(&delimiter) {
-                return false;
-            }
-            at += 1;
-        }
-        let end = at + field.len();
-        match text.get(at..end) {
-            Some(s) if s.as_bytes() == field => out.push(s),
-            _ => return false,
-        }
-        at = end;
-    }
-    true
 }
 
 impl CsvSource {
