@@ -11,7 +11,8 @@
 //! a text; finding a safe place to cut needs the quote state, which this scan keeps (one
 //! `memchr` for `"` per block; the state machine only runs on blocks that hold a quote). Two
 //! threads check the 41 MB benchmark export in 275 ms against 401 ms on one
-//! (`benches/ab.py`, docs/PERFORMANCE.md).
+//! (`benches/ab.py`, docs/PERFORMANCE.md). [`fields_in`] then finds a parsed record's
+//! fields in its block's text.
 
 use std::io::Read;
 use std::sync::{Arc, Mutex};

@@ -78,7 +78,7 @@ impl AsRef<[u8]> for Shared {
 pub(crate) struct Part {
     reader: csv::Reader<Watch<Cursor<Shared>>>,
     /// The block's text, also read by `reader`: a record whose fields are the text's own
-    /// bytes is handed on as slices of it ([`fields_in`](super::blocks::fields_in)).
+    /// bytes is handed on as slices of it ([`super::blocks::fields_in`]).
     text: std::sync::Arc<Vec<u8>>,
     delimiter: u8,
     /// Records read while looking for the header, after it, with their (line, byte).
