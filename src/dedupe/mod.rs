@@ -388,8 +388,13 @@ mod tests {
     fn the_radix_order_is_the_comparison_order() {
         let mut rng = fastrand::Rng::with_seed(7);
         let base = chrono::NaiveDate::from_ymd_opt(1950, 1, 1).unwrap();
-        for (n, days, kpis, teams) in [(5000, 3, 2, 2), (50_000, 40_000, 300, 70), (9000, 1, 1, 1)]
-        {
+        for (n, days, kpis, teams) in [
+            (5000, 3, 2, 2),
+            (50_000, 40_000, 300, 70),
+            (9000, 1, 1, 1),
+            // Long enough for the first pass on two threads.
+            (300_000, 20_000, 40, 30),
+        ] {
             let entries: Vec<Entry> = (0..n)
                 .map(|i| Entry {
                     kpi: rng.u32(0..kpis),
