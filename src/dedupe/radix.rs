@@ -85,12 +85,7 @@ fn split_in_two(entries: &mut [Entry], keys: &mut [u64], bits: u32) -> bool {
     if entries.len() < SPLIT_MIN || rayon::current_num_threads() < 2 || bits == 0 {
         return false;
     }
-    let shift = bits.saturating_sub(8);
-    let digit = |k: u64| ((k >> shift) & 0xff) as usize;
-    let mut counts = [0usize; 256];
-    for k in keys.iter() {
-        counts[digit(*k)] += 1;
-    }
+    let (digit, counts) = top_byte(keys, bits);
     // The first bucket that ends past the middle starts the upper half.
     let half = entries.len() / 2;
     let mut at = 0;
@@ -121,6 +116,18 @@ fn split_in_two(entries: &mut [Entry], keys: &mut [u64], bits: u32) -> bool {
     k0[mine0..].swap_with_slice(&mut k1[..misplaced]);
     rayon::join(|| msd_sort(e0, k0, bits), || msd_sort(e1, k1, bits));
     true
+}
+
+/// The byte of a key below its top `64 - bits` bits (the key's bits `[bits - 8, bits)`), and
+/// how many of `keys` have each value of it.
+fn top_byte(keys: &[u64], bits: u32) -> (impl Fn(u64) -> usize + Copy + use<>, [usize; 256]) {
+    let shift = bits.saturating_sub(8);
+    let digit = move |k: u64| ((k >> shift) & 0xff) as usize;
+    let mut counts = [0usize; 256];
+    for k in keys {
+        counts[digit(*k)] += 1;
+    }
+    (digit, counts)
 }
 
 /// Moves the entries whose key is `low` to the front (both slices in step); their count.
@@ -212,11 +219,7 @@ fn msd_sort(entries: &mut [Entry], keys: &mut [u64], bits: u32) {
         return;
     }
     let shift = bits.saturating_sub(8);
-    let digit = |k: u64| ((k >> shift) & 0xff) as usize;
-    let mut counts = [0usize; 256];
-    for k in keys.iter() {
-        counts[digit(*k)] += 1;
-    }
+    let (digit, counts) = top_byte(keys, bits);
     let mut starts = [0usize; 256];
     let mut sum = 0;
     for (d, c) in counts.iter().enumerate() {
