@@ -19,9 +19,7 @@ mod emulator;
 mod peak;
 
 use emulator::Emulator;
-use std::io::Read;
 use std::path::Path;
-use std::time::Instant;
 
 const BIN: &str = env!("CARGO_BIN_EXE_vsimport");
 
@@ -33,44 +31,30 @@ struct Run {
 }
 
 fn import(em: &Emulator, csv: &Path, mapping: &Path, state: &Path) -> Run {
-    let started = Instant::now();
-    let mut child = std::process::Command::new(BIN)
-        .arg("import")
-        .arg(csv)
-        .arg("--mapping")
-        .arg(mapping)
-        .args(["--url", &em.url, "--format", "json", "--quiet"])
-        .arg("--state-dir")
-        .arg(state)
-        .env("VS_USER", "u")
-        .env("VS_PASSWORD", "p")
-        .env("RUST_LOG", "vsimport=debug")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn import");
-    let mut err = String::new();
-    let mut stderr = child.stderr.take().expect("stderr");
-    let reader = std::thread::spawn(move || {
-        let _ = stderr.read_to_string(&mut err);
-        err
-    });
-    let mut out = Vec::new();
-    child
-        .stdout
-        .take()
-        .expect("stdout")
-        .read_to_end(&mut out)
-        .expect("read stdout");
-    let status = child.wait().expect("wait");
-    let seconds = started.elapsed().as_secs_f64();
-    let err = reader.join().expect("stderr reader");
-    assert!(status.success(), "{}: {status}\n{err}", csv.display());
-    let doc: serde_json::Value = serde_json::from_slice(&out).expect("report json");
+    let run = peak::run_logged(
+        std::process::Command::new(BIN)
+            .arg("import")
+            .arg(csv)
+            .arg("--mapping")
+            .arg(mapping)
+            .args(["--url", &em.url, "--format", "json", "--quiet"])
+            .arg("--state-dir")
+            .arg(state)
+            .env("VS_USER", "u")
+            .env("VS_PASSWORD", "p"),
+    );
+    assert!(
+        run.status.success(),
+        "{}: {}\n{}",
+        csv.display(),
+        run.status,
+        run.stderr
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&run.stdout).expect("report json");
     let s = &doc["summary"];
     Run {
-        seconds,
-        peak_mb: peak::peak_rss_kb(&err) as f64 / 1024.0,
+        seconds: run.took.as_secs_f64(),
+        peak_mb: peak::peak_rss_kb(&run.stderr) as f64 / 1024.0,
         written: s["records_written"].as_u64().unwrap_or(0),
         unchanged: s["records_unchanged"].as_u64().unwrap_or(0),
     }

@@ -68,38 +68,25 @@ fn raw(path: &Path, kind: Raw) -> usize {
 /// logs at exit (`VmHWM`, its own address space's high-water mark): wait4's `ru_maxrss` also
 /// counts the parent's pages at the spawn, which a raw read of a workbook makes large.
 fn dry_run(file: &Path, mapping: &Path, catalog: &Path) -> (Duration, u64) {
-    use std::io::Read;
-    let started = Instant::now();
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_vsimport"))
-        .arg("import")
-        .arg(file)
-        .arg("-m")
-        .arg(mapping)
-        .arg("--catalog")
-        .arg(catalog)
-        .args(["--dry-run", "-q"])
-        .args(threads())
-        .env("RUST_LOG", "vsimport=debug")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn");
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .expect("stderr")
-        .read_to_string(&mut err)
-        .expect("read stderr");
-    let status = child.wait().expect("wait");
-    let took = started.elapsed();
-    assert!(
-        status.code().is_some_and(|c| c <= 1),
-        "{}: {status}",
-        file.display()
+    let run = peak::run_logged(
+        std::process::Command::new(env!("CARGO_BIN_EXE_vsimport"))
+            .arg("import")
+            .arg(file)
+            .arg("-m")
+            .arg(mapping)
+            .arg("--catalog")
+            .arg(catalog)
+            .args(["--dry-run", "-q"])
+            .args(threads()),
     );
-    let kb = peak::peak_rss_kb(&err);
-    (took, kb / 1024)
+    assert!(
+        run.status.code().is_some_and(|c| c <= 1),
+        "{}: {}",
+        file.display(),
+        run.status
+    );
+    let kb = peak::peak_rss_kb(&run.stderr);
+    (run.took, kb / 1024)
 }
 
 /// `VSIMPORT_BENCH_THREADS=N` passes `--threads N` (default: vsimport's own choice).
