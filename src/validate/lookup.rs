@@ -47,15 +47,18 @@ pub(super) struct CellProblem {
     pub(crate) problem: Problem,
 }
 
-/// Text of a name cell (KPI, team, value slot, sub-tile), borrowed where it can be.
-pub(super) fn name_text<'r>(cell: &Cell<'r>) -> Result<Cow<'r, str>, String> {
+/// Text of a name cell (KPI, team, value slot, sub-tile), borrowed where it can be; why not,
+/// without allocating for the common cases (an empty sub-tile cell is one on most rows).
+pub(super) fn name_text<'r>(cell: &Cell<'r>) -> Result<Cow<'r, str>, Cow<'static, str>> {
     match cell {
         Cell::Text(s) => Ok(Cow::Borrowed(normalize::clean(s))),
         Cell::Int(_) | Cell::Float(_) | Cell::Bool(_) => Ok(Cow::Owned(cell.display())),
-        Cell::Empty => Err("the cell is empty".into()),
-        Cell::Error(e) => Err(format!("the cell holds the error {e}")),
-        Cell::Invalid(_) => Err("the cell's bytes are not text in the file's encoding".into()),
-        other => Err(format!("a {} is not a name", other.kind())),
+        Cell::Empty => Err(Cow::Borrowed("the cell is empty")),
+        Cell::Error(e) => Err(Cow::Owned(format!("the cell holds the error {e}"))),
+        Cell::Invalid(_) => Err(Cow::Borrowed(
+            "the cell's bytes are not text in the file's encoding",
+        )),
+        other => Err(Cow::Owned(format!("a {} is not a name", other.kind()))),
     }
 }
 
@@ -128,12 +131,14 @@ impl<'a> Validator<'a> {
     }
 
     pub(super) fn sub_tile_of(&mut self, kpi: u32, name: &str) -> Result<u16, Problem> {
-        let key = (kpi, name.to_string());
-        if let Some(r) = self.sub_cache.get(&key) {
+        if let Some(r) = self.sub_cache.get(&kpi).and_then(|m| m.get(name)) {
             return r.clone();
         }
         let r = self.index.find_sub_tile(kpi, name);
-        self.sub_cache.insert(key, r.clone());
+        self.sub_cache
+            .entry(kpi)
+            .or_default()
+            .insert(name.to_string(), r.clone());
         r
     }
 
@@ -172,7 +177,12 @@ impl<'a> Validator<'a> {
         }
     }
 
-    pub(super) fn name_problem(&self, col: Option<usize>, what: &str, err: String) -> CellProblem {
+    pub(super) fn name_problem(
+        &self,
+        col: Option<usize>,
+        what: &str,
+        err: Cow<'static, str>,
+    ) -> CellProblem {
         CellProblem {
             col,
             problem: Problem {

@@ -77,7 +77,7 @@ pub(crate) struct Validator<'a> {
     checked_kpis: Vec<(u32, u16)>,
     /// Rows begun, the stamp in `checked_kpis` (never 0).
     row_stamp: u32,
-    sub_cache: FxHashMap<(u32, String), Result<u16, Problem>>,
+    sub_cache: FxHashMap<u32, FxHashMap<String, Result<u16, Problem>>>,
     /// Wide layout: each column's KPI, resolved once.
     wide_kpis: Vec<(usize, u32, u16, bool)>,
     /// The last team and KPI name seen and what they resolved to: exports repeat them.
