@@ -8,16 +8,14 @@ use std::io::{Cursor, Read};
 
 use encoding_rs::{Encoding, UTF_8};
 
+use super::admit::{Admit, MAX_COLUMNS, too_wide};
 use super::blocks::{Block, Blocks, fields_in};
 use super::header::{self, Candidate};
 use super::input::Again;
 use super::lines::{Lines, Watch};
 use super::sniff;
 use super::{Detected, Format, ReadError, ReadStats, Row, RowData, SourceOptions};
-use crate::diag::{Diagnostic, Location, Severity};
-
-/// How many problems of one kind are kept per block (all are counted).
-const KEEP_PROBLEMS: usize = 1000;
+use crate::diag::Diagnostic;
 
 /// Blocks are cut once this much text is read: large enough that the per-block work (a
 /// fresh parser, a validator fork) is noise, small enough that two threads share an export
@@ -26,29 +24,9 @@ const KEEP_PROBLEMS: usize = 1000;
 /// 2 MiB 0.92, 4 MiB 0.98.
 pub(crate) const BLOCK: usize = 1 << 20;
 
-/// The most fields a row at the top of a CSV may have while the header is looked for (a
-/// worksheet is 16,384 columns wide): a line of delimiters is refused before its fields are
-/// turned into names.
-pub(crate) const MAX_COLUMNS: usize = 16_384;
-
 /// The record limit: `[source] max_record_bytes`, else the default.
 fn max_record(opts: &SourceOptions) -> usize {
     usize::try_from(opts.limits.get(super::Limit::RecordBytes, false)).unwrap_or(usize::MAX)
-}
-
-/// A row with more fields than a spreadsheet has columns.
-fn too_wide(file: &str, line: u64, fields: usize, delimiter: Option<u8>) -> ReadError {
-    let taken = delimiter.map_or_else(String::new, |d| format!(" ({:?} was taken)", d as char));
-    ReadError::new(
-        file,
-        "limit",
-        format!(
-            "line {line} has {} fields, more than the limit of {} columns (a spreadsheet's width)",
-            super::limits::thousands(fields as u64),
-            super::limits::thousands(MAX_COLUMNS as u64)
-        ),
-        format!("check the delimiter{taken} and the file; --delimiter sets another"),
-    )
 }
 
 pub(crate) struct CsvSource {
@@ -87,6 +65,11 @@ pub(crate) struct Part {
     /// Added to csv positions and lines: where the block starts.
     byte_shift: u64,
     line_shift: u64,
+    /// Nothing read from the block yet (the header is looked for in the first block's top
+    /// rows): it may be split by hand when it has no quotes.
+    fresh: bool,
+    /// Whether a quote-free block is split by hand (off in tests that compare the two ways).
+    plain: bool,
 }
 
 impl Part {
@@ -108,11 +91,14 @@ impl Part {
             lines,
             byte_shift: block.byte,
             line_shift: block.line - 1,
+            fresh: true,
+            plain: true,
         }
     }
 
     /// The next record and its true (line, byte), or `None` at the block's end.
     fn next(&mut self, rec: &mut csv::ByteRecord) -> Result<Option<(u64, u64)>, csv::Error> {
+        self.fresh = false;
         next_record(
             &mut self.reader,
             &mut self.pending,
@@ -131,7 +117,8 @@ impl Part {
         std::sync::Arc::try_unwrap(shared).unwrap_or_else(|a| a.to_vec())
     }
 
-    /// Hands every row of the block to `f` (until it returns false).
+    /// Hands every row of the block to `f` (until it returns false): a quote-free block is
+    /// split by hand ([`super::plain`]), any other parsed.
     pub(crate) fn for_each_row(
         &mut self,
         width: usize,
@@ -140,11 +127,42 @@ impl Part {
         problems: &mut Vec<Diagnostic>,
         f: &mut dyn FnMut(&Row<'_>) -> bool,
     ) -> Result<ReadStats, ReadError> {
-        let mut stats = ReadStats::default();
-        let mut kept_ragged = 0usize;
-        let mut buf = csv::ByteRecord::new();
+        let mut admit = Admit {
+            stats: ReadStats::default(),
+            kept_ragged: 0,
+            width,
+            header_len,
+            file,
+            problems,
+        };
         let text = simdutf8::basic::from_utf8(&self.text).ok();
         let mut fields: Vec<&str> = Vec::new();
+        if self.fresh
+            && self.plain
+            && let Some(t) = text
+            && super::plain::is_plain(t.as_bytes(), self.delimiter)
+        {
+            let shifts = (self.line_shift, self.byte_shift);
+            super::plain::for_each_record(
+                t,
+                self.delimiter,
+                file,
+                &mut fields,
+                |line, at, fields| {
+                    let (line, byte) = (line + shifts.0, at as u64 + shifts.1);
+                    if !admit.admit(fields, line, byte)? {
+                        return Ok(true);
+                    }
+                    Ok(f(&Row {
+                        number: line,
+                        byte: Some(byte),
+                        data: RowData::Fields(fields),
+                    }))
+                },
+            )?;
+            return Ok(admit.stats);
+        }
+        let mut buf = csv::ByteRecord::new();
         let read_err = |e: csv::Error| {
             ReadError::new(
                 file,
@@ -162,33 +180,11 @@ impl Part {
         )
         .map_err(read_err)?
         {
-            if buf.len() > MAX_COLUMNS {
-                return Err(too_wide(file, line, buf.len(), None));
-            }
-            if buf.as_slice().iter().all(u8::is_ascii_whitespace) {
-                stats.empty_rows += 1;
+            if !admit.admit(&buf, line, byte)? {
                 continue;
             }
             let start = usize::try_from(byte.saturating_sub(self.byte_shift)).unwrap_or(usize::MAX);
             let byte = Some(byte);
-            if buf.len() != header_len {
-                let extra_values = buf.iter().skip(width).any(|f| !f.trim_ascii().is_empty());
-                if buf.len() < header_len || extra_values {
-                    stats.ragged_rows += 1;
-                    if kept_ragged < KEEP_PROBLEMS {
-                        kept_ragged += 1;
-                        problems.push(ragged(
-                            file,
-                            line,
-                            byte,
-                            buf.len(),
-                            header_len,
-                            extra_values,
-                        ));
-                    }
-                }
-            }
-            stats.rows += 1;
             if let Some(t) = text
                 && fields_in(t, start, &buf, self.delimiter, &mut fields)
             {
@@ -228,7 +224,7 @@ impl Part {
                 break;
             }
         }
-        Ok(stats)
+        Ok(admit.stats)
     }
 }
 
@@ -505,67 +501,57 @@ impl<R: Read> Read for Skip<R> {
     }
 }
 
-fn ragged(
-    file: &std::sync::Arc<str>,
-    line: u64,
-    byte: Option<u64>,
-    len: usize,
-    header_len: usize,
-    extra_values: bool,
-) -> Diagnostic {
-    let (message, help) = if len < header_len {
-        (
-            format!(
-                "this row has {len} fields, the header has {header_len}: the missing cells are read as empty"
-            ),
-            "a delimiter may be missing, or a quote left open on an earlier line",
-        )
-    } else {
-        debug_assert!(extra_values);
-        (
-            format!(
-                "this row has {len} fields, the header has {header_len}: values past the last named column are ignored"
-            ),
-            "a value may contain an unquoted delimiter (e.g. a decimal comma in a comma-separated file)",
-        )
-    };
-    Diagnostic {
-        code: "vsimport::read::ragged_row",
-        severity: Severity::Warning,
-        location: Location {
-            file: file.clone(),
-            sheet: None,
-            row: line,
-            column: None,
-            byte,
-        },
-        message,
-        help: Some(help.to_string()),
-        context: None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::plain;
     use super::*;
 
     /// Each row's cells and whether they came as slices of the block's text.
     fn rows(text: &[u8], byte: u64) -> Vec<(u64, Vec<String>, bool)> {
+        read(text, byte, true)
+            .0
+            .into_iter()
+            .map(|(line, _, cells, fields)| (line, cells, fields))
+            .collect()
+    }
+
+    /// Each row (line, byte, cells, slices of the text?), the counts and the ragged rows'
+    /// lines, of a block at line 3 and `byte` of a file whose header has two columns; `plain`:
+    /// whether a quote-free block may be split by hand.
+    #[allow(clippy::type_complexity)]
+    fn read(
+        text: &[u8],
+        byte: u64,
+        plain: bool,
+    ) -> (
+        Vec<(u64, u64, Vec<String>, bool)>,
+        (u64, u64, u64),
+        Vec<u64>,
+    ) {
         let block = Block {
             text: text.to_vec(),
             byte,
             line: 1,
         };
         let mut part = Part::new(block, b',');
+        part.plain = plain;
         let mut out = Vec::new();
         let file: std::sync::Arc<str> = "t.csv".into();
-        part.for_each_row(2, 2, &file, &mut Vec::new(), &mut |row| {
-            let cells = row.cells().map(|c| c.display()).collect();
-            out.push((row.number, cells, matches!(row.data, RowData::Fields(_))));
-            true
-        })
-        .unwrap();
-        out
+        let mut problems = Vec::new();
+        let stats = part
+            .for_each_row(2, 2, &file, &mut problems, &mut |row| {
+                let cells = row.cells().map(|c| c.display()).collect();
+                let fields = matches!(row.data, RowData::Fields(_));
+                out.push((row.number, row.byte.unwrap_or(0), cells, fields));
+                true
+            })
+            .unwrap();
+        let counts = (stats.rows, stats.empty_rows, stats.ragged_rows);
+        (
+            out,
+            counts,
+            problems.iter().map(|p| p.location.row).collect(),
+        )
     }
 
     #[test]
@@ -620,6 +606,26 @@ mod tests {
             }
             let got: Vec<Vec<String>> = rows(text.as_bytes(), byte).into_iter().map(|r| r.1).collect();
             proptest::prop_assert_eq!(got, want);
+        }
+
+        /// A text without quotes is split by hand into the parser's rows: the same cells,
+        /// lines, offsets, counts and ragged rows, for any mix of delimiters, CRLF and LF,
+        /// blank and whitespace-only lines, non-ASCII text and a last line with or without
+        /// its line feed.
+        #[test]
+        fn a_quote_free_block_split_by_hand_is_read_as_the_parser_reads_it(
+            pieces in proptest::collection::vec(
+                proptest::sample::select(vec!["a", "Ö", "–", ",", "\r\n", "\n", "\n\n", " ", "1", ",,"]),
+                0..80,
+            ),
+            byte in 0u64..3,
+        ) {
+            let text = pieces.concat();
+            proptest::prop_assume!(plain::is_plain(text.as_bytes(), b','));
+            let by_hand = read(text.as_bytes(), byte, true);
+            let parsed = read(text.as_bytes(), byte, false);
+            proptest::prop_assert!(by_hand.0.iter().all(|r| r.3));
+            proptest::prop_assert_eq!(by_hand, parsed);
         }
     }
 }

@@ -18,11 +18,13 @@
 //! [`Diagnostic`]s; problems that do (not a spreadsheet, corrupt, encrypted, no header) are a
 //! [`ReadError`]. Rows rejected after the read can be read back with [`Source::fetch`].
 
+mod admit;
 mod blocks;
 mod cfb_guard;
 mod csv_source;
 mod excel;
 mod owned;
+mod plain;
 mod zip_guard;
 pub(crate) use excel::{CHECKED_PROBLEMS_SHEET, CHECKED_PROBLEMS_TITLE};
 pub(crate) use owned::{OwnedCell, all_rows};
