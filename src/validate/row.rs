@@ -499,7 +499,12 @@ impl Validator<'_> {
                     _ => {}
                 }
             }
-            percent_sign = t.trim_end().ends_with('%');
+            // Most values end in a digit: only a last byte of `%` or a space needs a look.
+            percent_sign = t
+                .as_bytes()
+                .last()
+                .is_some_and(|b| *b == b'%' || !b.is_ascii_alphanumeric())
+                && t.trim_end().ends_with('%');
             if percent_sign && unit == Unit::Number {
                 let p = Problem {
                     code: "vsimport::number::percent",
@@ -556,11 +561,14 @@ impl Validator<'_> {
     /// Whether a value cell holds one of the texts that mean "no value".
     fn means_no_value(&self, cell: &Cell<'_>) -> bool {
         let text = match cell {
+            // Plain numbers, the common case, are never one (and need no trimming).
+            Cell::Text(t) if t.as_bytes().first().is_some_and(u8::is_ascii_digit) => {
+                return false;
+            }
             Cell::Text(t) => t.trim(),
             Cell::Error(e) => e,
             _ => return false,
         };
-        // Plain numbers, the common case, are never one.
         if text.len() > 32 || text.bytes().next().is_some_and(|b| b.is_ascii_digit()) {
             return false;
         }
