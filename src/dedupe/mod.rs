@@ -418,6 +418,16 @@ mod tests {
             let mut got = entries.clone();
             assert!(radix_sort(&mut got).is_some(), "fits in 64 bits");
             assert!(got == expected, "{n} entries");
+            // Already in date order, or in reverse date order (each date's entries in any
+            // order): sorted date by date, to the same order.
+            let mut by_date = entries.clone();
+            by_date.sort_by_key(|e| e.date);
+            let mut got = by_date.clone();
+            assert!(radix_sort(&mut got).is_some());
+            assert!(got == expected, "{n} entries in date order");
+            by_date.reverse();
+            assert!(radix_sort(&mut by_date).is_some());
+            assert!(by_date == expected, "{n} entries in reverse date order");
         }
         // Out of row order, ties still come in row order.
         let mut e = ordered(5000);

@@ -14,6 +14,8 @@ use crate::record::Entry;
 /// sorted on (key, row, place in the row) by comparison (by insertion when tiny), the
 /// buckets in parallel. `None` when the ranges do not fit in 64 bits (the caller then sorts
 /// on the 128-bit `pack`); else the sorted keys, which tell slots apart as `slot_key` does.
+/// Entries already in date order, or in reverse date order, are sorted date by date instead
+/// ([`by_date`]).
 ///
 /// Hand-written: radsort (LSD, stable) needs a scratch copy of what it sorts, so sorting 2M
 /// entries of 32 bytes took 64 MB beside them, or, sorting (key, index) pairs, a permutation
@@ -65,10 +67,68 @@ pub(super) fn radix_sort(entries: &mut [Entry]) -> Option<SortKeys> {
     };
     // Each entry's key once (in parallel), sorted beside the entries: 8 bytes an entry.
     let mut keys: Vec<u64> = entries.par_iter().map(key).collect();
+    // The date is the key's top field: entries already in date order (or against it) need
+    // only each date's entries sorted.
+    if widths[0] > 0 && by_date(entries, &mut keys, total - widths[0]) {
+        return Some(SortKeys { keys });
+    }
     if !split_in_two(entries, &mut keys, total) {
         msd_sort(entries, &mut keys, total);
     }
     Some(SortKeys { keys })
+}
+
+/// Sorts entries whose keys are already in order of their bits from `shift` up (the date)
+/// — or in reverse order, which is turned round first — by sorting each run of one date on
+/// the bits below; `false` (nothing moved) when they are in neither order. Exports list rows
+/// by date, each date's teams and KPIs in their own order (a wide row holds one date's KPIs
+/// side by side), and then this replaces the radix passes over all entries with small sorts
+/// in cache. Instructions of a whole dry run (cachegrind, `--threads 1`): the first 100k
+/// rows of the 5-KPI wide export 805 -> 775 million, 200k rows in reverse order 855 -> 793
+/// million, 400k rows of the long layout 1,218 -> 1,194 million, 200k grouped rows
+/// unchanged; median wall times of nine alternating runs of the whole files: wide 0.21 ->
+/// 0.19 s, reverse 0.40 -> 0.36 s, long 0.60 -> 0.57 s. A random order fails the check at
+/// its second entry.
+fn by_date(entries: &mut [Entry], keys: &mut [u64], shift: u32) -> bool {
+    let date = |k: u64| k >> shift;
+    if !keys.is_sorted_by_key(|k| date(*k)) {
+        if !keys.windows(2).all(|w| date(w[0]) >= date(w[1])) {
+            return false;
+        }
+        entries.reverse();
+        keys.reverse();
+    }
+    date_runs(entries, keys, shift);
+    true
+}
+
+/// Sorts each run of one date (keys in date order) on the bits below `shift`: two halves cut
+/// at a run's start in parallel while large, then run by run.
+fn date_runs(entries: &mut [Entry], keys: &mut [u64], shift: u32) {
+    let date = |k: u64| k >> shift;
+    if keys.len() >= SPLIT_MIN && rayon::current_num_threads() >= 2 {
+        let middle = date(keys[keys.len() / 2]);
+        let mut cut = keys.partition_point(|k| date(*k) < middle);
+        if cut == 0 {
+            cut = keys.partition_point(|k| date(*k) <= middle);
+        }
+        if cut > 0 && cut < keys.len() {
+            let (e0, e1) = entries.split_at_mut(cut);
+            let (k0, k1) = keys.split_at_mut(cut);
+            rayon::join(|| date_runs(e0, k0, shift), || date_runs(e1, k1, shift));
+            return;
+        }
+    }
+    let (mut rest, mut rest_keys) = (entries, keys);
+    while let Some(&first) = rest_keys.first() {
+        let n = rest_keys.partition_point(|k| date(*k) == date(first));
+        let (run, tail) = rest.split_at_mut(n);
+        let (run_keys, tail_keys) = rest_keys.split_at_mut(n);
+        if n > 1 {
+            msd_sort(run, run_keys, shift);
+        }
+        (rest, rest_keys) = (tail, tail_keys);
+    }
 }
 
 /// Inputs at least this long have their first pass split between two threads.
