@@ -45,26 +45,48 @@ impl Fields for csv::ByteRecord {
     }
 }
 
-impl Fields for [&str] {
+/// A line split by hand: its first fields (at most one more than a sheet has columns) and
+/// how many it has.
+pub(crate) struct Split<'a, 't>(pub(crate) &'a [&'t str], pub(crate) usize);
+
+impl Fields for Split<'_, '_> {
     fn count(&self) -> usize {
-        self.len()
+        self.1
     }
     fn field(&self, i: usize) -> &[u8] {
-        self.get(i).map_or(&[], |s| s.as_bytes())
+        self.0.get(i).map_or(&[], |s| s.as_bytes())
     }
 }
 
 /// The checks every record of a block passes before it is handed on, and their counts.
 pub(crate) struct Admit<'a> {
     pub(crate) stats: ReadStats,
-    pub(crate) kept_ragged: usize,
-    pub(crate) width: usize,
-    pub(crate) header_len: usize,
-    pub(crate) file: &'a std::sync::Arc<str>,
-    pub(crate) problems: &'a mut Vec<Diagnostic>,
+    kept_ragged: usize,
+    width: usize,
+    header_len: usize,
+    file: &'a std::sync::Arc<str>,
+    problems: &'a mut Vec<Diagnostic>,
 }
 
-impl Admit<'_> {
+impl<'a> Admit<'a> {
+    /// The checks of a block whose rows are read `width` cells wide under a header of
+    /// `header_len` names; ragged rows are noted in `problems`.
+    pub(crate) fn new(
+        width: usize,
+        header_len: usize,
+        file: &'a std::sync::Arc<str>,
+        problems: &'a mut Vec<Diagnostic>,
+    ) -> Self {
+        Admit {
+            stats: ReadStats::default(),
+            kept_ragged: 0,
+            width,
+            header_len,
+            file,
+            problems,
+        }
+    }
+
     /// Whether the record at (`line`, `byte`) is a row to hand on: one wider than a sheet is
     /// an error, a blank one is counted and skipped, a ragged one noted and kept.
     pub(crate) fn admit<F: Fields + ?Sized>(

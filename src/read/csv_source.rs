@@ -8,7 +8,7 @@ use std::io::{Cursor, Read};
 
 use encoding_rs::{Encoding, UTF_8};
 
-use super::admit::{Admit, MAX_COLUMNS, too_wide};
+use super::admit::{Admit, MAX_COLUMNS, Split, too_wide};
 use super::blocks::{Block, Blocks, fields_in};
 use super::header::{self, Candidate};
 use super::input::Again;
@@ -127,14 +127,7 @@ impl Part {
         problems: &mut Vec<Diagnostic>,
         f: &mut dyn FnMut(&Row<'_>) -> bool,
     ) -> Result<ReadStats, ReadError> {
-        let mut admit = Admit {
-            stats: ReadStats::default(),
-            kept_ragged: 0,
-            width,
-            header_len,
-            file,
-            problems,
-        };
+        let mut admit = Admit::new(width, header_len, file, problems);
         let text = simdutf8::basic::from_utf8(&self.text).ok();
         let mut fields: Vec<&str> = Vec::new();
         if self.fresh
@@ -146,11 +139,11 @@ impl Part {
             super::plain::for_each_record(
                 t,
                 self.delimiter,
-                file,
+                (file, MAX_COLUMNS + 1),
                 &mut fields,
-                |line, at, fields| {
+                |line, at, fields, count| {
                     let (line, byte) = (line + shifts.0, at as u64 + shifts.1);
-                    if !admit.admit(fields, line, byte)? {
+                    if !admit.admit(&Split(fields, count), line, byte)? {
                         return Ok(true);
                     }
                     Ok(f(&Row {
@@ -576,6 +569,36 @@ mod tests {
             got[..5].iter().map(|r| &r.1).collect::<Vec<_>>(),
             want.iter().map(|r| &r.1).collect::<Vec<_>>()
         );
+    }
+
+    #[test]
+    fn a_line_wider_than_a_sheet_is_refused_alike_both_ways_with_its_field_count() {
+        let mut text = b"a,1\n".to_vec();
+        text.extend(std::iter::repeat_n(b',', 20_000));
+        text.extend_from_slice(b"\nb,2\n");
+        for plain in [true, false] {
+            let mut part = Part::new(
+                Block {
+                    text: text.clone(),
+                    byte: 0,
+                    line: 1,
+                },
+                b',',
+            );
+            part.plain = plain;
+            let file: std::sync::Arc<str> = "t.csv".into();
+            let err = part
+                .for_each_row(2, 2, &file, &mut Vec::new(), &mut |_| true)
+                .err()
+                .map(|e| e.message);
+            assert_eq!(
+                err.as_deref(),
+                Some(
+                    "line 2 has 20,001 fields, more than the limit of 16,384 columns (a spreadsheet's width)"
+                ),
+                "split by hand: {plain}"
+            );
+        }
     }
 
     proptest::proptest! {

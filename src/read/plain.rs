@@ -36,16 +36,18 @@ pub(crate) fn is_plain(text: &[u8], delimiter: u8) -> bool {
     memchr::memchr_iter(b'\r', text).all(|i| text.get(i + 1) == Some(&b'\n'))
 }
 
-/// Calls `f(line, offset, fields)` for every record of a plain `text` (see [`is_plain`]):
-/// `line` counts from 1 at the text's start, `offset` is the record's first byte. Empty lines
-/// are skipped, as the csv crate skips them. Stops at the first `Ok(false)` or error. One pass
-/// finds every delimiter and line feed (`memchr2`); a field is the text between two.
+/// Calls `f(line, offset, fields, count)` for every record of a plain `text` (see
+/// [`is_plain`]): `line` counts from 1 at the text's start, `offset` is the record's first
+/// byte, `fields` its first `keep` fields and `count` how many it has (a line of millions of
+/// delimiters is counted, not kept). Empty lines are skipped, as the csv crate skips them.
+/// Stops at the first `Ok(false)` or error. One pass finds every delimiter and line feed
+/// (`memchr2`); a field is the text between two.
 pub(crate) fn for_each_record<'t>(
     text: &'t str,
     delimiter: u8,
-    file: &str,
+    (file, keep): (&str, usize),
     fields: &mut Vec<&'t str>,
-    mut f: impl FnMut(u64, usize, &[&'t str]) -> Result<bool, ReadError>,
+    mut f: impl FnMut(u64, usize, &[&'t str], usize) -> Result<bool, ReadError>,
 ) -> Result<(), ReadError> {
     let bytes = text.as_bytes();
     // Both are ASCII, so every cut is at a character boundary of the UTF-8 text; `get`
@@ -60,11 +62,14 @@ pub(crate) fn for_each_record<'t>(
             )
         })
     };
-    let (mut line, mut start, mut field) = (1u64, 0usize, 0usize);
+    let (mut line, mut start, mut field, mut count) = (1u64, 0usize, 0usize, 0usize);
     fields.clear();
     for i in memchr2_iter(delimiter, b'\n', bytes).chain(std::iter::once(bytes.len())) {
         if bytes.get(i).is_some_and(|b| *b == delimiter) {
-            fields.push(cut(field, i)?);
+            if count < keep {
+                fields.push(cut(field, i)?);
+            }
+            count += 1;
             field = i + 1;
             continue;
         }
@@ -74,12 +79,15 @@ pub(crate) fn for_each_record<'t>(
         } else {
             i
         };
-        if !fields.is_empty() || end > start {
-            fields.push(cut(field, end)?);
-            if !f(line, start, fields)? {
+        if count > 0 || end > start {
+            if count < keep {
+                fields.push(cut(field, end)?);
+            }
+            if !f(line, start, fields, count + 1)? {
                 return Ok(());
             }
             fields.clear();
+            count = 0;
         }
         line += 1;
         start = i + 1;
@@ -95,8 +103,13 @@ mod tests {
     fn records(text: &str) -> Vec<(u64, usize, Vec<String>)> {
         let mut out = Vec::new();
         let mut fields = Vec::new();
-        for_each_record(text, b';', "t.csv", &mut fields, |line, at, f| {
-            out.push((line, at, f.iter().map(|s| s.to_string()).collect()));
+        for_each_record(text, b';', ("t.csv", 3), &mut fields, |line, at, f, n| {
+            assert_eq!(f.len(), n.min(3));
+            let mut cells: Vec<String> = f.iter().map(|s| s.to_string()).collect();
+            if n > f.len() {
+                cells.push(format!("({n} in all)"));
+            }
+            out.push((line, at, cells));
             Ok(true)
         })
         .unwrap();
@@ -105,7 +118,7 @@ mod tests {
 
     #[test]
     fn lines_are_records_and_blank_lines_are_skipped() {
-        let text = "a;b\r\n\r\n;Ö\n\n x \nlast;";
+        let text = "a;b\r\n\r\n;Ö\n\n x \nlast;\n;;;;\r\n";
         assert!(is_plain(text.as_bytes(), b';'));
         assert_eq!(
             records(text),
@@ -114,6 +127,17 @@ mod tests {
                 (3, 7, vec![String::new(), "Ö".into()]),
                 (5, 12, vec![" x ".into()]),
                 (6, 16, vec!["last".into(), String::new()]),
+                // A line with more fields than are kept: the first ones and the count.
+                (
+                    7,
+                    22,
+                    vec![
+                        String::new(),
+                        String::new(),
+                        String::new(),
+                        "(5 in all)".into()
+                    ]
+                ),
             ]
         );
     }
