@@ -144,7 +144,9 @@ impl Validator<'_> {
                     };
                     self.diag(row, date_col, Severity::Warning, &p);
                 }
-                if self.dates.order.is_none()
+                // A repeated date text was looked at when it first came.
+                if repeated.is_none()
+                    && self.dates.order.is_none()
                     && self.dates.format.is_none()
                     && let Cell::Text(t) = date_cell
                 {
