@@ -346,6 +346,24 @@ fn clean_records(entries: &[Entry]) -> Option<Vec<Range<usize>>> {
 
 /// The ranges of sorted entries that share a record.
 fn record_ranges(entries: &[Entry]) -> Vec<Range<usize>> {
+    // Large inputs: the two halves (cut at a record's start) on two threads.
+    if entries.len() >= 200_000 {
+        let mut mid = entries.len() / 2;
+        while mid < entries.len() && entries[mid].record() == entries[mid - 1].record() {
+            mid += 1;
+        }
+        let (mut a, b) = rayon::join(
+            || record_ranges_of(&entries[..mid]),
+            || record_ranges_of(&entries[mid..]),
+        );
+        a.extend(b.into_iter().map(|r| r.start + mid..r.end + mid));
+        return a;
+    }
+    record_ranges_of(entries)
+}
+
+/// [`record_ranges`] on one thread.
+fn record_ranges_of(entries: &[Entry]) -> Vec<Range<usize>> {
     let mut records = Vec::new();
     let mut start = 0;
     for k in 1..=entries.len() {
@@ -436,6 +454,26 @@ mod tests {
         expected.sort_by_key(|e| (pack(e), e.row));
         assert!(radix_sort(&mut e).is_some());
         assert!(e == expected);
+    }
+
+    #[test]
+    fn record_ranges_found_in_two_halves_are_those_found_in_one_pass() {
+        // Sizes whose middle falls at a record's start and inside records.
+        for n in [110_000, 110_001, 110_002, 150_001] {
+            let e = ordered(n);
+            assert!(e.len() >= 200_000);
+            assert_eq!(record_ranges(&e), record_ranges_of(&e), "{n} records");
+        }
+        // One record in all: the cut moves to the end.
+        let base = ordered(1)[0];
+        let one: Vec<Entry> = (0..200_000u32)
+            .map(|i| Entry {
+                slot: (i % 7) as u16,
+                row: i,
+                ..base
+            })
+            .collect();
+        assert_eq!(record_ranges(&one), vec![0..200_000]);
     }
 
     #[test]

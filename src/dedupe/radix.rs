@@ -3,6 +3,7 @@
 //! ([`SortKeys`]), which the merge uses to find each slot's entries.
 
 use rayon::iter::{IntoParallelIterator, IntoParallelRefIterator, ParallelIterator};
+use rayon::slice::ParallelSlice;
 
 use crate::record::Entry;
 
@@ -41,15 +42,30 @@ pub(super) fn radix_sort(entries: &mut [Entry]) -> Option<SortKeys> {
             u64::from(e.forecast),
         ]
     };
-    // Each field as its offset from the file's least value, in as many bits as its span.
-    let mut lo = [u64::MAX; 6];
-    let mut hi = [0u64; 6];
-    for e in entries.iter() {
-        for (i, v) in fields(e).into_iter().enumerate() {
-            lo[i] = lo[i].min(v);
-            hi[i] = hi[i].max(v);
-        }
-    }
+    // Each field as its offset from the file's least value, in as many bits as its span
+    // (the spans found on every thread: one pass over all entries).
+    let (lo, hi) = entries
+        .par_chunks(1 << 16)
+        .map(|chunk| {
+            let mut lo = [u64::MAX; 6];
+            let mut hi = [0u64; 6];
+            for e in chunk {
+                for (i, v) in fields(e).into_iter().enumerate() {
+                    lo[i] = lo[i].min(v);
+                    hi[i] = hi[i].max(v);
+                }
+            }
+            (lo, hi)
+        })
+        .reduce(
+            || ([u64::MAX; 6], [0u64; 6]),
+            |(a, b), (c, d)| {
+                (
+                    std::array::from_fn(|i| a[i].min(c[i])),
+                    std::array::from_fn(|i| b[i].max(d[i])),
+                )
+            },
+        );
     let widths: [u32; 6] = std::array::from_fn(|i| bits(hi[i] - lo[i]));
     let total: u32 = widths.iter().sum();
     if total > 64 {
