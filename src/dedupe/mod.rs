@@ -346,20 +346,46 @@ fn clean_records(entries: &[Entry]) -> Option<Vec<Range<usize>>> {
 
 /// The ranges of sorted entries that share a record.
 fn record_ranges(entries: &[Entry]) -> Vec<Range<usize>> {
-    // Large inputs: the two halves (cut at a record's start) on two threads.
+    // Large inputs: the two halves (cut at a record's start) on two threads, counted first so
+    // that the list is made once at its size (joining two lists held 8 MB more at the peak
+    // of the plant's 1M records).
     if entries.len() >= 200_000 {
         let mut mid = entries.len() / 2;
         while mid < entries.len() && entries[mid].record() == entries[mid - 1].record() {
             mid += 1;
         }
-        let (mut a, b) = rayon::join(
-            || record_ranges_of(&entries[..mid]),
-            || record_ranges_of(&entries[mid..]),
+        let (low, high) = entries.split_at(mid);
+        let count = |part: &[Entry]| {
+            usize::from(!part.is_empty())
+                + part
+                    .windows(2)
+                    .filter(|w| w[0].record() != w[1].record())
+                    .count()
+        };
+        let (n_low, n_high) = rayon::join(|| count(low), || count(high));
+        let mut out = vec![0..0; n_low + n_high];
+        let (out_low, out_high) = out.split_at_mut(n_low);
+        rayon::join(
+            || fill_ranges(low, 0, out_low),
+            || fill_ranges(high, mid, out_high),
         );
-        a.extend(b.into_iter().map(|r| r.start + mid..r.end + mid));
-        return a;
+        return out;
     }
     record_ranges_of(entries)
+}
+
+/// Writes the records of `entries` (which start at `offset`) into `out`, one per slot.
+fn fill_ranges(entries: &[Entry], offset: usize, out: &mut [Range<usize>]) {
+    let mut start = 0;
+    let mut slots = out.iter_mut();
+    for k in 1..=entries.len() {
+        if k == entries.len() || entries[k].record() != entries[start].record() {
+            if let Some(slot) = slots.next() {
+                *slot = start + offset..k + offset;
+            }
+            start = k;
+        }
+    }
 }
 
 /// [`record_ranges`] on one thread.
