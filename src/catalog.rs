@@ -426,6 +426,7 @@ impl CatalogIndex {
     }
 
     /// Checks that `team` records `kpi`.
+    #[inline]
     pub(crate) fn check_recording(&self, kpi: u32, team: u32) -> Result<(), Problem> {
         if self
             .recording
@@ -435,6 +436,13 @@ impl CatalogIndex {
         {
             return Ok(());
         }
+        self.not_recording(kpi, team)
+    }
+
+    /// The problem of a team that does not record the KPI (kept out of the check, which runs
+    /// for every KPI of every row).
+    #[cold]
+    fn not_recording(&self, kpi: u32, team: u32) -> Result<(), Problem> {
         let k = self.kpi(kpi);
         Err(Problem {
             code: "vsimport::catalog::not_recording_team",

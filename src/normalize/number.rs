@@ -34,16 +34,25 @@ fn fast_number(b: &[u8], decimal: Option<Decimal>) -> Option<f64> {
         b'-' => (true, &b[1..]),
         _ => (false, b),
     };
-    let sep = body.iter().position(|c| !c.is_ascii_digit());
+    // One pass: the digits folded into an integer (exact up to 15 digits; wrapped past that,
+    // where it is not used), and the one separator's place.
+    let mut whole: u64 = 0;
+    let mut sep: Option<usize> = None;
+    for (i, &c) in body.iter().enumerate() {
+        let d = c.wrapping_sub(b'0');
+        if d < 10 {
+            whole = whole.wrapping_mul(10).wrapping_add(u64::from(d));
+        } else if sep.is_none() && i > 0 {
+            sep = Some(i);
+        } else {
+            return None;
+        }
+    }
     let (int, frac) = match sep {
         None => (body, &body[..0]),
         Some(i) => {
-            let c = body[i];
             let frac = &body[i + 1..];
-            if !frac.iter().all(u8::is_ascii_digit) || i == 0 {
-                return None;
-            }
-            let ok = match (c, decimal) {
+            let ok = match (body[i], decimal) {
                 (b'.', Some(Decimal::Point)) | (b',', Some(Decimal::Comma)) => true,
                 (b'.' | b',', None) => frac.len() != 3,
                 _ => false,
@@ -60,10 +69,6 @@ fn fast_number(b: &[u8], decimal: Option<Decimal>) -> Option<f64> {
     // Up to 15 digits in all: int * 10^n + frac is an exact integer, and one division by the
     // exact 10^n is correctly rounded — the same double `str::parse` gives, for less work.
     if int.len() + frac.len() <= 15 {
-        let mut whole: u64 = 0;
-        for &c in int.iter().chain(frac) {
-            whole = whole * 10 + u64::from(c - b'0');
-        }
         const POW10: [f64; 16] = [
             1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15,
         ];
@@ -344,6 +349,31 @@ mod tests {
                 NumParse::Number(want),
                 "{s}"
             );
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
+
+        /// Whatever text of digits, separators and a sign the fast path reads, it reads as the
+        /// full reading does (texts shaped like numbers, and any mix).
+        #[test]
+        fn the_fast_path_reads_as_the_full_reading(
+            text in proptest::prop_oneof![
+                "-?[0-9]{1,9}([.,][0-9]{0,9})?",
+                "-?[0-9]{1,4}[.,][0-9]{2,4}",
+                "-?[0-9]{12,20}([.,][0-9]{0,6})?",
+                "-?[0-9.,]{0,20}",
+            ],
+            decimal in proptest::prop_oneof![
+                proptest::strategy::Just(None),
+                proptest::strategy::Just(Some(Decimal::Point)),
+                proptest::strategy::Just(Some(Decimal::Comma)),
+            ],
+        ) {
+            if let Some(v) = fast_number(text.as_bytes(), decimal) {
+                proptest::prop_assert_eq!(parse_number_slow(&text, decimal), Ok(NumParse::Number(v)));
+            }
         }
     }
 

@@ -333,15 +333,23 @@ impl Validator<'_> {
     }
 }
 
+#[inline]
 pub(super) fn check_integer(kpi: &crate::api::KpiDetail, v: f64) -> Result<(), Problem> {
     if kpi.kpi_value_is_integer && v.fract() != 0.0 {
-        return Err(Problem {
-            code: "vsimport::number::not_integer",
-            message: format!("KPI {:?} takes whole numbers only, not {v}", kpi.name),
-            help: Some("round the value in the export, or check the decimal separator".into()),
-        });
+        return not_integer(kpi, v);
     }
     Ok(())
+}
+
+/// The problem of a fraction where a KPI takes whole numbers (kept out of the check, which
+/// runs for every value).
+#[cold]
+fn not_integer(kpi: &crate::api::KpiDetail, v: f64) -> Result<(), Problem> {
+    Err(Problem {
+        code: "vsimport::number::not_integer",
+        message: format!("KPI {:?} takes whole numbers only, not {v}", kpi.name),
+        help: Some("round the value in the export, or check the decimal separator".into()),
+    })
 }
 
 /// A value as the report shows it.
