@@ -27,8 +27,9 @@ fn date_in_range(p: &DateParse, years: &std::ops::RangeInclusive<i32>) -> bool {
     }
 }
 
-/// An ambiguous number: (column, its reading with a decimal comma, its text).
-type Ambiguity = Option<(usize, f64, String)>;
+/// An ambiguous number: (column, its reading with a decimal comma, its text), boxed: it is
+/// rare, and every value carries the field.
+type Ambiguity = Option<Box<(usize, f64, String)>>;
 
 /// A value of the row being validated, ready to plan.
 pub(super) struct Resolved {
@@ -206,7 +207,7 @@ impl Validator<'_> {
                             Err(p) if !row.cell_is_empty(*amount) => {
                                 problems.push(CellProblem { col, problem: p });
                             }
-                            slot => wanted.push((k, slot, false, *amount)),
+                            slot => wanted.push((k, slot.map_err(Box::new), false, *amount)),
                         },
                         Err(e) => problems.push(self.name_problem(col, "value name", e)),
                     }
@@ -218,7 +219,7 @@ impl Validator<'_> {
                         if row.cell_is_empty(*col) {
                             continue;
                         }
-                        let slot = self.slot_of(k, i, target);
+                        let slot = self.slot_of(k, i, target).map_err(Box::new);
                         wanted.push((k, slot, target.forecast, *col));
                     }
                 }
@@ -340,7 +341,7 @@ impl Validator<'_> {
                 Err(p) => {
                     problems.push(CellProblem {
                         col: Some(col),
-                        problem: p,
+                        problem: *p,
                     });
                     continue;
                 }
@@ -398,7 +399,7 @@ impl Validator<'_> {
             },
         ) in resolved.drain(..).enumerate()
         {
-            if let Some((col, comma, text)) = ambiguous {
+            if let Some((col, comma, text)) = ambiguous.map(|a| *a) {
                 self.pending_numbers.push(PendingNumber {
                     entry: self.entries.len(),
                     comma,
@@ -553,7 +554,7 @@ impl Validator<'_> {
                 };
                 Ok(Value {
                     value: point,
-                    ambiguous: Some((col, comma, cell.display())),
+                    ambiguous: Some(Box::new((col, comma, cell.display()))),
                     percent_sign,
                 })
             }
