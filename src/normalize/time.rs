@@ -241,6 +241,8 @@ pub(crate) fn parse_time(cell: &Cell<'_>, format: &TimeFormat) -> Result<Minutes
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
 
@@ -249,13 +251,11 @@ mod tests {
         fn a_plain_clock_reads_as_the_full_reading(
             text in proptest::prop_oneof!["[0-9]{1,2}:[0-9]{2}(:[0-9]{2})?", "[0-9:]{0,9}"],
         ) {
-            if let Some(m) = super::plain_clock(text.as_bytes()) {
-                proptest::prop_assert_eq!(super::clock_words(&text), Some(m));
+            if let Some(m) = plain_clock(text.as_bytes()) {
+                proptest::prop_assert_eq!(clock_words(&text), Some(m));
             }
         }
     }
-
-    use super::*;
 
     fn text(s: &str, f: &TimeFormat) -> Result<u32, String> {
         parse_time_text(s, f).map(|m| m.minutes)

@@ -373,8 +373,11 @@ impl Source {
                 let mut bytes = prefix;
                 // Room for the whole file at once (a regular file's size is known): no
                 // doubling and copying as it is read.
-                if let Some(l) = len.filter(|l| *l <= max) {
-                    bytes.reserve_exact((l as usize).saturating_sub(bytes.len()) + 1);
+                if let Some(l) = len
+                    .filter(|l| *l <= max)
+                    .and_then(|l| usize::try_from(l).ok())
+                {
+                    bytes.reserve_exact(l.saturating_sub(bytes.len()).saturating_add(1));
                 }
                 std::io::Read::take(reader, max.saturating_sub(bytes.len() as u64) + 1)
                     .read_to_end(&mut bytes)

@@ -23,19 +23,19 @@ use crate::read::{Cell, Row};
 /// own would hash the whole name and compare it again: this is that map, cut to one probe
 /// and never grown.
 #[derive(Debug, Clone)]
-pub(super) struct Recent {
+pub(super) struct KnownNames {
     names: Box<[(String, u32)]>,
 }
 
-impl Default for Recent {
+impl Default for KnownNames {
     fn default() -> Self {
-        Recent {
+        KnownNames {
             names: vec![(String::new(), 0); 256].into_boxed_slice(),
         }
     }
 }
 
-impl Recent {
+impl KnownNames {
     /// The slot of `name`: its first and last eight bytes (fewer for a short name) and its
     /// length, mixed by a multiplication whose top byte picks the slot.
     fn slot(name: &[u8]) -> usize {
@@ -230,13 +230,13 @@ impl<'a> Validator<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::Recent;
+    use super::KnownNames;
 
     /// A name is found with its own id or not at all, whatever other names took its slot;
     /// the name put last is always found.
     #[test]
     fn a_name_is_found_with_its_own_id_or_not_at_all() {
-        let mut memo = Recent::default();
+        let mut memo = KnownNames::default();
         let names: Vec<String> = (0..2000)
             .map(|i| match i % 4 {
                 0 => format!("Team {i}"),
@@ -256,7 +256,7 @@ mod tests {
         }
         assert_eq!(memo.get(""), None);
         // A few dozen names keep their slots: found without asking the catalog again.
-        let mut memo = Recent::default();
+        let mut memo = KnownNames::default();
         for (i, n) in names.iter().take(48).enumerate() {
             memo.put(n, i as u32);
         }

@@ -31,7 +31,7 @@ use crate::normalize::{DateOptions, Decimal, TimeFormat};
 use crate::read::Row;
 use crate::record::{Entry, Origin};
 use evidence::{PendingDate, PendingNumber};
-use lookup::Recent;
+use lookup::KnownNames;
 use row::Resolved;
 
 /// A value cell's slot, or why it has none: the problem is boxed (it is rare), so that the
@@ -85,8 +85,8 @@ pub(crate) struct Validator<'a> {
     sub_cache: FxHashMap<u32, FxHashMap<String, Result<u16, Problem>>>,
     /// Wide layout: each column's KPI, resolved once.
     wide_kpis: Vec<(usize, u32, u16, bool)>,
-    /// The last team and KPI name seen and what they resolved to: exports repeat them.
-    memo: [Recent; 2],
+    /// The team and KPI names seen and what they resolved to: exports repeat them.
+    memo: [KnownNames; 2],
     /// Constants resolved once.
     const_kpi: Option<u32>,
     const_team: Option<u32>,
