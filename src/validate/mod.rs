@@ -72,8 +72,8 @@ pub(crate) struct Validator<'a> {
     slot_cache: FxHashMap<(u32, usize), Result<u16, Problem>>,
     /// Long: KPI -> value name -> slot.
     long_slots: FxHashMap<u32, FxHashMap<String, Result<u16, Problem>>>,
-    /// Per-row buffers, kept to spare allocations: (KPI, slot, forecast, column).
-    /// (KPI, slot or why none, forecast, column) per value cell of the row.
+    /// Per-row buffers, kept to spare allocations: (KPI, slot or why none, forecast, column)
+    /// per value cell of the row.
     wanted: Vec<(u32, Slot, bool, usize)>,
     resolved: Vec<Resolved>,
     /// Per KPI (by index): the row it was last checked in (a count of rows) and the sub-tile
