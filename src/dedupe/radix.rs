@@ -246,12 +246,114 @@ thread_local! {
         const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
 
+/// The widest digit a counting pass sorts on: 2,048 counters (8 KB, in L1 beside the run).
+const DIGIT: u32 = 11;
+/// Longest slice sorted by counting passes: its copy (40 bytes an entry, kept per thread)
+/// stays in L2.
+const COUNTED: usize = 1 << 14;
+
+/// Whether a slice of `n` entries whose keys differ only in their low `bits` bits is sorted
+/// by [`counting_sort`]: at most two passes, and enough entries to pay for the counters.
+fn counted(n: usize, bits: u32) -> bool {
+    let width = if bits <= DIGIT {
+        bits
+    } else {
+        bits.div_ceil(2)
+    };
+    (8..=COUNTED).contains(&n) && bits > 0 && bits <= 2 * DIGIT && (1usize << width) <= 16 * n
+}
+
+/// A slice's copy for [`counting_sort`] and its counters, kept per thread between slices.
+type Counting = (Vec<Entry>, Vec<u64>, Vec<u32>);
+
+thread_local! {
+    static COUNTING: std::cell::RefCell<Counting> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new(), Vec::new())) };
+}
+
+/// Sorts a slice whose keys differ only in their low `bits` bits (at most `2 * DIGIT`) by
+/// stable counting passes (least significant digit first: one pass up to `DIGIT` bits, else
+/// two of half the bits each) between the slice and a copy kept per thread; then each run of
+/// equal keys (the same slot twice: rare) is put in (row, place in row) order, which the
+/// passes keep only when the slice came in file order.
+///
+/// A date's entries of a wide export come team by team, each team's KPIs side by side: their
+/// record order (KPI, then team) is the transpose, which cost the comparison sort of a leaf
+/// about 210 instructions an entry (50 KPIs x 20 teams a date) and the insertion sort about
+/// 100 (5 KPIs x 6 teams). Measured in docs/PERFORMANCE.md ("Counting passes").
+fn counting_sort(entries: &mut [Entry], keys: &mut [u64], bits: u32) {
+    let n = entries.len();
+    let widths = if bits <= DIGIT {
+        [bits, 0]
+    } else {
+        [bits / 2, bits - bits / 2]
+    };
+    COUNTING.with_borrow_mut(|(copy, copy_keys, counts)| {
+        copy.clear();
+        copy.resize(n, entries[0]);
+        copy_keys.clear();
+        copy_keys.resize(n, 0);
+        let mut shift = 0;
+        // Pass 1: the slice into the copy; pass 2 (when there is one): back.
+        for (pass, width) in widths.into_iter().enumerate() {
+            if width == 0 {
+                // One pass: the sorted copy back into the slice.
+                entries.copy_from_slice(copy);
+                keys.copy_from_slice(copy_keys);
+                break;
+            }
+            let mask = (1u64 << width) - 1;
+            let digit = |k: u64| ((k >> shift) & mask) as usize;
+            counts.clear();
+            counts.resize(1 << width, 0);
+            let (from, from_keys, to, to_keys): (&[Entry], &[u64], &mut [Entry], &mut [u64]) =
+                if pass == 0 {
+                    (&*entries, &*keys, &mut copy[..], &mut copy_keys[..])
+                } else {
+                    (&copy[..], &copy_keys[..], &mut *entries, &mut *keys)
+                };
+            for k in from_keys {
+                counts[digit(*k)] += 1;
+            }
+            let mut sum = 0;
+            for c in counts.iter_mut() {
+                (*c, sum) = (sum, sum + *c);
+            }
+            for (e, k) in from.iter().zip(from_keys) {
+                let at = &mut counts[digit(*k)];
+                to[*at as usize] = *e;
+                to_keys[*at as usize] = *k;
+                *at += 1;
+            }
+            shift += width;
+        }
+    });
+    if !keys.windows(2).any(|w| w[0] == w[1]) {
+        return;
+    }
+    let mut i = 0;
+    while i < n {
+        let mut j = i + 1;
+        while j < n && keys[j] == keys[i] {
+            j += 1;
+        }
+        if j - i > 1 {
+            entries[i..j].sort_unstable_by_key(|e| (e.row, e.seq));
+        }
+        i = j;
+    }
+}
+
 /// One American-flag pass on the key's bits `[bits - 8, bits)`, then each bucket on the
 /// bits below it (in parallel when large).
 fn msd_sort(entries: &mut [Entry], keys: &mut [u64], bits: u32) {
     if bits == 0 {
         // One key: row order (the keys are all equal and stay as they are).
         entries.sort_unstable_by_key(|e| (e.row, e.seq));
+        return;
+    }
+    if counted(entries.len(), bits) {
+        counting_sort(entries, keys, bits);
         return;
     }
     if entries.len() <= SMALL {
@@ -340,5 +442,120 @@ fn msd_sort(entries: &mut [Entry], keys: &mut [u64], bits: u32) {
         for (b, k) in buckets {
             msd_sort(b, k, shift);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(row: u32, seq: u16) -> Entry {
+        Entry {
+            kpi: 0,
+            date: chrono::NaiveDate::MIN,
+            team: 0,
+            sub_tile: crate::record::NO_SUB_TILE,
+            slot: 0,
+            forecast: false,
+            percent_sign: false,
+            value: f64::from(row),
+            row,
+            seq,
+        }
+    }
+
+    #[test]
+    fn counting_passes_sort_like_the_comparison() {
+        let mut rng = fastrand::Rng::with_seed(5);
+        // One pass and two; the smallest and largest slices counted; keys all different,
+        // and keys drawn from a few (the same slot in several rows, out of row order).
+        for (n, bits) in [
+            (8, 3),
+            (30, 6),
+            (30, 8),
+            (860, 11),
+            (2000, 16),
+            (5000, 22),
+            (COUNTED, 22),
+            (COUNTED, 12),
+        ] {
+            assert!(counted(n, bits), "{n} entries, {bits} bits");
+            for few in [None, Some(3u64)] {
+                let top = 0xabc_u64 << bits;
+                let distinct: Vec<u64> = (0..few.unwrap_or(u64::MAX).min(n as u64))
+                    .map(|_| rng.u64(..1 << bits))
+                    .collect();
+                let mut entries: Vec<Entry> =
+                    (0..n).map(|_| entry(rng.u32(..50), rng.u16(..3))).collect();
+                let mut keys: Vec<u64> = (0..n)
+                    .map(|i| {
+                        top | if few.is_some() {
+                            distinct[rng.usize(..distinct.len())]
+                        } else {
+                            distinct[i]
+                        }
+                    })
+                    .collect();
+                let mut expected: Vec<(u64, u32, u16)> = keys
+                    .iter()
+                    .zip(&entries)
+                    .map(|(k, e)| (*k, e.row, e.seq))
+                    .collect();
+                expected.sort();
+                counting_sort(&mut entries, &mut keys, bits);
+                let got: Vec<(u64, u32, u16)> = keys
+                    .iter()
+                    .zip(&entries)
+                    .map(|(k, e)| (*k, e.row, e.seq))
+                    .collect();
+                assert_eq!(got, expected, "{n} entries, {bits} bits, {few:?}");
+                // The values moved with their entries.
+                assert!(entries.iter().all(|e| e.value == f64::from(e.row)));
+            }
+        }
+        // Too few entries for their counters, too many bits, too long: not counted.
+        assert!(!counted(7, 3));
+        assert!(!counted(30, 11));
+        assert!(!counted(5000, 23));
+        assert!(!counted(COUNTED + 1, 11));
+    }
+
+    #[test]
+    fn a_wide_export_comes_out_in_record_order() {
+        // Dates in order; each date's teams in the file's order, each team's KPIs side by
+        // side (the transpose of record order), some cells empty, and one date twice.
+        let base = chrono::NaiveDate::from_ymd_opt(2015, 1, 1).unwrap();
+        let mut rng = fastrand::Rng::with_seed(9);
+        let teams = [7u32, 2, 19, 0, 11, 4];
+        let mut entries = Vec::new();
+        let mut row = 1;
+        for day in 0..2000u64 {
+            for repeat in 0..if day == 500 { 2 } else { 1 } {
+                for &team in &teams {
+                    row += 1;
+                    for (seq, kpi) in (0..50u32).filter(|_| rng.u8(..7) != 0).enumerate() {
+                        entries.push(Entry {
+                            kpi,
+                            date: base + chrono::Days::new(day),
+                            team,
+                            seq: seq as u16,
+                            row,
+                            value: f64::from(repeat),
+                            ..entry(0, 0)
+                        });
+                    }
+                }
+            }
+        }
+        let mut expected = entries.clone();
+        expected.sort_by_key(|e| (super::super::pack(e), e.row, e.seq));
+        let mut got = entries.clone();
+        assert!(radix_sort(&mut got).is_some());
+        assert!(got == expected, "in date order");
+        // Reversed: each date's entries come in reverse row order, ties too.
+        let mut got = entries;
+        got.reverse();
+        assert!(radix_sort(&mut got).is_some());
+        assert!(got == expected, "in reverse date order");
     }
 }
