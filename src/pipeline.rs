@@ -153,9 +153,14 @@ pub(crate) fn check(
         validator.reserve((len / 16).min(50_000_000) as usize);
     }
     let template = validator.fork();
+    // The entry buffers of blocks appended already, for the next blocks' forks.
+    let spent = std::sync::Mutex::new(Vec::new());
     let fork = || {
         let mut v = template.fork();
-        v.reserve(room);
+        match spent.lock().ok().and_then(|mut s| s.pop()) {
+            Some(buffer) => v.reuse(buffer),
+            None => v.reserve(room),
+        }
         v
     };
     // One part (one thread, a workbook) is the result as it is; several are appended, in
@@ -165,7 +170,10 @@ pub(crate) fn check(
         if one {
             only = Some(part);
         } else {
-            validator.append(part);
+            let buffer = validator.append(part);
+            if let Ok(mut s) = spent.lock() {
+                s.push(buffer);
+            }
         }
     };
     source.fold_rows(
