@@ -35,20 +35,57 @@ pub enum OnConflict {
 pub(crate) struct Records {
     /// Sorted by record (date, KPI, team, sub-tile), then slot; each slot once.
     pub(crate) entries: Vec<Entry>,
-    /// Each record's range in `entries`.
-    pub(crate) ranges: Vec<Range<usize>>,
+    /// Where each record's entries end in `entries` (each starts where the one before ends):
+    /// 8 bytes a record, half of a `Range`, written into the sort keys' room when the entries
+    /// were sorted (docs/PERFORMANCE.md, "Record ends").
+    ends: Vec<u64>,
 }
 
 impl Records {
     pub(crate) fn len(&self) -> usize {
-        self.ranges.len()
+        self.ends.len()
+    }
+
+    /// Record `i`'s entries' place in `entries`.
+    pub(crate) fn range(&self, i: usize) -> Range<usize> {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        start..self.ends[i] as usize
+    }
+
+    /// Record `i`'s first entry (its KPI, team, date and sub-tile are every entry's).
+    pub(crate) fn head(&self, i: usize) -> Entry {
+        self.entries[self.range(i).start]
+    }
+
+    /// The ranges of records `from..to`, in order.
+    pub(crate) fn ranges(&self, which: Range<usize>) -> impl Iterator<Item = Range<usize>> + '_ {
+        let mut start = if which.start == 0 {
+            0
+        } else {
+            self.ends[which.start - 1] as usize
+        };
+        self.ends[which].iter().map(move |&end| {
+            let r = start..end as usize;
+            start = end as usize;
+            r
+        })
+    }
+
+    /// The records cut into runs of at most `size` (record numbers), for work on all cores.
+    pub(crate) fn chunks(&self, size: usize) -> Vec<Range<usize>> {
+        let n = self.len();
+        (0..n)
+            .step_by(size.max(1))
+            .map(|s| s..(s + size.max(1)).min(n))
+            .collect()
     }
 }
 
 /// What merging found, before it goes into the findings.
 struct Merged {
     entries: Vec<Entry>,
-    records: Vec<Range<usize>>,
+    /// Where each record ends ([`Records::ends`]).
+    records: Vec<u64>,
     /// Rows rejected for conflicts: (row, where, why).
     rejected: Vec<(u64, Location, Problem)>,
     /// The other rows of those conflicts: (row, why), told by the first row's diagnostic.
@@ -115,7 +152,7 @@ pub(crate) fn merge(
     findings.stats.conflicts = m.conflicts;
     Records {
         entries: m.entries,
-        ranges: m.records,
+        ends: m.records,
     }
 }
 
@@ -289,15 +326,16 @@ fn merged(
             .retain(|d| !conflict_rows.contains(&d.location.row));
         out.merged = out.diags.len() as u64;
     }
-    // The keys go before the records are made: both at once were 16 MB more at the peak
-    // of a dry run of 2M values.
-    drop(sorted);
-    out.records = record_ranges(&out.entries);
+    // The record ends go into the keys' room (as many keys as entries, so room for every
+    // record): both at once were 16 MB more at the peak of a dry run of 2M values, and fresh
+    // room is fresh pages for the kernel to map.
+    let room = sorted.map(|s| s.keys).unwrap_or_default();
+    out.records = record_ends(&out.entries, room);
     out
 }
 
 /// [`clean_records`] on the two halves at once (large inputs), joined at the seam.
-fn clean_records_par(entries: &[Entry]) -> Option<Vec<Range<usize>>> {
+fn clean_records_par(entries: &[Entry]) -> Option<Vec<u64>> {
     if entries.len() < 200_000 {
         return clean_records(entries);
     }
@@ -313,18 +351,17 @@ fn clean_records_par(entries: &[Entry]) -> Option<Vec<Range<usize>>> {
     if kx >= ky {
         return None;
     }
-    let mut tail = tail.into_iter().map(|r| r.start + mid..r.end + mid);
+    let mut tail = tail.into_iter().map(|end| end + mid as u64);
     if same_record && let (Some(last), Some(first)) = (records.last_mut(), tail.next()) {
-        last.end = first.end;
+        *last = first;
     }
     records.extend(tail);
     Some(records)
 }
 
-/// The records of entries already in order with no slot twice, or `None`.
-fn clean_records(entries: &[Entry]) -> Option<Vec<Range<usize>>> {
+/// The record ends of entries already in order with no slot twice, or `None`.
+fn clean_records(entries: &[Entry]) -> Option<Vec<u64>> {
     let mut records = Vec::new();
-    let mut start = 0;
     for i in 1..entries.len() {
         let (a, b) = (&entries[i - 1], &entries[i]);
         let (ka, kb) = (slot_key(a), slot_key(b));
@@ -332,23 +369,22 @@ fn clean_records(entries: &[Entry]) -> Option<Vec<Range<usize>>> {
             if ka > kb {
                 return None;
             }
-            records.push(start..i);
-            start = i;
+            records.push(i as u64);
         } else if ka >= kb {
             return None;
         }
     }
     if !entries.is_empty() {
-        records.push(start..entries.len());
+        records.push(entries.len() as u64);
     }
     Some(records)
 }
 
-/// The ranges of sorted entries that share a record: counted first, so that the list is made
-/// once at its size, then written; large inputs as two halves (cut at a record's start) on
-/// two threads (joining two lists instead held 8 MB more at the peak of the plant's 1M
-/// records).
-fn record_ranges(entries: &[Entry]) -> Vec<Range<usize>> {
+/// Where each record of sorted entries ends, written into `room` (its contents do not
+/// matter): counted first, so that the list is made once at its size, then written; large
+/// inputs as two halves (cut at a record's start) on two threads (joining two lists instead
+/// held 8 MB more at the peak of the plant's 1M records).
+fn record_ends(entries: &[Entry], mut room: Vec<u64>) -> Vec<u64> {
     let count = |part: &[Entry]| {
         usize::from(!part.is_empty())
             + part
@@ -357,9 +393,10 @@ fn record_ranges(entries: &[Entry]) -> Vec<Range<usize>> {
                 .count()
     };
     if entries.len() < 200_000 {
-        let mut out = vec![0..0; count(entries)];
-        fill_ranges(entries, 0, &mut out);
-        return out;
+        room.clear();
+        room.resize(count(entries), 0);
+        fill_ends(entries, 0, &mut room);
+        return room;
     }
     let mut mid = entries.len() / 2;
     while mid < entries.len() && entries[mid].record() == entries[mid - 1].record() {
@@ -367,25 +404,24 @@ fn record_ranges(entries: &[Entry]) -> Vec<Range<usize>> {
     }
     let (low, high) = entries.split_at(mid);
     let (n_low, n_high) = rayon::join(|| count(low), || count(high));
-    let mut out = vec![0..0; n_low + n_high];
-    let (out_low, out_high) = out.split_at_mut(n_low);
+    room.clear();
+    room.resize(n_low + n_high, 0);
+    let (out_low, out_high) = room.split_at_mut(n_low);
     rayon::join(
-        || fill_ranges(low, 0, out_low),
-        || fill_ranges(high, mid, out_high),
+        || fill_ends(low, 0, out_low),
+        || fill_ends(high, mid, out_high),
     );
-    out
+    room
 }
 
-/// Writes the records of `entries` (which start at `offset`) into `out`, one per slot.
-fn fill_ranges(entries: &[Entry], offset: usize, out: &mut [Range<usize>]) {
-    let mut start = 0;
+/// Writes where each record of `entries` (which start at `offset`) ends into `out`.
+fn fill_ends(entries: &[Entry], offset: usize, out: &mut [u64]) {
     let mut slots = out.iter_mut();
     for k in 1..=entries.len() {
-        if k == entries.len() || entries[k].record() != entries[start].record() {
-            if let Some(slot) = slots.next() {
-                *slot = start + offset..k + offset;
-            }
-            start = k;
+        if (k == entries.len() || entries[k].record() != entries[k - 1].record())
+            && let Some(slot) = slots.next()
+        {
+            *slot = (k + offset) as u64;
         }
     }
 }
@@ -472,7 +508,7 @@ mod tests {
     }
 
     #[test]
-    fn record_ranges_found_in_two_halves_are_those_found_in_one_pass() {
+    fn record_ends_found_in_two_halves_are_those_found_in_one_pass() {
         // The records by the plainest reading: a new one wherever the record changes.
         let one_pass = |entries: &[Entry]| {
             let mut records = Vec::new();
@@ -486,10 +522,24 @@ mod tests {
             records
         };
         // Small and large; large sizes whose middle falls at a record's start and inside
-        // records.
+        // records; into no room, and into room longer than the records with other contents.
         for n in [0, 1, 7, 110_000, 110_001, 110_002, 150_001] {
             let e = ordered(n);
-            assert_eq!(record_ranges(&e), one_pass(&e), "{n} records");
+            for room in [Vec::new(), vec![u64::MAX; e.len()]] {
+                let records = Records {
+                    ends: record_ends(&e, room),
+                    entries: e.clone(),
+                };
+                let ranges: Vec<_> = records.ranges(0..records.len()).collect();
+                assert_eq!(ranges, one_pass(&e), "{n} records");
+                // Record by record, and from a record inside the list.
+                let each: Vec<_> = (0..records.len()).map(|i| records.range(i)).collect();
+                assert_eq!(each, ranges);
+                if records.len() > 5 {
+                    let from: Vec<_> = records.ranges(3..records.len()).collect();
+                    assert_eq!(from, ranges[3..]);
+                }
+            }
         }
         // One record in all: the cut moves to the end.
         let base = ordered(1)[0];
@@ -500,7 +550,7 @@ mod tests {
                 ..base
             })
             .collect();
-        assert_eq!(record_ranges(&one), vec![0..200_000]);
+        assert_eq!(record_ends(&one, vec![7; 3]), vec![200_000]);
     }
 
     #[test]
@@ -582,9 +632,13 @@ mod tests {
                 );
                 assert_eq!(got, want, "{n} entries, {policy:?}");
                 // The records found while merging are the runs of one record.
-                assert_eq!(m.records, record_ranges(&m.entries), "{n}, {policy:?}");
+                assert_eq!(
+                    m.records,
+                    record_ends(&m.entries, Vec::new()),
+                    "{n}, {policy:?}"
+                );
                 assert!(
-                    m.records.iter().any(|r| r.len() > 1),
+                    m.records.windows(2).any(|w| w[1] - w[0] > 1),
                     "records of two slots"
                 );
             }

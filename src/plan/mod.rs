@@ -119,12 +119,12 @@ impl Planned {
     }
 
     fn entries(&self, i: usize) -> &[crate::record::Entry] {
-        &self.records.entries[self.records.ranges[i].clone()]
+        &self.records.entries[self.records.range(i)]
     }
 
     /// Record `i`'s first entry (its KPI, team, date and sub-tile are every entry's).
     pub(crate) fn head(&self, i: usize) -> crate::record::Entry {
-        self.records.entries[self.records.ranges[i].start]
+        self.records.head(i)
     }
 
     /// The value record `i` sends for the KPI value `slot` (the first, if forecast and
@@ -143,12 +143,12 @@ impl Planned {
 
     /// Record `i`'s catalog KPI index.
     pub(crate) fn kpi(&self, i: usize) -> u32 {
-        self.records.entries[self.records.ranges[i].start].kpi
+        self.records.head(i).kpi
     }
 
     /// Record `i`'s API key.
     pub(crate) fn key(&self, i: usize) -> RecordKey {
-        let e = self.records.entries[self.records.ranges[i].start];
+        let e = self.records.head(i);
         self.index.record_key(e.kpi, e.team, e.date, e.sub_tile)
     }
 
@@ -194,8 +194,8 @@ fn warn_catalog_gaps(
     findings: &mut Findings,
 ) {
     let mut first_row: BTreeMap<u32, u64> = BTreeMap::new();
-    for r in records.ranges.iter() {
-        let e = records.entries[r.start];
+    for i in 0..records.len() {
+        let e = records.head(i);
         let unsure = index.unit(e.kpi) == Unit::Unknown || !index.intervals[e.kpi as usize].1;
         if unsure {
             let row = first_row.entry(e.kpi).or_insert(e.row());
@@ -259,10 +259,10 @@ fn warn_missing_targets(
     // counted in chunks on all cores, the chunks combined in order.
     use rayon::prelude::*;
     let entries = &records.entries;
-    let count = |chunk: &[std::ops::Range<usize>]| {
+    let count = |chunk: std::ops::Range<usize>| {
         let mut m: BTreeMap<u32, (usize, u64)> = BTreeMap::new();
-        for r in chunk {
-            let es = &entries[r.clone()];
+        for r in records.ranges(chunk) {
+            let es = &entries[r];
             let targets = targets[es[0].kpi as usize];
             if targets == 0 {
                 continue;
@@ -276,17 +276,15 @@ fn warn_missing_targets(
         }
         m
     };
-    let per_kpi =
-        records
-            .ranges
-            .par_chunks(1 << 16)
-            .map(count)
-            .reduce(BTreeMap::new, |mut left, right| {
-                for (k, (n, row)) in right {
-                    left.entry(k).or_insert((0, row)).0 += n;
-                }
-                left
-            });
+    let per_kpi = records.chunks(1 << 16).into_par_iter().map(count).reduce(
+        BTreeMap::new,
+        |mut left, right| {
+            for (k, (n, row)) in right {
+                left.entry(k).or_insert((0, row)).0 += n;
+            }
+            left
+        },
+    );
     let mut total = 0;
     for (kpi, (n, row)) in per_kpi {
         total += n as u64;

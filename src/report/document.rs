@@ -275,9 +275,9 @@ pub(crate) fn report(
     type PerKpi = (u64, u64, Vec<bool>, NaiveDate, NaiveDate);
     type Counts = (Vec<Option<PerKpi>>, Vec<(u64, u64)>);
     let empty = || -> Counts { (vec![None; n_kpis], vec![(0, 0); n_teams]) };
-    let count = |chunk: &[std::ops::Range<usize>]| {
+    let count = |chunk: std::ops::Range<usize>| {
         let (mut kpis, mut teams) = empty();
-        for r in chunk {
+        for r in plan.records.ranges(chunk) {
             let e = plan.records.entries[r.start];
             let n = r.len() as u64;
             let k = kpis[e.kpi as usize]
@@ -293,9 +293,12 @@ pub(crate) fn report(
         }
         (kpis, teams)
     };
-    let (kpis, teams) = plan.records.ranges.par_chunks(1 << 16).map(count).reduce(
-        empty,
-        |(mut ka, mut ta), (kb, tb)| {
+    let (kpis, teams) = plan
+        .records
+        .chunks(1 << 16)
+        .into_par_iter()
+        .map(count)
+        .reduce(empty, |(mut ka, mut ta), (kb, tb)| {
             for (a, b) in ka.iter_mut().zip(kb) {
                 match (a.as_mut(), b) {
                     (_, None) => {}
@@ -316,8 +319,7 @@ pub(crate) fn report(
                 a.1 += b.1;
             }
             (ka, ta)
-        },
-    );
+        });
     let by_kpi = kpis
         .into_iter()
         .enumerate()
