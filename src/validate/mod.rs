@@ -32,7 +32,6 @@ use crate::read::Row;
 use crate::record::{Entry, Origin};
 use evidence::{PendingDate, PendingNumber};
 use lookup::KnownNames;
-use row::Resolved;
 
 /// A value cell's slot, or why it has none: the problem is boxed (it is rare), so that the
 /// common case moves 24 bytes through the row's list, not 88.
@@ -72,10 +71,9 @@ pub(crate) struct Validator<'a> {
     slot_cache: FxHashMap<(u32, usize), Result<u16, Problem>>,
     /// Long: KPI -> value name -> slot.
     long_slots: FxHashMap<u32, FxHashMap<String, Result<u16, Problem>>>,
-    /// Per-row buffers, kept to spare allocations: (KPI, slot or why none, forecast, column)
+    /// A per-row buffer, kept to spare allocations: (KPI, slot or why none, forecast, column)
     /// per value cell of the row.
     wanted: Vec<(u32, Slot, bool, usize)>,
-    resolved: Vec<Resolved>,
     /// Per KPI (by index): the row it was last checked in (a count of rows) and the sub-tile
     /// found then. A wide row checks fifty KPIs: a list searched per value cost a fifth of
     /// the row's time.
@@ -176,7 +174,6 @@ impl<'a> Validator<'a> {
             slot_cache: FxHashMap::default(),
             long_slots: FxHashMap::default(),
             wanted: Vec::new(),
-            resolved: Vec::new(),
             checked_kpis: Vec::new(),
             row_stamp: 0,
             sub_cache: FxHashMap::default(),

@@ -31,15 +31,6 @@ fn date_in_range(p: &DateParse, years: &std::ops::RangeInclusive<i32>) -> bool {
 /// rare, and every value carries the field.
 type Ambiguity = Option<Box<(usize, f64, String)>>;
 
-/// A value of the row being validated, ready to plan.
-pub(super) struct Resolved {
-    kpi: u32,
-    sub: u16,
-    slot: u16,
-    forecast: bool,
-    value: Value,
-}
-
 /// One value cell, read.
 struct Value {
     value: f64,
@@ -231,10 +222,11 @@ impl Validator<'_> {
             }
         }
 
-        // Sub-tile, per KPI.
+        // Sub-tile, per KPI; each value's entry written as it is read (taken back below when
+        // the row is rejected or names no team).
         let sub_field = &plan.sub_tile;
-        let mut resolved = std::mem::take(&mut self.resolved);
-        resolved.clear();
+        let first_number = self.pending_numbers.len();
+        let mut snap_needed = false;
         let mut checked_kpis = std::mem::take(&mut self.checked_kpis);
         self.row_stamp = self.row_stamp.wrapping_add(1);
         if self.row_stamp == 0 {
@@ -347,13 +339,35 @@ impl Validator<'_> {
                 }
             };
             match self.value(k, &cell, col, row) {
-                Ok(value) => resolved.push(Resolved {
-                    kpi: k,
-                    sub,
-                    slot,
-                    forecast,
+                Ok(Value {
                     value,
-                }),
+                    ambiguous,
+                    percent_sign,
+                }) => {
+                    if let Some((col, comma, text)) = ambiguous.map(|a| *a) {
+                        self.pending_numbers.push(PendingNumber {
+                            entry: self.entries.len(),
+                            comma,
+                            byte: row.byte,
+                            col,
+                            text,
+                        });
+                    }
+                    snap_needed |= self.index.snaps[k as usize];
+                    let seq = self.entries.len() - first_entry;
+                    self.entries.push(Entry {
+                        kpi: k,
+                        date,
+                        team: team.unwrap_or(0),
+                        sub_tile: sub,
+                        slot,
+                        forecast,
+                        percent_sign,
+                        value,
+                        row: u32::try_from(row.number).unwrap_or(u32::MAX),
+                        seq: u16::try_from(seq).unwrap_or(u16::MAX),
+                    });
+                }
                 Err(p) => problems.push(CellProblem {
                     col: Some(col),
                     problem: p,
@@ -363,17 +377,15 @@ impl Validator<'_> {
 
         self.wanted = wanted;
         self.checked_kpis = checked_kpis;
-        if !problems.is_empty() {
-            self.resolved = resolved;
-            self.reject(row, problems);
+        if !problems.is_empty() || team.is_none() {
+            self.entries.truncate(first_entry);
+            self.pending_numbers.truncate(first_number);
+            if !problems.is_empty() {
+                self.reject(row, problems);
+            }
             return;
         }
-        let Some(team) = team else {
-            self.resolved = resolved;
-            return;
-        };
-        if resolved.is_empty() {
-            self.resolved = resolved;
+        if self.entries.len() == first_entry {
             self.findings.stats.rows_without_values += 1;
             let p = Problem {
                 code: "vsimport::row::no_values",
@@ -383,46 +395,7 @@ impl Validator<'_> {
             self.diag(row, None, Severity::Warning, &p);
             return;
         }
-        for (
-            seq,
-            Resolved {
-                kpi: k,
-                sub,
-                slot,
-                forecast,
-                value:
-                    Value {
-                        value,
-                        ambiguous,
-                        percent_sign,
-                    },
-            },
-        ) in resolved.drain(..).enumerate()
-        {
-            if let Some((col, comma, text)) = ambiguous.map(|a| *a) {
-                self.pending_numbers.push(PendingNumber {
-                    entry: self.entries.len(),
-                    comma,
-                    byte: row.byte,
-                    col,
-                    text,
-                });
-            }
-            self.snap_needed |= self.index.snaps[k as usize];
-            self.entries.push(Entry {
-                kpi: k,
-                date,
-                team,
-                sub_tile: sub,
-                slot,
-                forecast,
-                percent_sign,
-                value,
-                row: u32::try_from(row.number).unwrap_or(u32::MAX),
-                seq: u16::try_from(seq).unwrap_or(u16::MAX),
-            });
-        }
-        self.resolved = resolved;
+        self.snap_needed |= snap_needed;
         if let Some((a, b, year, text)) = pending {
             self.pending_dates.push(PendingDate {
                 entries: first_entry..self.entries.len(),
@@ -491,7 +464,14 @@ impl Validator<'_> {
         })?;
         let mut percent_sign = false;
         if let Cell::Text(t) = cell {
-            if self.decimal.is_none() {
+            // Evidence is kept once of each kind: a text without the separator still unseen
+            // can add nothing (a text of digits, the common case, shows neither).
+            let unseen = |seen: &Option<(u64, String)>, sep: u8| {
+                seen.is_none() && t.as_bytes().contains(&sep)
+            };
+            if self.decimal.is_none()
+                && (unseen(&self.comma_seen, b',') || unseen(&self.point_seen, b'.'))
+            {
                 match decimal_evidence(t) {
                     Some(Decimal::Comma) if self.comma_seen.is_none() => {
                         self.comma_seen = Some((row.number, t.to_string()))

@@ -907,3 +907,39 @@ fn a_streamed_workbook_fills_merged_rows_and_refetches_conflicting_rows() {
         "{rejected}"
     );
 }
+
+#[test]
+fn a_rejected_row_plans_none_of_its_values() {
+    // Each rejected row has a good value beside the bad cell (before it and after it), an
+    // ambiguous number, or an unknown team; only the last row is planned.
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("mixed.csv");
+    std::fs::write(
+        &f,
+        "Date,Team,KPI,Actual,Target\n\
+         2024-01-01,Montage Süd,OEE,80,oops\n\
+         2024-01-02,Montage Süd,OEE,oops,90\n\
+         2024-01-03,Nowhere,OEE,80,90\n\
+         2024-01-05,Montage Süd,OEE,\"1,234\",oops\n\
+         2024-01-04,Montage Süd,OEE,81,91\n",
+    )
+    .unwrap();
+    let (_, v) = dry(f.to_str().unwrap(), SEMI, &[]);
+    assert_eq!(v["summary"]["rows_rejected"], 4, "{}", v["diagnostics"]);
+    assert_eq!(v["summary"]["records_planned"], 1);
+    assert_eq!(v["summary"]["values_planned"], 2);
+    assert_eq!(
+        records(&v),
+        vec![(
+            "2024-01-04".to_string(),
+            "Montage Süd".to_string(),
+            vec![("Actual".to_string(), 81.0), ("Target".to_string(), 91.0)]
+        )]
+    );
+    // The rejected row's ambiguous number is not settled against another row's value.
+    assert!(
+        !v["diagnostics"].to_string().contains("ambiguous"),
+        "{}",
+        v["diagnostics"]
+    );
+}
