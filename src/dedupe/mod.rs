@@ -57,7 +57,7 @@ impl Records {
         self.entries[self.range(i).start]
     }
 
-    /// The ranges of records `from..to`, in order.
+    /// The ranges of the records numbered `which`, in order.
     pub(crate) fn ranges(&self, which: Range<usize>) -> impl Iterator<Item = Range<usize>> + '_ {
         let mut start = if which.start == 0 {
             0
@@ -396,6 +396,7 @@ fn record_ends(entries: &[Entry], mut room: Vec<u64>) -> Vec<u64> {
         room.clear();
         room.resize(count(entries), 0);
         fill_ends(entries, 0, &mut room);
+        room.shrink_to_fit();
         return room;
     }
     let mut mid = entries.len() / 2;
@@ -411,6 +412,8 @@ fn record_ends(entries: &[Entry], mut room: Vec<u64>) -> Vec<u64> {
         || fill_ends(low, 0, out_low),
         || fill_ends(high, mid, out_high),
     );
+    // Records of several values each leave room unused: handed back for the rest of the run.
+    room.shrink_to_fit();
     room
 }
 

@@ -12,8 +12,9 @@ use crate::record::Entry;
 /// (a file's dates span a few thousand days, its KPIs and teams a few hundred): one
 /// American-flag pass per byte of the key swaps entries into their buckets (256 write heads
 /// moving forward: cache-friendly), down to buckets of a few thousand entries, which are
-/// sorted on (key, row, place in the row) by comparison (by insertion when tiny), the
-/// buckets in parallel. `None` when the ranges do not fit in 64 bits (the caller then sorts
+/// sorted by counting passes when their keys differ in few bits ([`counting_sort`]), else on
+/// (key, row, place in the row) by comparison (by insertion when tiny), the buckets in
+/// parallel. `None` when the ranges do not fit in 64 bits (the caller then sorts
 /// on the 128-bit `pack`); else the sorted keys, which tell slots apart as `slot_key` does.
 /// Entries already in date order, or in reverse date order, are sorted date by date instead
 /// ([`by_date`]).
