@@ -28,7 +28,7 @@ use crate::report::{self, progress};
 use crate::settings::Import;
 use crate::upload::compare::Comparison;
 use crate::upload::write::{self, Imported, Written};
-use crate::validate::Validator;
+use crate::validate::{SpentBuffers, Validator};
 
 /// What reading, mapping, validating, deduping and planning a file gave.
 pub(crate) struct Checked {
@@ -153,16 +153,8 @@ pub(crate) fn check(
         validator.reserve((len / 16).min(50_000_000) as usize);
     }
     let template = validator.fork();
-    // The entry buffers of blocks appended already, for the next blocks' forks.
-    let spent = std::sync::Mutex::new(Vec::new());
-    let fork = || {
-        let mut v = template.fork();
-        match spent.lock().ok().and_then(|mut s| s.pop()) {
-            Some(buffer) => v.reuse(buffer),
-            None => v.reserve(room),
-        }
-        v
-    };
+    let spent = SpentBuffers::default();
+    let fork = || spent.fork(&template, room);
     // One part (one thread, a workbook) is the result as it is; several are appended, in
     // file order, as each is next.
     let mut only = None;
@@ -170,10 +162,7 @@ pub(crate) fn check(
         if one {
             only = Some(part);
         } else {
-            let buffer = validator.append(part);
-            if let Ok(mut s) = spent.lock() {
-                s.push(buffer);
-            }
+            spent.append(&mut validator, part);
         }
     };
     source.fold_rows(

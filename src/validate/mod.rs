@@ -435,6 +435,31 @@ impl<'a> Validator<'a> {
     }
 }
 
+/// The entry buffers of blocks appended already, for the next blocks' forks
+/// ([`Validator::reuse`]).
+#[derive(Default)]
+pub(crate) struct SpentBuffers(std::sync::Mutex<Vec<Vec<Entry>>>);
+
+impl SpentBuffers {
+    /// A fork of `template` holding a spent buffer, or else room for `room` values.
+    pub(crate) fn fork<'a>(&self, template: &Validator<'a>, room: usize) -> Validator<'a> {
+        let mut v = template.fork();
+        match self.0.lock().ok().and_then(|mut s| s.pop()) {
+            Some(buffer) => v.reuse(buffer),
+            None => v.reserve(room),
+        }
+        v
+    }
+
+    /// Appends `part` to `whole` ([`Validator::append`]) and keeps its buffer.
+    pub(crate) fn append<'a>(&self, whole: &mut Validator<'a>, part: Validator<'a>) {
+        let buffer = whole.append(part);
+        if let Ok(mut s) = self.0.lock() {
+            s.push(buffer);
+        }
+    }
+}
+
 /// The result of validating a file: its entries in file order, and what was found.
 pub(crate) struct Validated {
     pub(crate) entries: Vec<Entry>,
