@@ -260,7 +260,7 @@ fn warn_missing_targets(
     use rayon::prelude::*;
     let entries = &records.entries;
     // Indexed by the catalog's KPI number: one array step per record (a map's look-up per
-    // record was about 40 instructions, where every record of a wide export lacks targets).
+    // record was about 50 instructions, where every record of a wide export lacks targets).
     let empty = || -> Vec<Option<(usize, u64)>> { vec![None; targets.len()] };
     let count = |chunk: std::ops::Range<usize>| {
         let mut m = empty();

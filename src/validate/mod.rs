@@ -252,8 +252,8 @@ impl<'a> Validator<'a> {
     /// Takes `buffer` (empty) to hold its entries: a buffer a fork filled before, whose pages
     /// are in memory already. A block's entries are copied into the whole file's once its
     /// turn comes, so each fork's buffer is spent after its block; a new one each time made
-    /// the kernel map fresh pages for every block, about a third of the 50-column wide
-    /// export's page faults (docs/PERFORMANCE.md, "Buffers used again").
+    /// the kernel map fresh pages for every block: 6,000 of the 50-column wide export's
+    /// 37,000 page faults (docs/PERFORMANCE.md, "Buffers used again").
     pub(crate) fn reuse(&mut self, buffer: Vec<Entry>) {
         debug_assert!(buffer.is_empty());
         if buffer.capacity() > self.entries.capacity() {
