@@ -165,6 +165,7 @@ pub(crate) fn check(
             spent.append(&mut validator, part);
         }
     };
+    let started = std::time::Instant::now();
     source.fold_rows(
         s.threads,
         fork,
@@ -174,6 +175,7 @@ pub(crate) fn check(
         &|| stop.is_cancelled(),
     )?;
     bar.finish_and_clear();
+    tracing::debug!(ms = started.elapsed().as_millis(), "read and checked");
     if stop.is_cancelled() {
         return Err(Error::Interrupted {
             when: "while the file was checked",
@@ -185,6 +187,7 @@ pub(crate) fn check(
         validated.findings.diags.push(d);
     }
     let mut findings = validated.findings;
+    tracing::debug!(ms = started.elapsed().as_millis(), "checks finished");
     let records = crate::dedupe::merge(
         validated.entries,
         s.on_conflict,
@@ -192,7 +195,9 @@ pub(crate) fn check(
         &validated.origin,
         &mut findings,
     );
+    tracing::debug!(ms = started.elapsed().as_millis(), "deduplicated");
     let plan = Plan::new(records, index, &origin, &mut findings);
+    tracing::debug!(ms = started.elapsed().as_millis(), "planned");
     Ok(Checked {
         source,
         detected,
@@ -397,6 +402,7 @@ pub(crate) async fn run(
         checked_files: Vec::new(),
     };
     write_reports(&outcome, &index)?;
+    tracing::debug!("reported");
     let mut outcome = outcome;
     if s.annotate {
         outcome.checked_files = write_checked(s, &outcome)?;
