@@ -16,7 +16,7 @@ use crate::findings::Findings;
 use crate::record::{Entry, Origin};
 
 mod radix;
-use radix::radix_sort;
+use radix::{SortKeys, radix_sort};
 
 /// What to do with two different values for the same record and slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Deserialize)]
@@ -206,7 +206,7 @@ fn merged(
             .with_min_len(PAR_MIN)
             .any(|w| w[0] == w[1])
     {
-        let records = record_ends(&entries, sorted.map(|s| s.keys).unwrap_or_default());
+        let records = sorted.map(ends_from_keys).unwrap_or_default();
         return Merged::clean(entries, records);
     }
     let location = |row: u64| Location {
@@ -440,6 +440,46 @@ fn record_ends(entries: &[Entry], mut room: Vec<u64>) -> Vec<u64> {
     room
 }
 
+/// Where each record of sorted entries ends, from their sort keys alone (a quarter of the
+/// bytes the entries are), written over the keys: the i-th end goes where the i-th key was,
+/// which the pass has always read by then. Large inputs as two halves (cut at a record's
+/// start) on two threads, the upper half's ends then moved down beside the lower's.
+fn ends_from_keys(sorted: SortKeys) -> Vec<u64> {
+    let SortKeys {
+        mut keys,
+        record_shift,
+    } = sorted;
+    let record = |k: u64| k.checked_shr(record_shift).unwrap_or(0);
+    let ends = |keys: &mut [u64], offset: usize| {
+        let n = keys.len();
+        let mut written = 0;
+        for k in 1..=n {
+            if k == n || record(keys[k]) != record(keys[k - 1]) {
+                keys[written] = (k + offset) as u64;
+                written += 1;
+            }
+        }
+        written
+    };
+    let n = keys.len();
+    let mut mid = n / 2;
+    while mid > 0 && mid < n && record(keys[mid]) == record(keys[mid - 1]) {
+        mid += 1;
+    }
+    let count = if n < PAR_MIN || mid == 0 || mid >= n {
+        ends(&mut keys, 0)
+    } else {
+        let (low, high) = keys.split_at_mut(mid);
+        let (n_low, n_high) = rayon::join(|| ends(low, 0), || ends(high, mid));
+        keys.copy_within(mid..mid + n_high, n_low);
+        n_low + n_high
+    };
+    keys.truncate(count);
+    // Records of several values each leave room unused: handed back for the rest of the run.
+    keys.shrink_to_fit();
+    keys
+}
+
 /// Writes where each record of `entries` (which start at `offset`) ends into `out`.
 fn fill_ends(entries: &[Entry], offset: usize, out: &mut [u64]) {
     let mut slots = out.iter_mut();
@@ -633,14 +673,14 @@ mod tests {
         let base = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap();
         let n = PAR_MIN + 1000;
         let mut rng = fastrand::Rng::with_seed(5);
-        // Every (date, KPI, team) once, in random order.
+        // Every (date, KPI, team, slot) once, in random order: records of two slots.
         let mut entries: Vec<Entry> = (0..n)
             .map(|i| Entry {
                 kpi: (i % 4) as u32,
-                date: base + chrono::Days::new((i / 16) as u64),
-                team: ((i / 4) % 4) as u32,
+                date: base + chrono::Days::new((i / 32) as u64),
+                team: ((i / 8) % 4) as u32,
                 sub_tile: crate::record::NO_SUB_TILE,
-                slot: 0,
+                slot: ((i / 4) % 2) as u16,
                 forecast: false,
                 percent_sign: false,
                 value: 1.0,
@@ -660,6 +700,7 @@ mod tests {
         );
         assert_eq!((clean.entries.len(), clean.merged), (n, 0));
         assert_eq!(clean.records, record_ends(&clean.entries, Vec::new()));
+        assert_eq!(clean.records.len(), n.div_ceil(2));
         for at in [0, n / 2 - 1, n / 2, n - 1] {
             for value in [1.0, 2.0] {
                 let mut more = entries.clone();

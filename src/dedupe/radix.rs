@@ -72,6 +72,8 @@ pub(super) fn radix_sort(entries: &mut [Entry]) -> Option<SortKeys> {
     if total > 64 {
         return None;
     }
+    // The slot and forecast fields are the key's lowest: above them, the record.
+    let record_shift = widths[4] + widths[5];
     let key = |e: &Entry| {
         fields(e)
             .into_iter()
@@ -87,12 +89,12 @@ pub(super) fn radix_sort(entries: &mut [Entry]) -> Option<SortKeys> {
     // The date is the key's top field: entries already in date order (or against it) need
     // only each date's entries sorted.
     if widths[0] > 0 && by_date(entries, &mut keys, total - widths[0]) {
-        return Some(SortKeys { keys });
+        return Some(SortKeys { keys, record_shift });
     }
     if !split_in_two(entries, &mut keys, total) {
         msd_sort(entries, &mut keys, total);
     }
-    Some(SortKeys { keys })
+    Some(SortKeys { keys, record_shift })
 }
 
 /// Sorts entries whose keys are already in order of their bits from `shift` up (the date)
@@ -230,6 +232,9 @@ fn partition(entries: &mut [Entry], keys: &mut [u64], low: impl Fn(u64) -> bool)
 /// The keys [`radix_sort`] sorted by, in the entries' new order.
 pub(super) struct SortKeys {
     pub(super) keys: Vec<u64>,
+    /// How many of a key's low bits tell a record's slots apart: two entries are of one
+    /// record when their keys agree above them.
+    pub(super) record_shift: u32,
 }
 
 /// Below this many entries a bucket is sorted by comparison.
