@@ -529,17 +529,23 @@ mod tests {
     #[test]
     fn a_wide_export_comes_out_in_record_order() {
         // Dates in order; each date's teams in the file's order, each team's KPIs side by
-        // side (the transpose of record order), some cells empty, and one date twice.
+        // side (the transpose of record order), some cells empty, and some dates twice.
+        // Many KPIs and teams a date (counting passes), and few (insertion sorts).
+        for (teams, kpis) in [(&[7u32, 2, 19, 0, 11, 4][..], 50u32), (&[5, 1, 3][..], 5)] {
+            wide_export_in_record_order(teams, kpis);
+        }
+    }
+
+    fn wide_export_in_record_order(teams: &[u32], kpis: u32) {
         let base = chrono::NaiveDate::from_ymd_opt(2015, 1, 1).unwrap();
         let mut rng = fastrand::Rng::with_seed(9);
-        let teams = [7u32, 2, 19, 0, 11, 4];
         let mut entries = Vec::new();
         let mut row = 1;
         for day in 0..2000u64 {
-            for repeat in 0..if day == 500 { 2 } else { 1 } {
-                for &team in &teams {
+            for repeat in 0..if day % 500 == 7 { 2 } else { 1 } {
+                for &team in teams {
                     row += 1;
-                    for (seq, kpi) in (0..50u32).filter(|_| rng.u8(..7) != 0).enumerate() {
+                    for (seq, kpi) in (0..kpis).filter(|_| rng.u8(..7) != 0).enumerate() {
                         entries.push(Entry {
                             kpi,
                             date: base + chrono::Days::new(day),
@@ -556,12 +562,18 @@ mod tests {
         let mut expected = entries.clone();
         expected.sort_by_key(|e| (super::super::pack(e), e.row, e.seq));
         let mut got = entries.clone();
-        assert!(radix_sort(&mut got).is_some());
-        assert!(got == expected, "in date order");
+        let sorted = radix_sort(&mut got).map(|s| s.keys).unwrap_or_default();
+        assert!(got == expected, "in date order ({kpis} KPIs)");
+        // The keys moved with their entries: in order, equal where the slots are.
+        assert_eq!(sorted.len(), got.len());
+        for (w, k) in got.windows(2).zip(sorted.windows(2)) {
+            let same = super::super::slot_key(&w[0]) == super::super::slot_key(&w[1]);
+            assert!(k[0] <= k[1] && (k[0] == k[1]) == same, "keys ({kpis} KPIs)");
+        }
         // Reversed: each date's entries come in reverse row order, ties too.
         let mut got = entries;
         got.reverse();
         assert!(radix_sort(&mut got).is_some());
-        assert!(got == expected, "in reverse date order");
+        assert!(got == expected, "in reverse date order ({kpis} KPIs)");
     }
 }
