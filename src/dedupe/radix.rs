@@ -530,7 +530,7 @@ mod tests {
     fn a_wide_export_comes_out_in_record_order() {
         // Dates in order; each date's teams in the file's order, each team's KPIs side by
         // side (the transpose of record order), some cells empty, and some dates twice.
-        // Many KPIs and teams a date (counting passes), and few (insertion sorts).
+        // Many KPIs and teams a date, and few.
         for (teams, kpis) in [(&[7u32, 2, 19, 0, 11, 4][..], 50u32), (&[5, 1, 3][..], 5)] {
             wide_export_in_record_order(teams, kpis);
         }
