@@ -41,6 +41,7 @@ pub mod fuzzing;
 mod map;
 mod normalize;
 mod os;
+mod pages;
 mod persist;
 mod pipeline;
 mod plan;
@@ -55,6 +56,11 @@ mod validate;
 mod watch;
 
 pub use dedupe::OnConflict;
+
+/// Every program built on this library (the binary, its tests and benchmarks) allocates
+/// through [`pages::Pages`]: large blocks in 2 MiB pages.
+#[global_allocator]
+static ALLOCATOR: pages::Pages = pages::Pages;
 
 /// The CLI reference: `man/vsimport.1` and `docs/CLI.md` as generated from the command line
 /// (for the test that keeps them current).
