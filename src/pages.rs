@@ -11,9 +11,10 @@
 //! fails and falls back to a copy. Here the whole mapping is the program's: advised whole,
 //! grown whole.
 //!
-//! Hand-written: the allocator crates measured (medians of seven `perf stat` runs each, dry
-//! runs of the 50-column and 5-KPI wide exports): mimalloc 0.259 -> 0.247 s on the first
-//! with its peak memory 108 -> 187 MB (126 MB with its purge delay at 0, then no faster);
+//! Hand-written: the allocator crates, measured on dry runs of the 50-column and 5-KPI wide
+//! exports (means of seven `perf stat` runs; jemalloc's default, medians of eleven
+//! alternating runs): mimalloc 0.258 -> 0.247 s on the first, with its peak memory 108 ->
+//! 187 MB, over the 150 MB goal (126 MB with its purge delay at 0, then no faster);
 //! jemalloc 0.252 -> 0.337 s, with `thp:always` 0.268 -> 0.243 s but 108 -> 162 MB. Large
 //! pages by the C library's switch: 0.268 -> 0.245 s and 0.169 -> 0.140 s at the same peak
 //! (109 MB and 69 MB), which this gives from inside the program. Measured in
