@@ -661,15 +661,20 @@ mod tests {
         out
     }
 
+    /// The sample plant's catalog, for describing merged entries.
+    fn sample_index() -> CatalogIndex {
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/catalog.json"))
+                .unwrap();
+        CatalogIndex::new(serde_json::from_str(&text).unwrap())
+    }
+
     /// Sorted entries with each slot once skip the merging pass: one repeat among many (on
     /// either side of the middle, where the look at neighbours is split between threads)
     /// must still be found.
     #[test]
     fn one_repeat_among_many_is_still_merged() {
-        let text =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/catalog.json"))
-                .unwrap();
-        let index = CatalogIndex::new(serde_json::from_str(&text).unwrap());
+        let index = sample_index();
         let base = chrono::NaiveDate::from_ymd_opt(2000, 1, 1).unwrap();
         let n = PAR_MIN + 1000;
         let mut rng = fastrand::Rng::with_seed(5);
@@ -726,10 +731,7 @@ mod tests {
 
     #[test]
     fn merging_in_place_keeps_what_a_map_would() {
-        let text =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/catalog.json"))
-                .unwrap();
-        let index = CatalogIndex::new(serde_json::from_str(&text).unwrap());
+        let index = sample_index();
         let mut rng = fastrand::Rng::with_seed(11);
         let base = chrono::NaiveDate::from_ymd_opt(2024, 1, 1).unwrap();
         // Small (comparison sort) and large (radix sort); few slots, so many repeats.
