@@ -21,8 +21,12 @@ use crate::diag::Diagnostic;
 /// fresh parser, a validator fork) is noise, small enough that two threads share an export
 /// evenly and few buffers are in flight. Measured on the 41 MB benchmark export (1M rows,
 /// alternating runs, median wall time against the previous two-pass split): 1 MiB 0.89,
-/// 2 MiB 0.92, 4 MiB 0.98.
-pub(crate) const BLOCK: usize = 1 << 20;
+/// 2 MiB 0.92, 4 MiB 0.98. Then 1 MiB against 256 KiB (medians of 11-15 alternating dry
+/// runs): the 50-column wide export 0.110 -> 0.104 s with peak memory 103 -> 89 MB (a block
+/// of it is 170,000 values, 5.4 MB of entries in each validator fork's buffer), the 5-KPI
+/// wide 0.081 -> 0.074, random order 0.271 -> 0.242, grouped 0.172 -> 0.169, the plant,
+/// cp1252 and long files the same; 128 KiB was no faster than 256 KiB.
+pub(crate) const BLOCK: usize = 1 << 18;
 
 /// The record limit: `[source] max_record_bytes`, else the default.
 fn max_record(opts: &SourceOptions) -> usize {
