@@ -1,7 +1,8 @@
 //! Plan stage: the dedupe stage's [`Records`] in, a [`Plan`] out — the records to write, read
 //! through [`Planned`] one [`PlannedRecord`] at a time (API key, the values to send, the rows
-//! they came from), and what the records show that no single row did (KPIs with target slots
-//! whose records carry no target), added to the [`Findings`].
+//! they came from), what the records show that no single row did (KPIs with target slots
+//! whose records carry no target), added to the [`Findings`], and the counts per KPI and per
+//! team that the report gives ([`Tally`]).
 
 use std::sync::Arc;
 
@@ -20,6 +21,28 @@ pub(crate) struct Plan {
     /// Records of KPIs with target slots that carry no target value (the server may reset
     /// their targets unless they are read and sent back).
     pub(crate) without_targets: u64,
+    /// Per KPI and per team, the records' counts (found in the plan's pass over them).
+    pub(crate) tally: Tally,
+}
+
+/// The records per KPI and per team, indexed by the catalog's numbers.
+#[derive(Debug, Default)]
+pub(crate) struct Tally {
+    /// Per KPI with records.
+    pub(crate) kpis: Vec<Option<KpiTally>>,
+    /// Per team: (records, values).
+    pub(crate) teams: Vec<(u64, u64)>,
+}
+
+/// One KPI's records: how many, their values, which teams, and their first and last date.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct KpiTally {
+    pub(crate) records: u64,
+    pub(crate) values: u64,
+    /// Indexed by the catalog's team number.
+    pub(crate) teams: Vec<bool>,
+    pub(crate) first: chrono::NaiveDate,
+    pub(crate) last: chrono::NaiveDate,
 }
 
 /// A record ready to send.
@@ -73,12 +96,13 @@ impl Plan {
         origin: &Origin,
         findings: &mut Findings,
     ) -> Plan {
-        let seen = per_kpi(&records, index);
+        let (seen, tally) = per_kpi(&records, index);
         let without_targets = warn_missing_targets(&seen, index, origin, findings);
         warn_catalog_gaps(&seen, index, origin, findings);
         Plan {
             records: Arc::new(records),
             without_targets,
+            tally,
         }
     }
 
@@ -194,25 +218,56 @@ struct Seen {
     least_row: Option<u64>,
 }
 
-/// Per KPI, what its records show, in one pass over them (chunks on all cores, combined in
-/// order): the missing targets' and the catalog gaps' warnings used to take a pass each,
-/// one of them on one thread (8-10 ms each of a 2M-value dry run).
-fn per_kpi(records: &Records, index: &CatalogIndex) -> Vec<Seen> {
+/// Per KPI, what its records show, and the report's counts per KPI and per team, in one pass
+/// over them (chunks on all cores, combined in order): the missing targets' and the catalog
+/// gaps' warnings used to take a pass each, one of them on one thread (8-10 ms each of a
+/// 2M-value dry run), and the report's counts a third.
+fn per_kpi(records: &Records, index: &CatalogIndex) -> (Vec<Seen>, Tally) {
     use rayon::prelude::*;
     // Per KPI, its target slots as bits (slots past 127 are not checked).
     let targets: Vec<u128> = index.targets.iter().map(|(bits, _)| *bits).collect();
+    let n_teams = index.teams.len();
     let entries = &records.entries;
-    // Indexed by the catalog's KPI number: one array step per record (a map's look-up per
-    // record was about 50 instructions, where every record of a wide export lacks targets).
-    let empty = || vec![Seen::default(); targets.len()];
+    // Indexed by the catalog's KPI and team numbers: one array step per record (a map's
+    // look-up per record was about 50 instructions, where every record of a wide export
+    // lacks targets).
+    let empty = || {
+        (
+            vec![Seen::default(); targets.len()],
+            Tally {
+                kpis: vec![None; targets.len()],
+                teams: vec![(0, 0); n_teams],
+            },
+        )
+    };
     let count = |chunk: std::ops::Range<usize>| {
-        let mut m = empty();
+        let (mut m, mut tally) = empty();
         for r in records.ranges(chunk) {
             let es = &entries[r];
-            let (kpi, row) = (es[0].kpi as usize, es[0].row());
-            let Some(seen) = m.get_mut(kpi) else {
+            let first = es[0];
+            let (kpi, row) = (first.kpi as usize, first.row());
+            let (Some(seen), Some(k)) = (m.get_mut(kpi), tally.kpis.get_mut(kpi)) else {
                 continue;
             };
+            let n = es.len() as u64;
+            let k = k.get_or_insert_with(|| KpiTally {
+                records: 0,
+                values: 0,
+                teams: vec![false; n_teams],
+                first: first.date,
+                last: first.date,
+            });
+            k.records += 1;
+            k.values += n;
+            if let Some(t) = k.teams.get_mut(first.team as usize) {
+                *t = true;
+            }
+            k.first = k.first.min(first.date);
+            k.last = k.last.max(first.date);
+            if let Some(t) = tally.teams.get_mut(first.team as usize) {
+                t.0 += 1;
+                t.1 += n;
+            }
             seen.least_row = Some(seen.least_row.map_or(row, |r| r.min(row)));
             let targets = targets[kpi];
             if targets == 0 {
@@ -225,13 +280,11 @@ fn per_kpi(records: &Records, index: &CatalogIndex) -> Vec<Seen> {
                 seen.missing_targets.get_or_insert((0, row)).0 += 1;
             }
         }
-        m
+        (m, tally)
     };
-    records
-        .chunks(1 << 16)
-        .into_par_iter()
-        .map(count)
-        .reduce(empty, |mut left, right| {
+    records.chunks(1 << 16).into_par_iter().map(count).reduce(
+        empty,
+        |(mut left, mut lt), (right, rt)| {
             for (l, r) in left.iter_mut().zip(right) {
                 l.missing_targets = match (l.missing_targets, r.missing_targets) {
                     (Some((n, row)), Some((m, _))) => Some((n + m, row)),
@@ -242,8 +295,28 @@ fn per_kpi(records: &Records, index: &CatalogIndex) -> Vec<Seen> {
                     (a, b) => a.or(b),
                 };
             }
-            left
-        })
+            for (a, b) in lt.kpis.iter_mut().zip(rt.kpis) {
+                match (a.as_mut(), b) {
+                    (_, None) => {}
+                    (None, Some(b)) => *a = Some(b),
+                    (Some(a), Some(b)) => {
+                        a.records += b.records;
+                        a.values += b.values;
+                        for (x, y) in a.teams.iter_mut().zip(b.teams) {
+                            *x |= y;
+                        }
+                        a.first = a.first.min(b.first);
+                        a.last = a.last.max(b.last);
+                    }
+                }
+            }
+            for (a, b) in lt.teams.iter_mut().zip(rt.teams) {
+                a.0 += b.0;
+                a.1 += b.1;
+            }
+            (left, lt)
+        },
+    )
 }
 
 /// A warning per KPI that is planned and whose unit or interval neither the catalog nor the
@@ -349,6 +422,73 @@ fn warn_missing_targets(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The counts per KPI and per team found in the plan's pass (chunks on all cores,
+    /// combined) are those of one plain pass over the records.
+    #[test]
+    fn the_tally_is_a_plain_count() {
+        let text =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/samples/catalog.json"))
+                .unwrap();
+        let index = CatalogIndex::new(serde_json::from_str(&text).unwrap());
+        let base = chrono::NaiveDate::from_ymd_opt(2020, 1, 1).unwrap();
+        let mut rng = fastrand::Rng::with_seed(3);
+        // Over three chunks of records; KPIs and teams unevenly, one or two slots a record.
+        let n = 200_000;
+        let entries: Vec<crate::record::Entry> = (0..n)
+            .flat_map(|i| {
+                let kpi = [0, 0, 0, 1, 5][rng.usize(0..5)];
+                let team = rng.u32(0..3) * 2;
+                let date = base + chrono::Days::new(rng.u64(0..100_000));
+                let slots = if rng.bool() { 1 } else { 2 };
+                (0..slots).map(move |slot| crate::record::Entry {
+                    kpi,
+                    date,
+                    team,
+                    sub_tile: crate::record::NO_SUB_TILE,
+                    slot,
+                    forecast: false,
+                    percent_sign: false,
+                    value: 1.0,
+                    row: i + 2,
+                    seq: slot,
+                })
+            })
+            .collect();
+        let mut findings = Findings::default();
+        let records = crate::dedupe::merge(
+            entries,
+            crate::dedupe::OnConflict::Last,
+            &index,
+            &Origin::default(),
+            &mut findings,
+        );
+        assert!(records.len() > 2 * (1 << 16), "{}", records.len());
+        let mut kpis: Vec<Option<KpiTally>> = vec![None; index.catalog.kpis.len()];
+        let mut teams = vec![(0u64, 0u64); index.teams.len()];
+        for r in records.ranges(0..records.len()) {
+            let e = records.entries[r.start];
+            let n = r.len() as u64;
+            let k = kpis[e.kpi as usize].get_or_insert_with(|| KpiTally {
+                records: 0,
+                values: 0,
+                teams: vec![false; index.teams.len()],
+                first: e.date,
+                last: e.date,
+            });
+            k.records += 1;
+            k.values += n;
+            k.teams[e.team as usize] = true;
+            k.first = k.first.min(e.date);
+            k.last = k.last.max(e.date);
+            teams[e.team as usize].0 += 1;
+            teams[e.team as usize].1 += n;
+        }
+        let plan = Plan::new(records, &index, &Origin::default(), &mut findings);
+        assert_eq!(plan.tally.kpis, kpis);
+        assert_eq!(plan.tally.teams, teams);
+        assert!(kpis[0].as_ref().unwrap().values > kpis[0].as_ref().unwrap().records);
+    }
 
     #[test]
     fn whole_numbers_are_integers() {

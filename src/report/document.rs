@@ -267,64 +267,13 @@ pub(crate) fn report(
     index: &CatalogIndex,
     cx: &Context<'_>,
 ) -> Report {
-    // Indexed by the catalog's KPI and team numbers: one array step per record; counted in
-    // chunks on all cores and combined.
-    use rayon::prelude::*;
-    let n_teams = index.teams.len();
-    let n_kpis = index.catalog.kpis.len();
-    type PerKpi = (u64, u64, Vec<bool>, NaiveDate, NaiveDate);
-    type Counts = (Vec<Option<PerKpi>>, Vec<(u64, u64)>);
-    let empty = || -> Counts { (vec![None; n_kpis], vec![(0, 0); n_teams]) };
-    let count = |chunk: std::ops::Range<usize>| {
-        let (mut kpis, mut teams) = empty();
-        for r in plan.records.ranges(chunk) {
-            let e = plan.records.entries[r.start];
-            let n = r.len() as u64;
-            let k = kpis[e.kpi as usize]
-                .get_or_insert_with(|| (0, 0, vec![false; n_teams], e.date, e.date));
-            k.0 += 1;
-            k.1 += n;
-            k.2[e.team as usize] = true;
-            k.3 = k.3.min(e.date);
-            k.4 = k.4.max(e.date);
-            let t = &mut teams[e.team as usize];
-            t.0 += 1;
-            t.1 += n;
-        }
-        (kpis, teams)
-    };
-    let (kpis, teams) = plan
-        .records
-        .chunks(1 << 16)
-        .into_par_iter()
-        .map(count)
-        .reduce(empty, |(mut ka, mut ta), (kb, tb)| {
-            for (a, b) in ka.iter_mut().zip(kb) {
-                match (a.as_mut(), b) {
-                    (_, None) => {}
-                    (None, Some(b)) => *a = Some(b),
-                    (Some(a), Some(b)) => {
-                        a.0 += b.0;
-                        a.1 += b.1;
-                        for (x, y) in a.2.iter_mut().zip(b.2) {
-                            *x |= y;
-                        }
-                        a.3 = a.3.min(b.3);
-                        a.4 = a.4.max(b.4);
-                    }
-                }
-            }
-            for (a, b) in ta.iter_mut().zip(tb) {
-                a.0 += b.0;
-                a.1 += b.1;
-            }
-            (ka, ta)
-        });
+    // Counted in the plan's pass over the records.
+    let (kpis, teams) = (&plan.tally.kpis, &plan.tally.teams);
     let by_kpi = kpis
-        .into_iter()
+        .iter()
         .enumerate()
-        .filter_map(|(k, x)| x.map(|x| (k, x)))
-        .map(|(k, (records, values, teams, first, last))| {
+        .filter_map(|(k, x)| x.as_ref().map(|x| (k, x)))
+        .map(|(k, t)| {
             let kpi = index.kpi(k as u32);
             let (targets, from) = crate::plan::target_slots(index, k as u32);
             KpiPlan {
@@ -333,19 +282,19 @@ pub(crate) fn report(
                 unit: index.unit(k as u32).name(),
                 targets_from: (!targets.is_empty()).then_some(from),
                 targets,
-                records,
-                values,
-                teams: teams.iter().filter(|t| **t).count() as u64,
-                first_date: first,
-                last_date: last,
+                records: t.records,
+                values: t.values,
+                teams: t.teams.iter().filter(|t| **t).count() as u64,
+                first_date: t.first,
+                last_date: t.last,
             }
         })
         .collect();
     let mut by_team: Vec<TeamPlan> = teams
-        .into_iter()
+        .iter()
         .enumerate()
         .filter(|(_, (records, _))| *records > 0)
-        .map(|(t, (records, values))| TeamPlan {
+        .map(|(t, &(records, values))| TeamPlan {
             team: index.team(t as u32).name.clone(),
             records,
             values,
