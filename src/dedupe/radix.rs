@@ -295,10 +295,13 @@ fn counting_sort(entries: &mut [Entry], keys: &mut [u64], bits: u32) {
         [bits / 2, bits - bits / 2]
     };
     COUNTING.with_borrow_mut(|(copy, copy_keys, counts)| {
-        copy.clear();
-        copy.resize(n, entries[0]);
-        copy_keys.clear();
-        copy_keys.resize(n, 0);
+        // The copies only grow: what they hold from an earlier slice is written over before
+        // it is read (filling them afresh wrote every entry once more).
+        if copy.len() < n {
+            copy.resize(n, entries[0]);
+            copy_keys.resize(n, 0);
+        }
+        let (copy, copy_keys) = (&mut copy[..n], &mut copy_keys[..n]);
         let mut shift = 0;
         // Pass 1: the slice into the copy; pass 2 (when there is one): back.
         for (pass, width) in widths.into_iter().enumerate() {
@@ -314,9 +317,9 @@ fn counting_sort(entries: &mut [Entry], keys: &mut [u64], bits: u32) {
             counts.resize(1 << width, 0);
             let (from, from_keys, to, to_keys): (&[Entry], &[u64], &mut [Entry], &mut [u64]) =
                 if pass == 0 {
-                    (&*entries, &*keys, &mut copy[..], &mut copy_keys[..])
+                    (&*entries, &*keys, &mut *copy, &mut *copy_keys)
                 } else {
-                    (&copy[..], &copy_keys[..], &mut *entries, &mut *keys)
+                    (&*copy, &*copy_keys, &mut *entries, &mut *keys)
                 };
             for k in from_keys {
                 counts[digit(*k)] += 1;
