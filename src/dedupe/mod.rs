@@ -38,17 +38,27 @@ pub(crate) struct Records {
     pub(crate) entries: Vec<Entry>,
     /// Where each record's entries end in `entries` (each starts where the one before ends):
     /// 8 bytes a record, half of a `Range`, written into the sort keys' room when the entries
-    /// were sorted (docs/PERFORMANCE.md, "Record ends").
+    /// were sorted (docs/PERFORMANCE.md, "Record ends"). Empty when `one_each`.
     ends: Vec<u64>,
+    /// Every record is one entry (one value slot in the whole file, as in most wide exports):
+    /// record `i` is entry `i`, and no ends are kept.
+    one_each: bool,
 }
 
 impl Records {
     pub(crate) fn len(&self) -> usize {
-        self.ends.len()
+        if self.one_each {
+            self.entries.len()
+        } else {
+            self.ends.len()
+        }
     }
 
     /// Record `i`'s entries' place in `entries`.
     pub(crate) fn range(&self, i: usize) -> Range<usize> {
+        if self.one_each {
+            return i..i + 1;
+        }
         let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
         start..self.ends[i] as usize
     }
@@ -60,14 +70,25 @@ impl Records {
 
     /// The ranges of the records numbered `which`, in order.
     pub(crate) fn ranges(&self, which: Range<usize>) -> impl Iterator<Item = Range<usize>> + '_ {
-        let mut start = if which.start == 0 {
+        let one_each = self.one_each;
+        let mut start = if which.start == 0 || one_each {
             0
         } else {
             self.ends[which.start - 1] as usize
         };
-        self.ends[which].iter().map(move |&end| {
-            let r = start..end as usize;
-            start = end as usize;
+        let ends: &[u64] = if one_each {
+            &[]
+        } else {
+            &self.ends[which.clone()]
+        };
+        let mut ends = ends.iter();
+        which.map(move |i| {
+            if one_each {
+                return i..i + 1;
+            }
+            let end = ends.next().map_or(start, |&e| e as usize);
+            let r = start..end;
+            start = end;
             r
         })
     }
@@ -87,6 +108,8 @@ struct Merged {
     entries: Vec<Entry>,
     /// Where each record ends ([`Records::ends`]).
     records: Vec<u64>,
+    /// Every record is one entry ([`Records::one_each`]).
+    one_each: bool,
     /// Rows rejected for conflicts: (row, where, why).
     rejected: Vec<(u64, Location, Problem)>,
     /// The other rows of those conflicts: (row, why), told by the first row's diagnostic.
@@ -154,6 +177,7 @@ pub(crate) fn merge(
     Records {
         entries: m.entries,
         ends: m.records,
+        one_each: m.one_each,
     }
 }
 
@@ -166,6 +190,7 @@ impl Merged {
         Merged {
             entries,
             records,
+            one_each: false,
             rejected: Vec::new(),
             rejected_also: Vec::new(),
             diags: Vec::new(),
@@ -206,6 +231,14 @@ fn merged(
             .with_min_len(PAR_MIN)
             .any(|w| w[0] == w[1])
     {
+        // One slot and one forecast state in the whole file, each slot once: every entry is
+        // a record of its own, which needs no ends (their pass and 8 bytes an entry).
+        if s.record_shift == 0 {
+            return Merged {
+                one_each: true,
+                ..Merged::clean(entries, Vec::new())
+            };
+        }
         let records = sorted.map(ends_from_keys).unwrap_or_default();
         return Merged::clean(entries, records);
     }
@@ -219,6 +252,7 @@ fn merged(
     let mut out = Merged {
         entries: Vec::new(),
         records: Vec::new(),
+        one_each: false,
         rejected: Vec::new(),
         rejected_also: Vec::new(),
         diags: Vec::new(),
@@ -573,20 +607,22 @@ mod tests {
         assert!(e == expected);
     }
 
+    /// The records of sorted entries, found one entry after another.
+    fn one_pass(entries: &[Entry]) -> Vec<Range<usize>> {
+        let mut records = Vec::new();
+        let mut start = 0;
+        for k in 1..=entries.len() {
+            if k == entries.len() || entries[k].record() != entries[start].record() {
+                records.push(start..k);
+                start = k;
+            }
+        }
+        records
+    }
+
     #[test]
     fn record_ends_found_in_two_halves_are_those_found_in_one_pass() {
         // The records by the plainest reading: a new one wherever the record changes.
-        let one_pass = |entries: &[Entry]| {
-            let mut records = Vec::new();
-            let mut start = 0;
-            for k in 1..=entries.len() {
-                if k == entries.len() || entries[k].record() != entries[start].record() {
-                    records.push(start..k);
-                    start = k;
-                }
-            }
-            records
-        };
         // Small and large; large sizes whose middle falls at a record's start and inside
         // records; into no room, and into room longer than the records with other contents.
         for n in [0, 1, 7, 110_000, 110_001, 110_002, 150_001] {
@@ -595,6 +631,7 @@ mod tests {
                 let records = Records {
                     ends: record_ends(&e, room),
                     entries: e.clone(),
+                    one_each: false,
                 };
                 let ranges: Vec<_> = records.ranges(0..records.len()).collect();
                 assert_eq!(ranges, one_pass(&e), "{n} records");
@@ -726,6 +763,65 @@ mod tests {
                     "repeat of entry {at}, value {value}"
                 );
             }
+        }
+    }
+
+    /// A file of one value slot whose slots are each there once keeps no record ends: record
+    /// `i` is entry `i`. Two slots, or a slot twice, keep them.
+    #[test]
+    fn one_slot_records_are_their_entries() {
+        let index = sample_index();
+        let base = chrono::NaiveDate::from_ymd_opt(2010, 1, 1).unwrap();
+        let mut rng = fastrand::Rng::with_seed(21);
+        let make = |n: usize, slots: u16| -> Vec<Entry> {
+            (0..n)
+                .map(|i| Entry {
+                    kpi: (i % 5) as u32,
+                    date: base + chrono::Days::new((i / (15 * slots as usize)) as u64),
+                    team: ((i / 5) % 3) as u32,
+                    sub_tile: crate::record::NO_SUB_TILE,
+                    slot: (i / 15) as u16 % slots,
+                    forecast: false,
+                    percent_sign: false,
+                    value: i as f64,
+                    row: i as u32 + 2,
+                    seq: 0,
+                })
+                .collect()
+        };
+        for (slots, repeat) in [(1, false), (2, false), (1, true)] {
+            let mut entries = make(19_980, slots);
+            if repeat {
+                let mut again = entries[777];
+                again.row = 90_000;
+                entries.push(again);
+            }
+            rng.shuffle(&mut entries);
+            let mut findings = Findings::default();
+            let records = merge(
+                entries.clone(),
+                OnConflict::Error,
+                &index,
+                &Origin::default(),
+                &mut findings,
+            );
+            let want = reference(&entries, OnConflict::Error);
+            let got: Vec<(u32, u16, u32)> = records
+                .entries
+                .iter()
+                .map(|e| (e.row, e.slot, e.kpi))
+                .collect();
+            let expected: Vec<(u32, u16, u32)> =
+                want.iter().map(|e| (e.row, e.slot, e.kpi)).collect();
+            assert_eq!(got, expected, "{slots} slots, repeat {repeat}");
+            assert_eq!(records.one_each, slots == 1 && !repeat, "{slots} slots");
+            let ranges: Vec<_> = records.ranges(0..records.len()).collect();
+            assert_eq!(ranges, one_pass(&records.entries), "{slots} slots");
+            assert_eq!(records.len(), 19_980 / slots as usize, "{slots} slots");
+            let tail: Vec<_> = records.ranges(5..9).collect();
+            assert_eq!(tail, ranges[5..9].to_vec());
+            assert_eq!(records.range(7), ranges[7]);
+            assert_eq!(findings.stats.duplicates_merged, u64::from(repeat));
         }
     }
 
