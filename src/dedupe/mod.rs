@@ -16,7 +16,7 @@ use crate::findings::Findings;
 use crate::record::{Entry, Origin};
 
 mod radix;
-use radix::{SortKeys, radix_sort};
+use radix::{SortKeys, Sorted, radix_sort};
 
 /// What to do with two different values for the same record and slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, serde::Deserialize)]
@@ -215,11 +215,23 @@ fn merged(
     // integer per entry (two words to compare, not six fields).
     let mut sorted = None;
     if !entries.is_sorted_by(|a, b| (slot_key(a), a.row) <= (slot_key(b), b.row)) {
-        sorted = radix_sort(&mut entries);
-        if sorted.is_none() {
-            let mut keyed: Vec<(u128, Entry)> = entries.drain(..).map(|e| (pack(&e), e)).collect();
-            keyed.par_sort_unstable_by_key(|(k, e)| (*k, e.row, e.seq));
-            entries.extend(keyed.into_iter().map(|(_, e)| e));
+        match radix_sort(&mut entries) {
+            Some(Sorted::Keys(keys)) => sorted = Some(keys),
+            // One slot, no keys kept, each slot once: every entry is a record of its own.
+            Some(Sorted::Unkeyed { repeat: false }) => {
+                return Merged {
+                    one_each: true,
+                    ..Merged::clean(entries, Vec::new())
+                };
+            }
+            // A slot twice: merged below, entry by entry.
+            Some(Sorted::Unkeyed { repeat: true }) => {}
+            None => {
+                let mut keyed: Vec<(u128, Entry)> =
+                    entries.drain(..).map(|e| (pack(&e), e)).collect();
+                keyed.par_sort_unstable_by_key(|(k, e)| (*k, e.row, e.seq));
+                entries.extend(keyed.into_iter().map(|(_, e)| e));
+            }
         }
     }
     // Sorted with each slot once (the usual case): nothing to merge, and the pass below, one
@@ -789,7 +801,16 @@ mod tests {
                 })
                 .collect()
         };
-        for (slots, repeat) in [(1, false), (2, false), (1, true)] {
+        // In random order, and in date order (each date's entries shuffled: sorted date by
+        // date, with no keys kept for one slot).
+        for (slots, repeat, by_date) in [
+            (1, false, false),
+            (2, false, false),
+            (1, true, false),
+            (1, false, true),
+            (2, false, true),
+            (1, true, true),
+        ] {
             let mut entries = make(19_980, slots);
             if repeat {
                 let mut again = entries[777];
@@ -797,6 +818,9 @@ mod tests {
                 entries.push(again);
             }
             rng.shuffle(&mut entries);
+            if by_date {
+                entries.sort_by_key(|e| e.date);
+            }
             let mut findings = Findings::default();
             let records = merge(
                 entries.clone(),

@@ -24,7 +24,10 @@ use crate::record::Entry;
 /// to apply after, whose chain of dependent random reads cost 0.22 s of a 0.98 s dry run
 /// (1M random-order rows); this sort takes only the keys beside the entries (8 bytes an
 /// entry, computed once and moved with them). Measured in docs/PERFORMANCE.md ("Ordering").
-pub(super) fn radix_sort(entries: &mut [Entry]) -> Option<SortKeys> {
+///
+/// A file of one value slot and one forecast state in date order (most wide exports) keeps
+/// no keys at all ([`Sorted::Unkeyed`], [`unkeyed_runs`]).
+pub(super) fn radix_sort(entries: &mut [Entry]) -> Option<Sorted> {
     use chrono::Datelike;
     if entries.len() < 4096 {
         return None;
@@ -84,17 +87,85 @@ pub(super) fn radix_sort(entries: &mut [Entry]) -> Option<SortKeys> {
                 |k, ((v, l), w)| if w == 0 { k } else { (k << w) | (v - l) },
             )
     };
+    // One slot and one forecast state in the whole file (every record one entry), in date
+    // order: each date's keys are made for its own sort and not kept.
+    if record_shift == 0 && widths[0] > 0 {
+        let date_order = entries.par_windows(2).all(|w| w[0].date <= w[1].date);
+        if date_order || entries.par_windows(2).all(|w| w[0].date >= w[1].date) {
+            if !date_order {
+                entries.reverse();
+            }
+            let repeat = unkeyed_runs(entries, &key, total - widths[0]);
+            return Some(Sorted::Unkeyed { repeat });
+        }
+    }
     // Each entry's key once (in parallel), sorted beside the entries: 8 bytes an entry.
     let mut keys: Vec<u64> = entries.par_iter().map(key).collect();
     // The date is the key's top field: entries already in date order (or against it) need
     // only each date's entries sorted.
     if widths[0] > 0 && by_date(entries, &mut keys, total - widths[0]) {
-        return Some(SortKeys { keys, record_shift });
+        return Some(Sorted::Keys(SortKeys { keys, record_shift }));
     }
     if !split_in_two(entries, &mut keys, total) {
         msd_sort(entries, &mut keys, total);
     }
-    Some(SortKeys { keys, record_shift })
+    Some(Sorted::Keys(SortKeys { keys, record_shift }))
+}
+
+/// Sorts entries in date order date by date, as [`date_runs`] does, each date's keys made
+/// into a list kept per thread just for its sort: 8 bytes an entry fewer (14 MB fresh of a
+/// 2M-value wide export's 86 MB, written once and read twice more: for repeats and for the
+/// record ends). Whether any key is there twice (a slot twice).
+fn unkeyed_runs(entries: &mut [Entry], key: &(impl Fn(&Entry) -> u64 + Sync), shift: u32) -> bool {
+    if entries.len() >= SPLIT_MIN && rayon::current_num_threads() >= 2 {
+        let middle = entries[entries.len() / 2].date;
+        let mut cut = entries.partition_point(|e| e.date < middle);
+        if cut == 0 {
+            cut = entries.partition_point(|e| e.date <= middle);
+        }
+        if cut > 0 && cut < entries.len() {
+            let (e0, e1) = entries.split_at_mut(cut);
+            let (a, b) = rayon::join(
+                || unkeyed_runs(e0, key, shift),
+                || unkeyed_runs(e1, key, shift),
+            );
+            return a || b;
+        }
+    }
+    // Taken from the thread, not borrowed: a large date's sort runs buckets in parallel,
+    // and this thread may sort another date meanwhile.
+    let mut keys = RUN_KEYS.take();
+    let mut repeat = false;
+    let mut rest = entries;
+    while let Some(d) = rest.first().map(|e| e.date) {
+        // The date's end, looked for near its start (a search over all the rest probed
+        // entries far apart: 19 -> 34 ms of the 5-KPI wide file's sort).
+        let mut step = 1;
+        while step < rest.len() && rest[step].date == d {
+            step *= 2;
+        }
+        let from = step / 2;
+        let n = from + rest[from..step.min(rest.len())].partition_point(|e| e.date == d);
+        let (run, tail) = rest.split_at_mut(n);
+        keys.clear();
+        keys.extend(run.iter().map(key));
+        if n > 1 {
+            msd_sort(run, &mut keys, shift);
+            repeat |= keys.windows(2).any(|w| w[0] == w[1]);
+        }
+        rest = tail;
+    }
+    // A very large date's room is not held for the rest of the run.
+    if keys.capacity() > 1 << 20 {
+        keys = Vec::new();
+    }
+    RUN_KEYS.set(keys);
+    repeat
+}
+
+thread_local! {
+    /// [`unkeyed_runs`]' keys of one date.
+    static RUN_KEYS: std::cell::Cell<Vec<u64>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
 /// Sorts entries whose keys are already in order of their bits from `shift` up (the date)
@@ -227,6 +298,15 @@ fn partition(entries: &mut [Entry], keys: &mut [u64], low: impl Fn(u64) -> bool)
         keys.swap(i, j);
         i += 1;
     }
+}
+
+/// What [`radix_sort`] leaves for the merge.
+pub(super) enum Sorted {
+    /// The keys, moved with the entries.
+    Keys(SortKeys),
+    /// No keys kept (one value slot, one forecast state, in date order): every entry is a
+    /// record of its own unless `repeat`, a slot there twice.
+    Unkeyed { repeat: bool },
 }
 
 /// The keys [`radix_sort`] sorted by, in the entries' new order.
@@ -535,17 +615,20 @@ mod tests {
         // side (the transpose of record order), some cells empty, and some dates twice.
         // Many KPIs and teams a date, and few.
         for (teams, kpis) in [(&[7u32, 2, 19, 0, 11, 4][..], 50u32), (&[5, 1, 3][..], 5)] {
-            wide_export_in_record_order(teams, kpis);
+            // One value slot (no keys kept), with dates twice and without; two slots.
+            for (slots, twice) in [(1, true), (1, false), (2, true)] {
+                wide_export_in_record_order(teams, kpis, slots, twice);
+            }
         }
     }
 
-    fn wide_export_in_record_order(teams: &[u32], kpis: u32) {
+    fn wide_export_in_record_order(teams: &[u32], kpis: u32, slots: u16, twice: bool) {
         let base = chrono::NaiveDate::from_ymd_opt(2015, 1, 1).unwrap();
         let mut rng = fastrand::Rng::with_seed(9);
         let mut entries = Vec::new();
         let mut row = 1;
         for day in 0..2000u64 {
-            for repeat in 0..if day % 500 == 7 { 2 } else { 1 } {
+            for repeat in 0..if twice && day % 500 == 7 { 2 } else { 1 } {
                 for &team in teams {
                     row += 1;
                     for (seq, kpi) in (0..kpis).filter(|_| rng.u8(..7) != 0).enumerate() {
@@ -555,6 +638,7 @@ mod tests {
                             team,
                             seq: seq as u16,
                             row,
+                            slot: (kpi % u32::from(slots)) as u16,
                             value: f64::from(repeat),
                             ..entry(0, 0)
                         });
@@ -565,14 +649,30 @@ mod tests {
         let mut expected = entries.clone();
         expected.sort_by_key(|e| (super::super::pack(e), e.row, e.seq));
         let mut got = entries.clone();
-        let sorted = radix_sort(&mut got).map(|s| s.keys).unwrap_or_default();
-        assert!(got == expected, "in date order ({kpis} KPIs)");
-        // The keys moved with their entries: in order, equal where the slots are.
-        assert_eq!(sorted.len(), got.len());
-        for (w, k) in got.windows(2).zip(sorted.windows(2)) {
-            let same = super::super::slot_key(&w[0]) == super::super::slot_key(&w[1]);
-            assert!(k[0] <= k[1] && (k[0] == k[1]) == same, "keys ({kpis} KPIs)");
+        let repeats = |e: &[Entry]| {
+            e.windows(2)
+                .any(|w| super::super::slot_key(&w[0]) == super::super::slot_key(&w[1]))
+        };
+        match radix_sort(&mut got) {
+            Some(Sorted::Keys(sorted)) => {
+                // The keys moved with their entries: in order, equal where the slots are.
+                assert_eq!(sorted.keys.len(), got.len());
+                for (w, k) in got.windows(2).zip(sorted.keys.windows(2)) {
+                    let same = super::super::slot_key(&w[0]) == super::super::slot_key(&w[1]);
+                    assert!(k[0] <= k[1] && (k[0] == k[1]) == same, "keys ({kpis} KPIs)");
+                }
+                assert!(slots > 1, "one slot keeps no keys ({kpis} KPIs)");
+            }
+            Some(Sorted::Unkeyed { repeat }) => {
+                assert_eq!(slots, 1, "{kpis} KPIs");
+                assert_eq!(repeat, repeats(&expected), "repeats ({kpis} KPIs)");
+            }
+            None => panic!("fits in 64 bits"),
         }
+        assert!(
+            got == expected,
+            "in date order ({kpis} KPIs, {slots} slots)"
+        );
         // Reversed: each date's entries come in reverse row order, ties too.
         let mut got = entries;
         got.reverse();
