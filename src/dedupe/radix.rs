@@ -1,6 +1,7 @@
 //! The dedupe stage's ordering: entries (`&mut [Entry]`) sorted in place into record order
-//! by a radix sort over keys packed from the file's own ranges; out, the sorted keys
-//! ([`SortKeys`]), which the merge uses to find each slot's entries.
+//! by a radix sort over keys packed from the file's own ranges; out ([`Sorted`]), the sorted
+//! keys ([`SortKeys`]), which the merge uses to find each slot's entries, or, for a file of
+//! one value slot in date order, none: only whether a slot is there twice.
 
 use rayon::iter::{IntoParallelIterator, IntoParallelRefIterator, ParallelIterator};
 use rayon::slice::ParallelSlice;
