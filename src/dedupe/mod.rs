@@ -198,6 +198,14 @@ impl Merged {
             conflicts: 0,
         }
     }
+
+    /// Entries in record order, each a record of its own ([`Records::one_each`]).
+    fn each(entries: Vec<Entry>) -> Merged {
+        Merged {
+            one_each: true,
+            ..Merged::clean(entries, Vec::new())
+        }
+    }
 }
 
 fn merged(
@@ -218,12 +226,7 @@ fn merged(
         match radix_sort(&mut entries) {
             Some(Sorted::Keys(keys)) => sorted = Some(keys),
             // One slot, no keys kept, each slot once: every entry is a record of its own.
-            Some(Sorted::Unkeyed { repeat: false }) => {
-                return Merged {
-                    one_each: true,
-                    ..Merged::clean(entries, Vec::new())
-                };
-            }
+            Some(Sorted::Unkeyed { repeat: false }) => return Merged::each(entries),
             // A slot twice: merged below, entry by entry.
             Some(Sorted::Unkeyed { repeat: true }) => {}
             None => {
@@ -246,10 +249,7 @@ fn merged(
         // One slot and one forecast state in the whole file, each slot once: every entry is
         // a record of its own, which needs no ends (their pass and 8 bytes an entry).
         if s.record_shift == 0 {
-            return Merged {
-                one_each: true,
-                ..Merged::clean(entries, Vec::new())
-            };
+            return Merged::each(entries);
         }
         let records = sorted.map(ends_from_keys).unwrap_or_default();
         return Merged::clean(entries, records);
@@ -261,16 +261,7 @@ fn merged(
         column: None,
         byte: None,
     };
-    let mut out = Merged {
-        entries: Vec::new(),
-        records: Vec::new(),
-        one_each: false,
-        rejected: Vec::new(),
-        rejected_also: Vec::new(),
-        diags: Vec::new(),
-        merged: 0,
-        conflicts: 0,
-    };
+    let mut out = Merged::clean(Vec::new(), Vec::new());
     let mut conflict_rows: FxHashSet<u64> = FxHashSet::default();
     // The kept entries are compacted into the front of `entries` (at most one per group, so
     // the write place `kept` never passes the group being read): one copy of the entries in
