@@ -93,6 +93,20 @@ impl Records {
         })
     }
 
+    /// Calls `f` with the entries of each record numbered `which`, in order (one entry each,
+    /// without making ranges, when every record is one entry).
+    pub(crate) fn each_in(&self, which: Range<usize>, mut f: impl FnMut(&[Entry])) {
+        if self.one_each {
+            for e in self.entries.get(which).unwrap_or_default() {
+                f(std::slice::from_ref(e));
+            }
+        } else {
+            for r in self.ranges(which) {
+                f(self.entries.get(r).unwrap_or_default());
+            }
+        }
+    }
+
     /// The records cut into runs of at most `size` (record numbers), for work on all cores.
     pub(crate) fn chunks(&self, size: usize) -> Vec<Range<usize>> {
         let n = self.len();

@@ -20,6 +20,7 @@ pub(crate) use time::{TIME_HELP, TimeFormat, parse_time, parse_time_text};
 
 /// `text` without surrounding white space and a leading `'` (Excel's text marker), without
 /// the cost of a Unicode-aware trim when both ends are plain ASCII.
+#[inline]
 pub(crate) fn clean(text: &str) -> &str {
     let b = text.as_bytes();
     let plain = b

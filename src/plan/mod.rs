@@ -227,7 +227,6 @@ fn per_kpi(records: &Records, index: &CatalogIndex) -> (Vec<Seen>, Tally) {
     // Per KPI, its target slots as bits (slots past 127 are not checked).
     let targets: Vec<u128> = index.targets.iter().map(|(bits, _)| *bits).collect();
     let n_teams = index.teams.len();
-    let entries = &records.entries;
     // Indexed by the catalog's KPI and team numbers: one array step per record (a map's
     // look-up per record was about 50 instructions, where every record of a wide export
     // lacks targets).
@@ -241,46 +240,9 @@ fn per_kpi(records: &Records, index: &CatalogIndex) -> (Vec<Seen>, Tally) {
         )
     };
     let count = |chunk: std::ops::Range<usize>| {
-        let (mut m, mut tally) = empty();
-        for r in records.ranges(chunk) {
-            let es = &entries[r];
-            let first = es[0];
-            let (kpi, row) = (first.kpi as usize, first.row());
-            let (Some(seen), Some(k)) = (m.get_mut(kpi), tally.kpis.get_mut(kpi)) else {
-                continue;
-            };
-            let n = es.len() as u64;
-            let k = k.get_or_insert_with(|| KpiTally {
-                records: 0,
-                values: 0,
-                teams: vec![false; n_teams],
-                first: first.date,
-                last: first.date,
-            });
-            k.records += 1;
-            k.values += n;
-            if let Some(t) = k.teams.get_mut(first.team as usize) {
-                *t = true;
-            }
-            k.first = k.first.min(first.date);
-            k.last = k.last.max(first.date);
-            if let Some(t) = tally.teams.get_mut(first.team as usize) {
-                t.0 += 1;
-                t.1 += n;
-            }
-            seen.least_row = Some(seen.least_row.map_or(row, |r| r.min(row)));
-            let targets = targets[kpi];
-            if targets == 0 {
-                continue;
-            }
-            let has_target = es
-                .iter()
-                .any(|e| !e.forecast && e.slot < 128 && targets & (1u128 << e.slot) != 0);
-            if !has_target {
-                seen.missing_targets.get_or_insert((0, row)).0 += 1;
-            }
-        }
-        (m, tally)
+        let mut c = Counts::new(targets.len(), n_teams);
+        records.each_in(chunk, |es| c.add(es, &targets));
+        c.finish(empty())
     };
     records.chunks(1 << 16).into_par_iter().map(count).reduce(
         empty,
@@ -317,6 +279,101 @@ fn per_kpi(records: &Records, index: &CatalogIndex) -> (Vec<Seen>, Tally) {
             (left, lt)
         },
     )
+}
+
+/// One chunk's counts in flat arrays, indexed by the catalog's KPI and team numbers, made
+/// into [`Seen`] and [`Tally`] once at the end: the step [`per_kpi`] takes for each of
+/// millions of records then touches no `Option` and no per-KPI struct (14 instructions a
+/// record fewer on the 50-column wide export, of about 135).
+struct Counts {
+    /// Per KPI: records, values, first and last date, least row (`u64::MAX`: none yet),
+    /// records without a target and the first one's row.
+    records: Vec<u64>,
+    values: Vec<u64>,
+    first: Vec<chrono::NaiveDate>,
+    last: Vec<chrono::NaiveDate>,
+    least_row: Vec<u64>,
+    missing: Vec<(usize, u64)>,
+    /// KPI * teams + team: whether the team has a record of the KPI.
+    teams_of_kpi: Vec<bool>,
+    /// Per team: (records, values).
+    teams: Vec<(u64, u64)>,
+    n_teams: usize,
+}
+
+impl Counts {
+    fn new(n_kpis: usize, n_teams: usize) -> Self {
+        Counts {
+            records: vec![0; n_kpis],
+            values: vec![0; n_kpis],
+            first: vec![chrono::NaiveDate::MAX; n_kpis],
+            last: vec![chrono::NaiveDate::MIN; n_kpis],
+            least_row: vec![u64::MAX; n_kpis],
+            missing: vec![(0, 0); n_kpis],
+            teams_of_kpi: vec![false; n_kpis * n_teams],
+            teams: vec![(0, 0); n_teams],
+            n_teams,
+        }
+    }
+
+    /// One record's entries (never empty; its KPI, team and date are every entry's).
+    #[inline]
+    fn add(&mut self, es: &[crate::record::Entry], targets: &[u128]) {
+        let Some(first) = es.first() else {
+            return;
+        };
+        let (kpi, team, row) = (first.kpi as usize, first.team as usize, first.row());
+        if kpi >= self.records.len() {
+            return;
+        }
+        let n = es.len() as u64;
+        self.records[kpi] += 1;
+        self.values[kpi] += n;
+        if team < self.n_teams {
+            self.teams_of_kpi[kpi * self.n_teams + team] = true;
+            self.teams[team].0 += 1;
+            self.teams[team].1 += n;
+        }
+        self.first[kpi] = self.first[kpi].min(first.date);
+        self.last[kpi] = self.last[kpi].max(first.date);
+        self.least_row[kpi] = self.least_row[kpi].min(row);
+        let targets = targets[kpi];
+        if targets != 0
+            && !es
+                .iter()
+                .any(|e| !e.forecast && e.slot < 128 && targets & (1u128 << e.slot) != 0)
+        {
+            let m = &mut self.missing[kpi];
+            if m.0 == 0 {
+                m.1 = row;
+            }
+            m.0 += 1;
+        }
+    }
+
+    /// The counts as [`Seen`] and [`Tally`] (`empty`: both with nothing counted).
+    fn finish(self, (mut seen, mut tally): (Vec<Seen>, Tally)) -> (Vec<Seen>, Tally) {
+        for (kpi, &records) in self.records.iter().enumerate() {
+            if records == 0 {
+                continue;
+            }
+            let (Some(s), Some(k)) = (seen.get_mut(kpi), tally.kpis.get_mut(kpi)) else {
+                continue;
+            };
+            s.least_row = Some(self.least_row[kpi]);
+            s.missing_targets = Some(self.missing[kpi]).filter(|m| m.0 > 0);
+            let at = kpi * self.n_teams;
+            *k = Some(KpiTally {
+                records,
+                values: self.values[kpi],
+                teams: self.teams_of_kpi[at..at + self.n_teams].to_vec(),
+                first: self.first[kpi],
+                last: self.last[kpi],
+            });
+        }
+        tally.teams = self.teams;
+        (seen, tally)
+    }
 }
 
 /// A warning per KPI that is planned and whose unit or interval neither the catalog nor the

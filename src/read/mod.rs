@@ -281,6 +281,7 @@ impl<'a> Row<'a> {
         }
     }
 
+    #[inline]
     pub fn cell(&self, i: usize) -> Cell<'a> {
         match self.data {
             RowData::Fields(f) => match f.get(i) {

@@ -215,12 +215,15 @@ impl Validator<'_> {
                     }
                 }
             }
-            Layout::Wide { .. } => {
-                for &(col, k, slot, forecast) in &self.wide_kpis {
-                    wanted.push((k, Ok(slot), forecast, col));
-                }
-            }
+            // A wide row's values are the same columns every row: read from the list as
+            // they are, not copied into `wanted` first (a push and a take a value).
+            Layout::Wide { .. } => {}
         }
+        let wide = std::mem::take(&mut self.wide_kpis);
+        let values = wanted.drain(..).chain(
+            wide.iter()
+                .map(|&(col, k, slot, forecast)| (k, Ok(slot), forecast, col)),
+        );
 
         // Sub-tile, per KPI; each value's entry written as it is read (taken back below when
         // the row is rejected or names no team).
@@ -234,7 +237,7 @@ impl Validator<'_> {
             self.row_stamp = 1;
         }
         let stamp = self.row_stamp;
-        for (k, slot, forecast, col) in wanted.drain(..) {
+        for (k, slot, forecast, col) in values {
             let cell = row.cell(col);
             if cell.is_empty() {
                 continue; // empty means "no value", not 0
@@ -376,6 +379,7 @@ impl Validator<'_> {
         }
 
         self.wanted = wanted;
+        self.wide_kpis = wide;
         self.checked_kpis = checked_kpis;
         if !problems.is_empty() || team.is_none() {
             self.entries.truncate(first_entry);
