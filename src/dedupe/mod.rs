@@ -95,6 +95,7 @@ impl Records {
 
     /// Calls `f` with the entries of each record numbered `which`, in order (one entry each,
     /// without making ranges, when every record is one entry).
+    #[inline]
     pub(crate) fn each_in(&self, which: Range<usize>, mut f: impl FnMut(&[Entry])) {
         if self.one_each {
             for e in self.entries.get(which).unwrap_or_default() {

@@ -240,8 +240,8 @@ fn per_kpi(records: &Records, index: &CatalogIndex) -> (Vec<Seen>, Tally) {
         )
     };
     let count = |chunk: std::ops::Range<usize>| {
-        let mut c = Counts::new(targets.len(), n_teams);
-        records.each_in(chunk, |es| c.add(es, &targets));
+        let mut c = Counts::new(&targets, n_teams);
+        records.each_in(chunk, |es| c.add(es));
         c.finish(empty())
     };
     records.chunks(1 << 16).into_par_iter().map(count).reduce(
@@ -281,19 +281,28 @@ fn per_kpi(records: &Records, index: &CatalogIndex) -> (Vec<Seen>, Tally) {
     )
 }
 
-/// One chunk's counts in flat arrays, indexed by the catalog's KPI and team numbers, made
-/// into [`Seen`] and [`Tally`] once at the end: the step [`per_kpi`] takes for each of
-/// millions of records then touches no `Option` and no per-KPI struct (14 instructions a
-/// record fewer on the 50-column wide export, of about 135).
+/// One KPI's counts in a chunk ([`Counts`]).
+#[derive(Clone, Copy)]
+struct KpiCounts {
+    records: u64,
+    values: u64,
+    first: chrono::NaiveDate,
+    last: chrono::NaiveDate,
+    /// `u64::MAX`: none yet.
+    least_row: u64,
+    /// Targets the KPI has (bits of its slots; slots past 127 are not checked).
+    targets: u128,
+    /// Records without a target, and the first one's row.
+    missing: (usize, u64),
+}
+
+/// One chunk's counts, indexed by the catalog's KPI and team numbers, made into [`Seen`]
+/// and [`Tally`] once at the end: the step [`per_kpi`] takes for each of millions of
+/// records touches one plain struct of its KPI and one of its team, no `Option` (an
+/// `Option<KpiTally>` and a `Seen` per KPI cost about 135 instructions a record of the
+/// 50-column wide export; this, about 70).
 struct Counts {
-    /// Per KPI: records, values, first and last date, least row (`u64::MAX`: none yet),
-    /// records without a target and the first one's row.
-    records: Vec<u64>,
-    values: Vec<u64>,
-    first: Vec<chrono::NaiveDate>,
-    last: Vec<chrono::NaiveDate>,
-    least_row: Vec<u64>,
-    missing: Vec<(usize, u64)>,
+    kpis: Vec<KpiCounts>,
     /// KPI * teams + team: whether the team has a record of the KPI.
     teams_of_kpi: Vec<bool>,
     /// Per team: (records, values).
@@ -302,73 +311,80 @@ struct Counts {
 }
 
 impl Counts {
-    fn new(n_kpis: usize, n_teams: usize) -> Self {
+    fn new(targets: &[u128], n_teams: usize) -> Self {
         Counts {
-            records: vec![0; n_kpis],
-            values: vec![0; n_kpis],
-            first: vec![chrono::NaiveDate::MAX; n_kpis],
-            last: vec![chrono::NaiveDate::MIN; n_kpis],
-            least_row: vec![u64::MAX; n_kpis],
-            missing: vec![(0, 0); n_kpis],
-            teams_of_kpi: vec![false; n_kpis * n_teams],
+            kpis: targets
+                .iter()
+                .map(|&targets| KpiCounts {
+                    records: 0,
+                    values: 0,
+                    first: chrono::NaiveDate::MAX,
+                    last: chrono::NaiveDate::MIN,
+                    least_row: u64::MAX,
+                    targets,
+                    missing: (0, 0),
+                })
+                .collect(),
+            teams_of_kpi: vec![false; targets.len() * n_teams],
             teams: vec![(0, 0); n_teams],
             n_teams,
         }
     }
 
     /// One record's entries (never empty; its KPI, team and date are every entry's).
-    #[inline]
-    fn add(&mut self, es: &[crate::record::Entry], targets: &[u128]) {
+    #[inline(always)]
+    fn add(&mut self, es: &[crate::record::Entry]) {
         let Some(first) = es.first() else {
             return;
         };
         let (kpi, team, row) = (first.kpi as usize, first.team as usize, first.row());
-        if kpi >= self.records.len() {
+        let Some(k) = self.kpis.get_mut(kpi) else {
             return;
-        }
+        };
         let n = es.len() as u64;
-        self.records[kpi] += 1;
-        self.values[kpi] += n;
-        if team < self.n_teams {
-            self.teams_of_kpi[kpi * self.n_teams + team] = true;
-            self.teams[team].0 += 1;
-            self.teams[team].1 += n;
-        }
-        self.first[kpi] = self.first[kpi].min(first.date);
-        self.last[kpi] = self.last[kpi].max(first.date);
-        self.least_row[kpi] = self.least_row[kpi].min(row);
-        let targets = targets[kpi];
+        k.records += 1;
+        k.values += n;
+        k.first = k.first.min(first.date);
+        k.last = k.last.max(first.date);
+        k.least_row = k.least_row.min(row);
+        let targets = k.targets;
         if targets != 0
             && !es
                 .iter()
                 .any(|e| !e.forecast && e.slot < 128 && targets & (1u128 << e.slot) != 0)
         {
-            let m = &mut self.missing[kpi];
-            if m.0 == 0 {
-                m.1 = row;
+            if k.missing.0 == 0 {
+                k.missing.1 = row;
             }
-            m.0 += 1;
+            k.missing.0 += 1;
+        }
+        if let Some(t) = self.teams.get_mut(team) {
+            t.0 += 1;
+            t.1 += n;
+            if let Some(seen) = self.teams_of_kpi.get_mut(kpi * self.n_teams + team) {
+                *seen = true;
+            }
         }
     }
 
     /// The counts as [`Seen`] and [`Tally`] (`empty`: both with nothing counted).
     fn finish(self, (mut seen, mut tally): (Vec<Seen>, Tally)) -> (Vec<Seen>, Tally) {
-        for (kpi, &records) in self.records.iter().enumerate() {
-            if records == 0 {
+        for (kpi, c) in self.kpis.iter().enumerate() {
+            if c.records == 0 {
                 continue;
             }
             let (Some(s), Some(k)) = (seen.get_mut(kpi), tally.kpis.get_mut(kpi)) else {
                 continue;
             };
-            s.least_row = Some(self.least_row[kpi]);
-            s.missing_targets = Some(self.missing[kpi]).filter(|m| m.0 > 0);
+            s.least_row = Some(c.least_row);
+            s.missing_targets = Some(c.missing).filter(|m| m.0 > 0);
             let at = kpi * self.n_teams;
             *k = Some(KpiTally {
-                records,
-                values: self.values[kpi],
+                records: c.records,
+                values: c.values,
                 teams: self.teams_of_kpi[at..at + self.n_teams].to_vec(),
-                first: self.first[kpi],
-                last: self.last[kpi],
+                first: c.first,
+                last: c.last,
             });
         }
         tally.teams = self.teams;
