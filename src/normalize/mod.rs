@@ -15,7 +15,7 @@ mod props;
 mod time;
 
 pub(crate) use date::{DateOptions, DateParse, DayOrder, YEARS, parse_date, parse_date_text};
-pub(crate) use number::{Decimal, NumParse, parse_number, parse_number_text};
+pub(crate) use number::{Decimal, NumParse, parse_number_seen, parse_number_text};
 pub(crate) use time::{TIME_HELP, TimeFormat, parse_time, parse_time_text};
 
 /// `text` without surrounding white space and a leading `'` (Excel's text marker), without

@@ -25,8 +25,8 @@ pub(crate) enum NumParse {
 
 /// Plain numbers without allocating: an optional `-`, digits, and at most one separator that
 /// cannot be a thousands separator (not followed by exactly three digits), or that the
-/// setting names as the decimal one.
-fn fast_number(b: &[u8], decimal: Option<Decimal>) -> Option<f64> {
+/// setting names as the decimal one. With the number, its separator (`.` or `,`; 0: none).
+fn fast_number(b: &[u8], decimal: Option<Decimal>) -> Option<(f64, u8)> {
     if b.is_empty() || b.len() > 40 {
         return None;
     }
@@ -48,6 +48,7 @@ fn fast_number(b: &[u8], decimal: Option<Decimal>) -> Option<f64> {
             return None;
         }
     }
+    let separator = sep.map_or(0, |i| body[i]);
     let (int, frac) = match sep {
         None => (body, &body[..0]),
         Some(i) => {
@@ -75,7 +76,7 @@ fn fast_number(b: &[u8], decimal: Option<Decimal>) -> Option<f64> {
         // Below 10^15 the integer is a positive i64, whose conversion is one instruction
         // (an unsigned one takes several).
         let v = (whole as i64) as f64 / POW10[frac.len()];
-        return Some(if neg { -v } else { v });
+        return Some((if neg { -v } else { v }, separator));
     }
     let mut buf = [0u8; 48];
     let mut n = 0;
@@ -91,7 +92,8 @@ fn fast_number(b: &[u8], decimal: Option<Decimal>) -> Option<f64> {
         buf[n..n + frac.len()].copy_from_slice(frac);
         n += frac.len();
     }
-    std::str::from_utf8(&buf[..n]).ok()?.parse::<f64>().ok()
+    let v = std::str::from_utf8(&buf[..n]).ok()?.parse::<f64>().ok()?;
+    Some((v, separator))
 }
 
 /// Parses a number written as text: whitespace and a trailing `%` are dropped, thousands
@@ -104,7 +106,7 @@ fn fast_number(b: &[u8], decimal: Option<Decimal>) -> Option<f64> {
 #[inline]
 pub(crate) fn parse_number_text(text: &str, decimal: Option<Decimal>) -> Result<NumParse, String> {
     match fast_number(clean(text).as_bytes(), decimal) {
-        Some(v) => Ok(NumParse::Number(v)),
+        Some((v, _)) => Ok(NumParse::Number(v)),
         None => parse_number_rest(text, decimal),
     }
 }
@@ -254,6 +256,22 @@ fn parse_number_slow(text: &str, decimal: Option<Decimal>) -> Result<NumParse, S
     }
 }
 
+/// A number cell, and the decimal separator its text was seen to have where the plain fast
+/// path read it (`Some(0)`: none, `Some(b'.')` or `Some(b',')`; `None`: not known), which
+/// spares the caller a look for either in every value.
+#[inline]
+pub(crate) fn parse_number_seen(
+    cell: &Cell<'_>,
+    decimal: Option<Decimal>,
+) -> (Result<NumParse, String>, Option<u8>) {
+    if let Cell::Text(t) = cell
+        && let Some((v, separator)) = fast_number(clean(t).as_bytes(), decimal)
+    {
+        return (Ok(NumParse::Number(v)), Some(separator));
+    }
+    (parse_number(cell, decimal), None)
+}
+
 /// A number cell.
 #[inline]
 pub(crate) fn parse_number(cell: &Cell<'_>, decimal: Option<Decimal>) -> Result<NumParse, String> {
@@ -385,8 +403,36 @@ mod tests {
                 proptest::strategy::Just(Some(Decimal::Comma)),
             ],
         ) {
-            if let Some(v) = fast_number(text.as_bytes(), decimal) {
+            if let Some((v, _)) = fast_number(text.as_bytes(), decimal) {
                 proptest::prop_assert_eq!(parse_number_slow(&text, decimal), Ok(NumParse::Number(v)));
+            }
+        }
+
+        /// The separator a number cell is said to have is the one its text has (and none
+        /// when it has neither), and the number is the cell's number.
+        #[test]
+        fn the_separator_seen_is_the_texts(
+            text in proptest::prop_oneof![
+                " ?-?[0-9]{1,9}([.,][0-9]{0,9})? ?",
+                "'?-?[0-9]{12,20}([.,][0-9]{0,6})?%?",
+                "-?[0-9.,' ]{0,20}",
+            ],
+            decimal in proptest::prop_oneof![
+                proptest::strategy::Just(None),
+                proptest::strategy::Just(Some(Decimal::Point)),
+                proptest::strategy::Just(Some(Decimal::Comma)),
+            ],
+        ) {
+            let cell = Cell::Text(&text);
+            let (parsed, separator) = parse_number_seen(&cell, decimal);
+            proptest::prop_assert_eq!(&parsed, &parse_number(&cell, decimal));
+            let (point, comma) = (text.contains('.'), text.contains(','));
+            match separator {
+                None => {}
+                Some(0) => proptest::prop_assert!(!point && !comma),
+                Some(b'.') => proptest::prop_assert!(point && !comma),
+                Some(b',') => proptest::prop_assert!(comma && !point),
+                Some(other) => proptest::prop_assert!(false, "separator {}", other),
             }
         }
     }

@@ -15,7 +15,7 @@ use crate::diag::{Problem, Severity};
 use crate::findings::RejectedRow;
 use crate::map::{ColumnPlan, Field, Layout};
 use crate::normalize::{
-    self, DateParse, DayOrder, Decimal, NumParse, parse_date, parse_number, parse_time,
+    self, DateParse, DayOrder, Decimal, NumParse, parse_date, parse_number_seen, parse_time,
 };
 use crate::read::{Cell, Row};
 use crate::record::{Entry, NO_SUB_TILE};
@@ -448,7 +448,8 @@ impl Validator<'_> {
                 percent_sign: false,
             });
         }
-        let parsed = parse_number(cell, self.decimal).map_err(|e| {
+        let (parsed, separator) = parse_number_seen(cell, self.decimal);
+        let parsed = parsed.map_err(|e| {
             let looks_like_time = parse_time(cell, &crate::normalize::TimeFormat::Clock).is_ok();
             Problem {
                 code: "vsimport::number::invalid",
@@ -469,9 +470,14 @@ impl Validator<'_> {
         let mut percent_sign = false;
         if let Cell::Text(t) = cell {
             // Evidence is kept once of each kind: a text without the separator still unseen
-            // can add nothing (a text of digits, the common case, shows neither).
+            // can add nothing (a text of digits, the common case, shows neither). Where the
+            // number's reading saw its one separator, the text needs no second look.
             let unseen = |seen: &Option<(u64, String)>, sep: u8| {
-                seen.is_none() && t.as_bytes().contains(&sep)
+                seen.is_none()
+                    && match separator {
+                        Some(found) => found == sep,
+                        None => t.as_bytes().contains(&sep),
+                    }
             };
             if self.decimal.is_none()
                 && (unseen(&self.comma_seen, b',') || unseen(&self.point_seen, b'.'))
