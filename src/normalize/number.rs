@@ -26,6 +26,7 @@ pub(crate) enum NumParse {
 /// Plain numbers without allocating: an optional `-`, digits, and at most one separator that
 /// cannot be a thousands separator (not followed by exactly three digits), or that the
 /// setting names as the decimal one. With the number, its separator (`.` or `,`; 0: none).
+#[inline(always)]
 fn fast_number(b: &[u8], decimal: Option<Decimal>) -> Option<(f64, u8)> {
     if b.is_empty() || b.len() > 40 {
         return None;
