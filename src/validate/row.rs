@@ -425,7 +425,7 @@ impl Validator<'_> {
     ) -> Result<Value, Problem> {
         let unit = self.index.unit(k);
         let kpi = self.index.kpi(k);
-        if unit == Unit::Time {
+        if matches!(unit, Unit::Time) {
             let m = parse_time(cell, &self.time_format).map_err(|e| Problem {
                 code: "vsimport::time::invalid",
                 message: format!("KPI {:?} takes a time of day: {e}", kpi.name),
@@ -493,11 +493,10 @@ impl Validator<'_> {
                 }
             }
             // Most values end in a digit: only a last byte of `%` or a space needs a look.
-            percent_sign = t
-                .as_bytes()
-                .last()
-                .is_some_and(|b| *b == b'%' || !b.is_ascii_alphanumeric())
-                && t.trim_end().ends_with('%');
+            percent_sign =
+                t.as_bytes().last().is_some_and(|b| {
+                    !b.is_ascii_digit() && (*b == b'%' || !b.is_ascii_alphanumeric())
+                }) && t.trim_end().ends_with('%');
             if percent_sign && unit == Unit::Number {
                 let p = Problem {
                     code: "vsimport::number::percent",
