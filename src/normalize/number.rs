@@ -385,6 +385,15 @@ mod tests {
         }
     }
 
+    /// Any decimal setting: none, point or comma.
+    fn decimals() -> impl proptest::strategy::Strategy<Value = Option<Decimal>> {
+        proptest::prop_oneof![
+            proptest::strategy::Just(None),
+            proptest::strategy::Just(Some(Decimal::Point)),
+            proptest::strategy::Just(Some(Decimal::Comma)),
+        ]
+    }
+
     proptest::proptest! {
         #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2000))]
 
@@ -398,11 +407,7 @@ mod tests {
                 "-?[0-9]{12,20}([.,][0-9]{0,6})?",
                 "-?[0-9.,]{0,20}",
             ],
-            decimal in proptest::prop_oneof![
-                proptest::strategy::Just(None),
-                proptest::strategy::Just(Some(Decimal::Point)),
-                proptest::strategy::Just(Some(Decimal::Comma)),
-            ],
+            decimal in decimals(),
         ) {
             if let Some((v, _)) = fast_number(text.as_bytes(), decimal) {
                 proptest::prop_assert_eq!(parse_number_slow(&text, decimal), Ok(NumParse::Number(v)));
@@ -418,11 +423,7 @@ mod tests {
                 "'?-?[0-9]{12,20}([.,][0-9]{0,6})?%?",
                 "-?[0-9.,' ]{0,20}",
             ],
-            decimal in proptest::prop_oneof![
-                proptest::strategy::Just(None),
-                proptest::strategy::Just(Some(Decimal::Point)),
-                proptest::strategy::Just(Some(Decimal::Comma)),
-            ],
+            decimal in decimals(),
         ) {
             let cell = Cell::Text(&text);
             let (parsed, separator) = parse_number_seen(&cell, decimal);
