@@ -78,10 +78,10 @@ pub(super) fn radix_sort(entries: &mut [Entry]) -> Option<Sorted> {
     }
     // The slot and forecast fields are the key's lowest: above them, the record.
     let record_shift = widths[4] + widths[5];
-    // Each field's place: above the fields after it. A field of one value adds 0 (its offset
-    // is 0, whatever its shift: 64 only when it is that field), so every field is added
-    // without a branch (a fold that skipped the fields of width 0 took 18 instructions a
-    // key more).
+    // Each field's place: above the fields after it. A field of one value adds 0 whatever
+    // its shift (its offset is 0; only such a field can have a shift of 64, which
+    // `wrapping_shl` takes as 0), so every field is added without a branch (a fold that
+    // skipped the fields of width 0 took 18 instructions a key more).
     let shifts: [u32; 6] = std::array::from_fn(|i| widths[i + 1..].iter().sum());
     let key = |e: &Entry| {
         let f = fields(e);
